@@ -1,0 +1,119 @@
+"""The ``grade`` command: parse arguments, call the engine, map errors to exit codes; no logic."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import AutograderError, ExitCode, GraderError
+
+SUBCOMMANDS = ("list", "batch", "verify", "release")
+
+
+def _grade_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grade",
+        description="Grade a submission of an assignment. Other commands: "
+                    "grade list | grade batch | grade verify | grade release (see --help of each).",
+    )
+    p.add_argument("assignment", help="assignment name, e.g. assignment3")
+    p.add_argument("--submission", type=Path, metavar="PATH",
+                   help="a .py file, .ipynb notebook, .zip or folder "
+                        "(default: your working copy in assignments/<name>/)")
+    p.add_argument("--hidden", action="store_true",
+                   help="also run hidden checks (instructors: needs solutions/<name>/hidden/)")
+    p.add_argument("--seed", type=int, default=None, help="seed for randomised checks (default 0)")
+    p.add_argument("--json", type=Path, metavar="PATH", help="also write results in Gradescope's format")
+    p.add_argument("--html", type=Path, metavar="PATH",
+                   help="where to write the HTML report (default reports/<name>/<student>.html)")
+    p.add_argument("--no-html", action="store_true", help="do not write an HTML report")
+    p.add_argument("--isolation", choices=("auto", "bwrap", "rlimits"), default="auto",
+                   help="sandbox isolation level (default: the strictest available)")
+    return p
+
+
+def _list_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog="grade list", description="List the assignments and their points.")
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade batch",
+                                description="Grade every submission in a folder with public and hidden checks.")
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path, help="folder with one file, folder or .zip per student")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: cores)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default reports/<name>/)")
+    p.add_argument("--seed", type=int, default=None, help="seed for hidden randomised checks")
+    p.add_argument("--force", action="store_true", help="regrade submissions whose result is cached")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster")
+    p.add_argument("--allow-weak-isolation", action="store_true",
+                   help="grade even where strict OS isolation (bubblewrap) is unavailable")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _verify_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade verify",
+                                description="Prove the checks are right: solutions pass, stubs score "
+                                            "zero, mutants are killed, notebooks run.")
+    p.add_argument("assignments", nargs="*", help="assignments to verify (default: all)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to try")
+    p.add_argument("--no-mutation", action="store_true", help="skip mutation testing")
+    p.add_argument("--no-notebooks", action="store_true", help="skip executing handout notebooks")
+    return p
+
+
+def _release_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade release",
+                                description="Copy an assignment into a student handout, refusing "
+                                            "if it holds solution code or hidden checks.")
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``grade``; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return int(_dispatch(argv))
+    except AutograderError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    except GraderError as exc:
+        print(f"grade: internal error: {exc}", file=sys.stderr)
+        return int(ExitCode.GRADER_ERROR)
+    except KeyboardInterrupt:
+        print("grade: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def _dispatch(argv: list[str]) -> ExitCode:
+    command = argv[0] if argv else ""
+    if command == "list":
+        _list_parser().parse_args(argv[1:])
+        from .commands import list_assignments
+
+        return list_assignments(sys.stdout)
+    if command == "batch":
+        args = _batch_parser().parse_args(argv[1:])
+        from .batch import run_batch_command
+
+        return run_batch_command(args)
+    if command == "verify":
+        args = _verify_parser().parse_args(argv[1:])
+        from .verify import run_verify_command
+
+        return run_verify_command(args)
+    if command == "release":
+        args = _release_parser().parse_args(argv[1:])
+        from .release import run_release_command
+
+        return run_release_command(args)
+    args = _grade_parser().parse_args(argv)
+    from .commands import grade_one
+
+    return grade_one(args, sys.stdout)

@@ -1,0 +1,62 @@
+"""The student-facing commands: ``grade <assignment>`` and ``grade list``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from .errors import AutograderError, ExitCode
+from .grading import DEFAULT_SEED, GradingJob, grade
+from .paths import CourseDir
+from .reporting.gradescope import write_gradescope
+from .reporting.html_report import write_student_html
+from .reporting.terminal import print_result
+from .sandbox.isolation import Isolation
+from .spec import load_spec
+from .submission import load_submission
+
+
+def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """Grade one submission, print the table, write the HTML (and JSON) report."""
+    course = CourseDir.discover()
+    spec = load_spec(course.spec_file(args.assignment))
+    if args.hidden and not course.has_hidden(spec.name):
+        raise AutograderError(
+            f"--hidden: no hidden checks for {spec.name} here ({course.hidden_tests_dir(spec.name)})")
+    path: Path = args.submission or course.assignment_dir(spec.name)
+    student = None if args.submission else "working-copy"
+    submission = load_submission(path, spec, student=student)
+    job = GradingJob.for_assignment(
+        course, spec, hidden=args.hidden,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        isolation=Isolation.detect(args.isolation),
+    )
+    result = grade(submission, job)
+    hidden_details = spec.hidden_feedback == "full"
+    print_result(result, out, hidden_details=True)
+    if args.json:
+        write_gradescope(result, args.json, hidden_details=hidden_details)
+        out.write(f"JSON:   {args.json}\n")
+    if not args.no_html:
+        html_path = args.html or course.reports_dir(spec.name) / f"{result.student}.html"
+        write_student_html(result, html_path, hidden_details=True)
+        out.write(f"Report: {html_path}\n")
+    if result.isolation != "bwrap":
+        out.write(f"Isolation: {job.isolation.reason}\n")
+    return ExitCode.OK
+
+
+def list_assignments(out: TextIO) -> ExitCode:
+    """Print every assignment with its questions' points."""
+    course = CourseDir.discover()
+    names = course.assignment_names()
+    if not names:
+        raise AutograderError(f"no assignments found under {course.root}")
+    for name in names:
+        spec = load_spec(course.spec_file(name))
+        extra = sum(q.points for q in spec.questions if q.extra_credit)
+        hidden = "public + hidden" if course.has_hidden(name) else "public"
+        line = f"{name:<14} {spec.title:<48} {spec.max_score:g} points"
+        out.write(line + (f" (+{extra:g} extra credit)" if extra else "") + f"  [{hidden}]\n")
+    return ExitCode.OK

@@ -1,0 +1,52 @@
+"""The exception tree and the CLI's exit codes.
+
+::
+
+    AutograderError                 anything the user can fix; the CLI prints it in one line
+     ├── AssignmentNotFound         `grade nosuch`
+     ├── SpecError                  assignment.toml is malformed (names file, key, expectation)
+     ├── SubmissionError            the submission path is missing or unreadable
+     └── IsolationUnavailable       batch grading without strict isolation, not allowed
+    GraderError                     our bug or a broken environment: never the student's fault
+
+Failures of *student* code are not exceptions here: the sandbox returns them as
+outcomes (see ``autograder.sandbox.client.CallOutcome``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes of ``grade``."""
+
+    OK = 0  #: grading ran, whatever the score
+    USAGE = 2  #: a user error: unknown assignment, missing file, bad option
+    VERIFY_FAILED = 3  #: ``grade verify`` found a problem with the checks
+    GRADER_ERROR = 4  #: an internal error
+    INTERRUPTED = 130  #: Ctrl-C
+
+
+class AutograderError(Exception):
+    """An error the user can fix; its message is shown as is."""
+
+
+class AssignmentNotFound(AutograderError):
+    """No assignment of that name."""
+
+
+class SpecError(AutograderError):
+    """assignment.toml is missing a key or has a value of the wrong kind."""
+
+
+class SubmissionError(AutograderError):
+    """The submission cannot be found or read."""
+
+
+class IsolationUnavailable(AutograderError):
+    """Strict OS isolation was required but is not available here."""
+
+
+class GraderError(Exception):
+    """A fault of the grader or its environment, reported as ``grader_error``."""

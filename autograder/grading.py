@@ -1,0 +1,127 @@
+"""Grade one submission: start its sandbox, run the checks through pytest, score the records."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .errors import GraderError
+from .paths import CourseDir
+from .plugin import GradingPlugin
+from .results import CheckResult, SubmissionResult
+from .sandbox.client import Sandbox, SandboxConfig, WorkerSandbox
+from .sandbox.isolation import Isolation
+from .scoring import score_questions
+from .spec import AssignmentSpec
+from .submission import Submission
+
+#: Seed used for public checks when none is given: students see the same cases every run.
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class GradingJob:
+    """What to grade with: the spec, which check folders, the seed and the isolation."""
+
+    spec: AssignmentSpec
+    test_dirs: tuple[Path, ...]
+    hidden_dir: Path | None
+    seed: int = DEFAULT_SEED
+    isolation: Isolation = Isolation("rlimits", "default")
+
+    @classmethod
+    def for_assignment(cls, course: CourseDir, spec: AssignmentSpec, *, hidden: bool,
+                       seed: int = DEFAULT_SEED, isolation: Isolation | None = None) -> GradingJob:
+        dirs = [course.public_tests_dir(spec.name)]
+        hidden_dir = course.hidden_tests_dir(spec.name) if hidden else None
+        if hidden_dir is not None and hidden_dir.is_dir():
+            dirs.append(hidden_dir)
+        else:
+            hidden_dir = None
+        return cls(spec=spec, test_dirs=tuple(d for d in dirs if d.is_dir()),
+                   hidden_dir=hidden_dir, seed=seed,
+                   isolation=isolation or Isolation.detect("auto"))
+
+    def sandbox_config(self) -> SandboxConfig:
+        limits = self.spec.limits
+        return SandboxConfig(call_timeout=limits.call_timeout, memory_mb=limits.memory_mb,
+                             cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes,
+                             forbidden=self.spec.forbidden_imports, isolation=self.isolation)
+
+    def checks_fingerprint(self) -> str:
+        """Hash of every file under the check folders and of the spec, with the seed."""
+        h = hashlib.sha256(f"seed={self.seed}".encode())
+        for folder in self.test_dirs:
+            for p in sorted(folder.rglob("*.py")):
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
+        h.update(self.spec.path.read_bytes())
+        return h.hexdigest()
+
+
+def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
+    h = hashlib.sha256(job.checks_fingerprint().encode())
+    for name in sorted(submission.files):
+        h.update(name.encode() + b"\0" + submission.files[name])
+    return h.hexdigest()[:32]
+
+
+def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None) -> SubmissionResult:
+    """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default)."""
+    start = time.perf_counter()
+    own = sandbox is None
+    if sandbox is None:
+        sandbox = WorkerSandbox(submission.files, job.spec.modules, job.sandbox_config())
+    try:
+        sandbox.start()
+        checks, errors = run_checks(sandbox, job.test_dirs, job.seed, job.hidden_dir)
+        notes = list(submission.notes) + sandbox.load_problems()
+    finally:
+        if own:
+            sandbox.close()
+    status = "ok"
+    if errors:
+        notes += [f"grader error: {e}" for e in errors]
+        status = "grader_error"
+    return SubmissionResult(
+        assignment=job.spec.name, student=submission.student, seed=job.seed,
+        checks=tuple(checks), questions=score_questions(job.spec, checks),
+        status=status, notes=tuple(notes), isolation=sandbox.isolation_level,
+        hidden=job.hidden_dir is not None, duration=round(time.perf_counter() - start, 4),
+        fingerprint=submission_fingerprint(submission, job),
+    )
+
+
+def run_checks(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
+               hidden_dir: Path | None) -> tuple[list[CheckResult], list[str]]:
+    """Run the pytest checks in ``test_dirs`` in this process against ``sandbox``.
+
+    Returns the check results and problems of the checks themselves (collection
+    errors, pytest failing to run), which are grader errors.
+    """
+    if not test_dirs:
+        return [], ["no check folders found"]
+    plugin = GradingPlugin(sandbox, seed, hidden_dir)
+    args = [
+        *[str(d) for d in test_dirs],
+        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "-p", "no:warnings", "--import-mode=importlib", "-o", "addopts=",
+        "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
+        "-c", os.devnull, "--capture=sys",
+    ]
+    code = pytest.main(args, plugins=[plugin])
+    problems = list(plugin.collection_errors)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not problems:
+        if code == pytest.ExitCode.INTERRUPTED:
+            raise KeyboardInterrupt
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            problems.append(f"no checks found in {', '.join(map(str, test_dirs))}")
+        else:
+            raise GraderError(f"pytest could not run the checks (exit code {int(code)})")
+    return plugin.results, problems

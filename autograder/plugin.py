@@ -1,0 +1,179 @@
+"""The pytest plugin: ``points``/``question``/``hidden`` markers, the ``student`` fixture, check records.
+
+Checks are plain pytest tests::
+
+    pytestmark = pytest.mark.question("conv2d_forward")
+
+    @pytest.mark.points(2)
+    def test_stride_two(student, rng):
+        x = rng.standard_normal((2, 3, 7, 7))
+        ...
+        got = student.conv2d_forward(x, w, stride=2)   # runs in the sandbox
+        assert_allclose(got, expected, call="conv2d_forward(x, w, stride=2)")
+
+The plugin never runs student code: ``student.<name>(...)`` sends the call to
+the sandbox and returns the decoded value, or raises
+:class:`~autograder.checks.StudentCodeFailure` carrying the classified outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .checks import CheckFailure, StudentCodeFailure, describe_call
+from .results import CheckResult, Outcome
+from .sandbox.client import Sandbox
+
+#: Sandbox call kinds -> check outcomes.
+_KIND_TO_OUTCOME: dict[str, Outcome] = {
+    "error": "error",
+    "timeout": "timeout",
+    "memory": "memory",
+    "not_implemented": "not_implemented",
+    "missing": "not_implemented",
+    "forbidden": "forbidden",
+    "bad_return": "failed",
+    "crash": "error",
+    "grader_error": "grader_error",
+}
+
+MARKERS = (
+    "points(n): points a check is worth",
+    "question(name): the assignment.toml question a check counts towards",
+    "hidden: a hidden check (also implied by living in solutions/<name>/hidden/)",
+)
+
+
+def check_seed(seed: int, name: str) -> int:
+    """The per-check seed: stable across runs, different for every check and grading seed."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class Student:
+    """Proxy for the submission: attribute access yields a function that runs in the sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        #: What the student's code printed during this check.
+        self.stdout: list[str] = []
+        #: The last call made, described for messages.
+        self.last_call = ""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.last_call = describe_call(name, args, kwargs)
+            outcome = self._sandbox.call(name, args, kwargs)
+            if outcome.stdout:
+                self.stdout.append(outcome.stdout)
+            if not outcome.ok:
+                raise StudentCodeFailure(outcome, self.last_call)
+            return outcome.value
+
+        call.__name__ = name
+        return call
+
+
+class GradingPlugin:
+    """Registered per grading run; collects one :class:`CheckResult` per check."""
+
+    def __init__(self, sandbox: Sandbox, seed: int, hidden_dir: Path | None) -> None:
+        self.sandbox = sandbox
+        self.grading_seed = seed
+        self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
+        self.results: list[CheckResult] = []
+        self.collection_errors: list[str] = []
+
+    # -- fixtures --------------------------------------------------------
+
+    @pytest.fixture
+    def student(self) -> Student:
+        """The submission under test."""
+        return Student(self.sandbox)
+
+    @pytest.fixture
+    def seed(self, request: pytest.FixtureRequest) -> int:
+        """This check's seed, derived from the grading seed and the check's name."""
+        return check_seed(self.grading_seed, request.node.name)
+
+    @pytest.fixture
+    def rng(self, seed: int) -> np.random.Generator:
+        """A NumPy generator seeded with :func:`seed`."""
+        return np.random.default_rng(seed)
+
+    # -- hooks -----------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for line in MARKERS:
+            config.addinivalue_line("markers", line)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.results.append(self._record(item, call, report))
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo[None],
+                report: pytest.TestReport) -> CheckResult:
+        points_marker = item.get_closest_marker("points")
+        question_marker = item.get_closest_marker("question")
+        points = float(points_marker.args[0]) if points_marker and points_marker.args else 0.0
+        question = str(question_marker.args[0]) if question_marker and question_marker.args else ""
+        visibility = "hidden" if self._is_hidden(item) else "public"
+        student = getattr(item, "funcargs", {}).get("student")
+        stdout = "".join(student.stdout)[-20000:] if isinstance(student, Student) else ""
+        base: dict[str, Any] = dict(name=item.name, question=question, max_score=points,
+                                    visibility=visibility, stdout=stdout,
+                                    duration=round(report.duration, 4))
+        if not points_marker or not question_marker:
+            return CheckResult(score=0.0, outcome="grader_error", message=(
+                "this check lacks a points(...) or question(...) marker; tell your instructor"),
+                **base)
+        if report.passed:
+            return CheckResult(score=points, outcome="passed", **base)
+        if report.skipped:
+            return CheckResult(score=0.0, outcome="grader_error",
+                               message=f"check was skipped: {report.longreprtext[-300:]}", **base)
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, StudentCodeFailure):
+            o = exc.outcome
+            message = o.message if o.kind in ("not_implemented", "missing") else \
+                f"{exc.call}: {o.message}"
+            return CheckResult(score=0.0, outcome=_KIND_TO_OUTCOME.get(o.kind, "error"),
+                               message=message, traceback=o.traceback, **base)
+        if isinstance(exc, CheckFailure):
+            message = exc.message
+            if student is not None and student.last_call and student.last_call.split("(")[0] \
+                    not in message:
+                message = f"{message} (call: {student.last_call})"
+            return CheckResult(score=0.0, outcome="failed", message=message,
+                               expected=exc.expected, got=exc.got, **base)
+        if isinstance(exc, AssertionError):
+            return CheckResult(score=0.0, outcome="failed",
+                               message=str(exc).split("\nassert")[0][:2000], **base)
+        where = "setting up" if report.when == "setup" else "running"
+        text = f"{type(exc).__name__}: {exc}" if exc is not None else report.longreprtext[-500:]
+        return CheckResult(score=0.0, outcome="grader_error", message=(
+            f"the grader failed while {where} this check ({text[:500]}); this is not your "
+            "fault, tell your instructor"), **base)
+
+    def _is_hidden(self, item: pytest.Item) -> bool:
+        if item.get_closest_marker("hidden"):
+            return True
+        if self.hidden_dir is None:
+            return False
+        return self.hidden_dir in Path(str(item.path)).resolve().parents

@@ -1,0 +1,79 @@
+"""The terminal table: one block per question, one line per check, the total."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from typing import TextIO
+
+from ..results import CheckResult, SubmissionResult
+
+_SYMBOL = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "timeout": "TIMEOUT",
+    "memory": "MEMORY",
+    "not_implemented": "TODO",
+    "forbidden": "FORBIDDEN",
+    "grader_error": "GRADER",
+}
+_COLOR = {"passed": "32", "not_implemented": "33", "grader_error": "35"}
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def render(result: SubmissionResult, *, color: bool = False, width: int | None = None,
+           hidden_details: bool = True) -> str:
+    """The table as text; ``hidden_details=False`` shows hidden checks as name and pass/fail only."""
+    width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
+
+    def paint(text: str, outcome: str) -> str:
+        if not color:
+            return text
+        code = _COLOR.get(outcome, "31")
+        return f"\033[{code}m{text}\033[0m"
+
+    lines = [f"{result.assignment} — {result.student}   (seed {result.seed}, "
+             f"{'public + hidden' if result.hidden else 'public'} checks, "
+             f"isolation: {result.isolation or 'n/a'})", ""]
+    for note in result.notes:
+        lines += textwrap.wrap(f"note: {note}", width, subsequent_indent="      ")
+    if result.notes:
+        lines.append("")
+    for q in result.questions:
+        head = f"{q.title}{' (extra credit)' if q.extra_credit else ''}"
+        pts = f"{_points(q.score)}/{_points(q.max_score)}"
+        lines.append(f"{head[: width - len(pts) - 2]:<{width - len(pts) - 1}} {pts}")
+        for check in (c for c in result.checks if c.question == q.name):
+            lines += _check_lines(check, width, paint, hidden_details)
+        lines.append("")
+    total = f"TOTAL {_points(result.score)}/{_points(result.max_score)}"
+    extra = sum(q.score for q in result.questions if q.extra_credit)
+    if extra:
+        total += f" (including {_points(extra)} extra credit)"
+    lines.append(total)
+    return "\n".join(lines) + "\n"
+
+
+def _check_lines(check: CheckResult, width: int, paint, hidden_details: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    tag = _SYMBOL[check.outcome]
+    vis = " [hidden]" if check.visibility == "hidden" else ""
+    pts = f"{_points(check.score)}/{_points(check.max_score)}"
+    name = f"{check.name}{vis}"
+    left = f"  {paint(f'{tag:<9}', check.outcome)} {name}"
+    pad = width - len(f"  {tag:<9} {name}") - len(pts)
+    out = [f"{left}{' ' * max(pad, 1)}{pts}"]
+    show = check.message and (check.visibility == "public" or hidden_details)
+    if show and check.outcome != "passed":
+        msg = check.message if len(check.message) < 600 else check.message[:597] + "..."
+        out += textwrap.wrap(msg, width - 4, initial_indent="      ", subsequent_indent="      ")
+    return out
+
+
+def print_result(result: SubmissionResult, stream: TextIO, *, hidden_details: bool = True) -> None:
+    """Print :func:`render` to ``stream``, in colour when it is a terminal."""
+    color = hasattr(stream, "isatty") and stream.isatty()
+    stream.write(render(result, color=color, hidden_details=hidden_details))

@@ -1,0 +1,177 @@
+"""assignment.toml -> a validated, frozen AssignmentSpec."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "scipy", "ctypes")
+HIDDEN_FEEDBACK = ("pass_fail", "full")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for the student's code."""
+
+    #: Wall-clock seconds for one call into the student's code.
+    call_timeout: float = 10.0
+    #: Address-space limit of the sandbox worker, MiB.
+    memory_mb: int = 2048
+    #: CPU seconds for a whole sandbox worker.
+    cpu_seconds: int = 120
+    #: Bytes of the student's printed output kept per call.
+    output_bytes: int = 65536
+
+
+@dataclass(frozen=True)
+class Question:
+    """One graded question: the functions it covers and its points."""
+
+    name: str
+    title: str
+    functions: tuple[str, ...]
+    points: float
+    extra_credit: bool = False
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """What ``assignment.toml`` promises about one assignment."""
+
+    name: str
+    title: str
+    #: Module files students edit, e.g. ``("cnn.py",)``.
+    modules: tuple[str, ...]
+    questions: tuple[Question, ...]
+    limits: Limits
+    forbidden_imports: tuple[str, ...]
+    #: Handout notebook file name, if the assignment has one.
+    notebook: str | None
+    #: How much of a hidden check's message a student report shows.
+    hidden_feedback: str
+    path: Path
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return tuple(f for q in self.questions for f in q.functions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.points for q in self.questions if not q.extra_credit)
+
+    def question(self, name: str) -> Question:
+        for q in self.questions:
+            if q.name == name:
+                return q
+        raise KeyError(name)
+
+    def question_of_function(self, function: str) -> Question | None:
+        for q in self.questions:
+            if function in q.functions:
+                return q
+        return None
+
+
+def load_spec(path: Path) -> AssignmentSpec:
+    """Read and validate ``path``; errors name the file, the key and what was expected."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return _parse(data, path)
+
+
+def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
+    def fail(key: str, expected: str) -> SpecError:
+        return SpecError(f"{path}: key {key!r}: expected {expected}")
+
+    def get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+            default: Any = ..., expected: str = "") -> Any:
+        if key not in table:
+            if default is ...:
+                raise fail(f"{where}{key}", f"{expected or kind} (missing)")
+            return default
+        value = table[key]
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise fail(f"{where}{key}", expected or "a number")
+        if not isinstance(value, kind):
+            raise fail(f"{where}{key}", f"{expected or kind}, got {value!r}")
+        return value
+
+    known = {"title", "modules", "questions", "limits", "forbidden_imports", "notebook",
+             "hidden_feedback"}
+    for key in data:
+        if key not in known:
+            raise fail(key, f"one of {sorted(known)} (unknown key)")
+
+    title = get(data, "title", str, "", expected="a string")
+    modules = get(data, "modules", list, "", expected="a list of .py file names")
+    if not modules or not all(isinstance(m, str) and m.endswith(".py") for m in modules):
+        raise fail("modules", "a non-empty list of .py file names")
+
+    limits_table = get(data, "limits", dict, "", default={}, expected="a table")
+    limit_fields = {"call_timeout": (int, float), "memory_mb": int, "cpu_seconds": int,
+                    "output_bytes": int}
+    limit_values: dict[str, Any] = {}
+    for key, value in limits_table.items():
+        if key not in limit_fields:
+            raise fail(f"limits.{key}", f"one of {sorted(limit_fields)} (unknown key)")
+        limit_values[key] = get(limits_table, key, limit_fields[key], "limits.",
+                                expected="a positive number")
+        if limit_values[key] <= 0:
+            raise fail(f"limits.{key}", f"a positive number, got {value!r}")
+
+    questions_list = get(data, "questions", list, "", expected="an array of [[questions]] tables")
+    if not questions_list:
+        raise fail("questions", "at least one [[questions]] table")
+    questions = []
+    seen: set[str] = set()
+    for i, table in enumerate(questions_list):
+        where = f"questions[{i}]."
+        if not isinstance(table, dict):
+            raise fail(f"questions[{i}]", "a table")
+        name = get(table, "name", str, where, expected="a string")
+        if name in seen:
+            raise fail(f"{where}name", f"a unique name, {name!r} is used twice")
+        seen.add(name)
+        functions = get(table, "functions", list, where, expected="a list of function names")
+        if not functions or not all(isinstance(f, str) and f.isidentifier() for f in functions):
+            raise fail(f"{where}functions", "a non-empty list of function names")
+        points = get(table, "points", (int, float), where, expected="a positive number")
+        if points <= 0:
+            raise fail(f"{where}points", f"a positive number, got {points!r}")
+        questions.append(Question(
+            name=name,
+            title=get(table, "title", str, where, default=name),
+            functions=tuple(functions),
+            points=float(points),
+            extra_credit=get(table, "extra_credit", bool, where, default=False),
+        ))
+
+    forbidden = get(data, "forbidden_imports", list, "", default=list(DEFAULT_FORBIDDEN),
+                    expected="a list of module names")
+    hidden_feedback = get(data, "hidden_feedback", str, "", default="pass_fail")
+    if hidden_feedback not in HIDDEN_FEEDBACK:
+        raise fail("hidden_feedback", f"one of {HIDDEN_FEEDBACK}, got {hidden_feedback!r}")
+    return AssignmentSpec(
+        name=path.parent.name,
+        title=title,
+        modules=tuple(modules),
+        questions=tuple(questions),
+        limits=Limits(**limit_values),
+        forbidden_imports=tuple(forbidden),
+        notebook=get(data, "notebook", str, "", default=None),
+        hidden_feedback=hidden_feedback,
+        path=path,
+    )

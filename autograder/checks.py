@@ -185,7 +185,8 @@ def assert_equal(got: Any, expected: Any, *, call: str = "your function", hint: 
 
 def _plain(value: Any) -> Any:
     """Normalise NumPy scalars and 0-d arrays to Python numbers; tuples/lists to tuples."""
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+    if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 \
+            and value.dtype.kind in "biuf":
         value = value.item()
     if isinstance(value, bool):
         return value

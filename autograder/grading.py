@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ class GradingJob:
     test_dirs: tuple[Path, ...]
     hidden_dir: Path | None
     seed: int = DEFAULT_SEED
-    isolation: Isolation = Isolation("rlimits", "default")
+    isolation: Isolation = field(default_factory=lambda: Isolation("rlimits", "default"))
 
     @classmethod
     def for_assignment(cls, course: CourseDir, spec: AssignmentSpec, *, hidden: bool,
@@ -111,9 +111,10 @@ def run_checks(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
     args = [
         *[str(d) for d in test_dirs],
         "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
-        "-p", "no:warnings", "--import-mode=importlib", "-o", "addopts=",
+        "-p", "no:warnings", "-p", "no:unraisableexception", "-p", "no:threadexception",
+        "--import-mode=importlib", "-o", "addopts=",
         "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
-        "-c", os.devnull, "--capture=sys",
+        "-c", os.devnull, "--capture=sys", "--continue-on-collection-errors",
     ]
     code = pytest.main(args, plugins=[plugin])
     problems = list(plugin.collection_errors)

@@ -32,3 +32,102 @@ def grade_path(course: CourseDir) -> Callable[..., SubmissionResult]:
         return grade(load_submission(Path(path), spec), job)
 
     return run
+
+
+DEMO_SPEC = """
+title = "Demo"
+modules = ["demo.py"]
+[limits]
+call_timeout = 2
+memory_mb = 1024
+[[questions]]
+name = "add"
+title = "Adding arrays"
+functions = ["add"]
+points = 3
+[[questions]]
+name = "scale"
+functions = ["scale"]
+points = 2
+"""
+
+DEMO_STUB = '''"""Demo assignment."""
+import numpy as np
+
+
+def add(a, b):
+    """Return a + b, elementwise."""
+    raise NotImplementedError("add")
+
+
+def scale(x, factor=2.0):
+    """Return x * factor."""
+    raise NotImplementedError("scale")
+'''
+
+DEMO_SOLUTION = DEMO_STUB.replace('raise NotImplementedError("add")', "return a + b").replace(
+    'raise NotImplementedError("scale")', "return np.asarray(x) * factor")
+
+DEMO_PUBLIC = '''
+import pytest
+from autograder.checks import assert_allclose, assert_equal
+
+pytestmark = pytest.mark.question("add")
+
+
+@pytest.mark.points(1)
+def test_add_small(student):
+    assert_equal(student.add(2, 3), 5, call="add(2, 3)")
+
+
+@pytest.mark.points(1)
+def test_add_arrays(student, rng):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    assert_allclose(student.add(a, b), a + b, call="add(a, b)")
+
+
+@pytest.mark.points(1)
+@pytest.mark.question("scale")
+def test_scale(student):
+    assert_allclose(student.scale([1.0, 2.0], 3.0), [3.0, 6.0], call="scale([1, 2], 3)")
+'''
+
+DEMO_HIDDEN = '''
+import pytest
+import torch
+from autograder.checks import assert_allclose
+
+pytestmark = pytest.mark.question("add")
+
+
+@pytest.mark.points(1)
+def test_add_torch(student, rng):
+    a, b = rng.standard_normal(5), rng.standard_normal(5)
+    expected = (torch.from_numpy(a) + torch.from_numpy(b)).numpy()
+    assert_allclose(student.add(a, b), expected, call="add(a, b)")
+
+
+@pytest.mark.points(1)
+@pytest.mark.question("scale")
+def test_scale_default(student, rng):
+    x = rng.standard_normal((2, 3))
+    assert_allclose(student.scale(x), 2.0 * x, call="scale(x)")
+'''
+
+
+def build_demo_course(root: Path) -> CourseDir:
+    """A tiny course with one assignment, ``demo``: stub, solution, public and hidden checks."""
+    (root / "assignments/demo/tests").mkdir(parents=True)
+    (root / "solutions/demo/hidden").mkdir(parents=True)
+    (root / "assignments/demo/assignment.toml").write_text(DEMO_SPEC)
+    (root / "assignments/demo/demo.py").write_text(DEMO_STUB)
+    (root / "assignments/demo/tests/test_public.py").write_text(DEMO_PUBLIC)
+    (root / "solutions/demo/demo.py").write_text(DEMO_SOLUTION)
+    (root / "solutions/demo/hidden/test_hidden.py").write_text(DEMO_HIDDEN)
+    return CourseDir(root)
+
+
+@pytest.fixture
+def demo_course(tmp_path: Path) -> CourseDir:
+    """A fresh copy of the demo course in ``tmp_path``."""
+    return build_demo_course(tmp_path / "course")

@@ -1,0 +1,140 @@
+"""The assertion helpers: every message says what differs and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autograder.checks import (
+    CheckFailure,
+    StudentCodeFailure,
+    assert_allclose,
+    assert_equal,
+    assert_finite,
+    describe_call,
+    expect_raises,
+    tolerance_for,
+)
+from autograder.plugin import Student
+from autograder.sandbox.client import CallOutcome
+
+
+class InProcessSandbox:
+    """Stand-in sandbox for unit tests: runs trusted test functions in this process."""
+
+    isolation_level = "in-process"
+
+    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
+        self.functions = functions
+
+    def start(self) -> None:
+        pass
+
+    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
+        if function not in self.functions:
+            return CallOutcome("missing", function, message=f"no function named {function}")
+        try:
+            return CallOutcome("ok", function, value=self.functions[function](*args, **kwargs))
+        except NotImplementedError:
+            return CallOutcome("not_implemented", function, message="not implemented")
+        except Exception as exc:
+            return CallOutcome("error", function, message=str(exc), exc_type=type(exc).__name__)
+
+    def load_problems(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def failure(fn: Callable[[], None]) -> CheckFailure:
+    with pytest.raises(CheckFailure) as info:
+        fn()
+    return info.value
+
+
+def test_shape_mismatch_is_reported_first() -> None:
+    exc = failure(lambda: assert_allclose(np.zeros((2, 8, 6, 6)), np.zeros((2, 8, 5, 5)),
+                                          call="conv2d_forward(x, w, stride=2)"))
+    assert exc.message == ("conv2d_forward(x, w, stride=2) returned shape (2, 8, 6, 6), "
+                           "expected (2, 8, 5, 5).")
+
+
+def test_value_mismatch_gives_index_errors_and_tolerance() -> None:
+    expected = np.arange(6.0).reshape(2, 3)
+    got = expected.copy()
+    got[1, 2] += 0.5
+    msg = failure(lambda: assert_allclose(got, expected, call="f(x)")).message
+    assert "1 of 6 differ" in msg
+    assert "First at index (1, 2): got 5.5, expected 5" in msg
+    assert "Max abs error 0.5" in msg and "rtol=1e-06" in msg
+
+
+def test_classic_mistake_is_recognised() -> None:
+    x = np.arange(9.0).reshape(3, 3)
+    msg = failure(lambda: assert_allclose(x[::-1, ::-1], x, call="conv(x)",
+                                          mistakes={"the kernel looks flipped": x[::-1, ::-1]},
+                                          hint="generic hint")).message
+    assert msg.endswith("Hint: the kernel looks flipped")
+    msg = failure(lambda: assert_allclose(x + 1, x, call="conv(x)",
+                                          mistakes={"the kernel looks flipped": x[::-1, ::-1]},
+                                          hint="generic hint")).message
+    assert msg.endswith("Hint: generic hint")
+
+
+def test_nan_and_wrong_types_have_their_own_messages() -> None:
+    msg = failure(lambda: assert_allclose(np.array([1.0, np.nan]), np.ones(2), call="f()")).message
+    assert "nan at index (1,)" in msg and "overflow" in msg
+    msg = failure(lambda: assert_allclose(None, np.ones(2), call="f()")).message
+    assert "returned None (did you forget a return statement?)" in msg
+    msg = failure(lambda: assert_allclose((np.ones(2), 1), np.ones(2), call="f()")).message
+    assert "a tuple of 2 values" in msg
+    msg = failure(lambda: assert_finite(np.array([np.inf]), call="fit(X, y)")).message
+    assert "NaN or inf" in msg
+
+
+def test_scalars_and_lists_compare_as_arrays() -> None:
+    assert_allclose(1.0 + 1e-12, 1.0)
+    assert_allclose([1.0, 2.0], np.array([1.0, 2.0]))
+    failure(lambda: assert_allclose(1.1, 1.0))
+
+
+def test_assert_equal_is_exact_and_ignores_numpy_scalar_types() -> None:
+    assert_equal(np.int64(5), 5)
+    assert_equal(5.0, 5)
+    assert_equal((np.int64(2), 3), (2, 3))
+    assert "returned 6, expected 5" in failure(lambda: assert_equal(6, 5, call="n()")).message
+    failure(lambda: assert_equal(True, 1))
+    failure(lambda: assert_equal("5", 5))
+
+
+def test_expect_raises_through_the_student_proxy() -> None:
+    def size(n: int, f: int, stride: int = 1) -> int:
+        if (n - f) % stride:
+            raise ValueError("does not fit")
+        return (n - f) // stride + 1
+
+    student = Student(InProcessSandbox({"size": size, "wrong": lambda n, f, stride=1: 2,
+                                        "todo": lambda *a, **k: (_ for _ in ()).throw(
+                                            NotImplementedError())}))
+    expect_raises("ValueError", student.size, 7, 3, stride=3)
+    msg = failure(lambda: expect_raises("ValueError", student.wrong, 7, 3, stride=3,
+                                        reason="3x3 does not fit")).message
+    assert msg == "wrong(7, 3, stride=3) returned 2, expected it to raise ValueError (3x3 does not fit)."
+    with pytest.raises(StudentCodeFailure):
+        expect_raises("ValueError", student.todo, 7, 3)
+
+
+def test_describe_call_is_short() -> None:
+    x = np.zeros((2, 3, 7, 7))
+    assert describe_call("conv2d_forward", (x, None), {"stride": (2, 1)}) == (
+        "conv2d_forward(array(2, 3, 7, 7) float64, None, stride=(2, 1))")
+
+
+def test_tolerances_follow_the_dtype() -> None:
+    assert tolerance_for(np.float64) == (1e-6, 1e-8)
+    assert tolerance_for(np.float32)[0] > 1e-6
+    assert tolerance_for(np.int64) == (0.0, 0.0)

@@ -1,0 +1,142 @@
+"""End to end through the real sandbox worker on the demo course: outcomes, scores, visibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.grading import GradingJob, grade
+from autograder.paths import CourseDir
+from autograder.spec import load_spec
+from autograder.submission import load_submission
+
+
+def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0,
+        name: str = "demo.py"):  # type: ignore[no-untyped-def]
+    spec = load_spec(course.spec_file("demo"))
+    if isinstance(source, str):
+        path = course.root / "work" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(source)
+    else:
+        path = source
+    job = GradingJob.for_assignment(course, spec, hidden=hidden, seed=seed)
+    return grade(load_submission(path, spec), job)
+
+
+def by_name(result):  # type: ignore[no-untyped-def]
+    return {c.name: c for c in result.checks}
+
+
+def test_solution_gets_full_marks_with_hidden_checks(demo_course: CourseDir) -> None:
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    assert result.score == result.max_score == 5
+    assert {c.outcome for c in result.checks} == {"passed"}
+    assert {c.visibility for c in result.checks} == {"public", "hidden"}
+    assert [(q.name, q.score, q.max_score) for q in result.questions] == [
+        ("add", 3, 3), ("scale", 2, 2)]
+    assert result.status == "ok" and result.seed == 0 and result.hidden
+
+
+def test_public_only_run_is_scored_out_of_public_points(demo_course: CourseDir) -> None:
+    result = run(demo_course, demo_course.solution_dir("demo"), hidden=False)
+    assert result.max_score == 3
+    assert {c.visibility for c in result.checks} == {"public"}
+
+
+def test_stub_scores_zero_with_not_implemented(demo_course: CourseDir) -> None:
+    result = run(demo_course, demo_course.assignment_dir("demo") / "demo.py")
+    assert result.score == 0
+    assert {c.outcome for c in result.checks} == {"not_implemented"}
+    assert all("not implemented" in c.message for c in result.checks)
+
+
+def test_wrong_values_fail_with_a_message_naming_the_difference(demo_course: CourseDir) -> None:
+    source = ("import numpy as np\ndef add(a, b):\n    return a - b\n"
+              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    result = run(demo_course, source)
+    checks = by_name(result)
+    assert checks["test_add_arrays"].outcome == "failed"
+    assert "add(a, b) returned wrong values" in checks["test_add_arrays"].message
+    assert "First at index" in checks["test_add_arrays"].message
+    assert checks["test_scale"].outcome == "passed"
+    assert result.score == 2
+
+
+def test_syntax_error_fails_every_check_with_the_line(demo_course: CourseDir) -> None:
+    result = run(demo_course, "def add(a, b)\n    return a + b\n")
+    assert result.score == 0
+    assert {c.outcome for c in result.checks} == {"error"}
+    assert "SyntaxError" in result.checks[0].message and "line 1" in result.checks[0].message
+    assert any("could not be imported" in n for n in result.notes)
+
+
+def test_missing_function_only_fails_its_checks(demo_course: CourseDir) -> None:
+    result = run(demo_course, "def add(a, b):\n    return a + b\n")
+    checks = by_name(result)
+    assert checks["test_scale"].outcome == "not_implemented"
+    assert "no function named scale" in checks["test_scale"].message
+    assert checks["test_add_arrays"].outcome == "passed"
+    assert result.score == 3
+
+
+def test_crashes_and_exits_fail_only_the_affected_checks(demo_course: CourseDir) -> None:
+    source = ("import os, sys\nimport numpy as np\n"
+              "def add(a, b):\n    if np.ndim(a) == 0:\n        sys.exit(0)\n"
+              "    if np.ndim(a) == 1:\n        os._exit(0)\n    return a + b\n"
+              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    result = run(demo_course, source)
+    checks = by_name(result)
+    assert checks["test_add_small"].outcome == "error"
+    assert "sys.exit(0)" in checks["test_add_small"].message
+    assert checks["test_add_torch"].outcome == "error"
+    assert "os._exit" in checks["test_add_torch"].message
+    assert checks["test_add_arrays"].outcome == "passed"
+    assert checks["test_scale_default"].outcome == "passed"  # the worker was restarted
+
+
+def test_infinite_loop_times_out_and_grading_goes_on(demo_course: CourseDir) -> None:
+    source = ("import numpy as np\ndef add(a, b):\n    while True:\n        pass\n"
+              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    result = run(demo_course, source)
+    checks = by_name(result)
+    timed_out = [c for c in result.checks if c.question == "add"]
+    assert {c.outcome for c in timed_out} == {"timeout"}
+    assert "timed out after 2 s in add" in checks["test_add_small"].message
+    assert checks["test_scale"].outcome == "passed" and checks["test_scale_default"].passed
+    # Two timeouts of one function at most: the third call fails at once.
+    assert sum(c.duration for c in timed_out) < 3 * 2 + 2
+
+
+def test_forbidden_import_names_file_and_line(demo_course: CourseDir) -> None:
+    source = "import numpy as np\nimport torch\ndef add(a, b):\n    return a + b\n"
+    result = run(demo_course, source)
+    assert {c.outcome for c in result.checks} == {"forbidden"}
+    assert "'torch' is not allowed" in result.checks[0].message
+    assert "demo.py, line 2" in result.checks[0].message
+
+
+def test_regrade_is_deterministic_and_seed_changes_cases(demo_course: CourseDir) -> None:
+    source = "import numpy as np\ndef add(a, b):\n    return np.round(a + b, 1)\n"
+    first = run(demo_course, source, seed=7)
+    again = run(demo_course, source, seed=7)
+    assert [(c.name, c.outcome, c.message) for c in first.checks] == [
+        (c.name, c.outcome, c.message) for c in again.checks]
+    assert first.seed == 7
+    other = run(demo_course, source, seed=8)
+    assert [c.message for c in other.checks] != [c.message for c in first.checks]
+
+
+def test_broken_check_is_a_grader_error_not_the_students_fault(demo_course: CourseDir) -> None:
+    broken = demo_course.public_tests_dir("demo") / "test_broken.py"
+    broken.write_text("import pytest\npytestmark = pytest.mark.question('add')\n\n"
+                      "@pytest.mark.points(1)\ndef test_oops(student):\n"
+                      "    student.add(1, 2)\n    raise KeyError('bug in the check')\n\n"
+                      "def test_no_points(student):\n    pass\n")
+    (demo_course.public_tests_dir("demo") / "test_syntax.py").write_text("def (:\n")
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    checks = by_name(result)
+    assert checks["test_oops"].outcome == "grader_error"
+    assert "not your fault" in checks["test_oops"].message
+    assert checks["test_no_points"].outcome == "grader_error"
+    assert result.status == "grader_error"
+    assert any("test_syntax.py" in n for n in result.notes)

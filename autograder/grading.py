@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -75,24 +76,23 @@ def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
 def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None) -> SubmissionResult:
     """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default)."""
     start = time.perf_counter()
-    own = sandbox is None
-    if sandbox is None:
-        sandbox = WorkerSandbox(submission.files, job.spec.modules, job.sandbox_config())
+    box: Sandbox = sandbox if sandbox is not None else WorkerSandbox(
+        submission.files, job.spec.modules, job.sandbox_config())
     try:
-        sandbox.start()
-        checks, errors = run_checks(sandbox, job.test_dirs, job.seed, job.hidden_dir)
-        notes = list(submission.notes) + sandbox.load_problems()
+        box.start()
+        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir)
+        notes = list(submission.notes) + box.load_problems()
     finally:
-        if own:
-            sandbox.close()
-    status = "ok"
+        if sandbox is None:
+            box.close()
+    status: Literal["ok", "grader_error"] = "ok"
     if errors:
         notes += [f"grader error: {e}" for e in errors]
         status = "grader_error"
     return SubmissionResult(
         assignment=job.spec.name, student=submission.student, seed=job.seed,
         checks=tuple(checks), questions=score_questions(job.spec, checks),
-        status=status, notes=tuple(notes), isolation=sandbox.isolation_level,
+        status=status, notes=tuple(notes), isolation=box.isolation_level,
         hidden=job.hidden_dir is not None, duration=round(time.perf_counter() - start, 4),
         fingerprint=submission_fingerprint(submission, job),
     )

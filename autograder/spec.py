@@ -16,6 +16,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "scipy", "ctypes")
 HIDDEN_FEEDBACK = ("pass_fail", "full")
+QUESTION_KEYS = frozenset({"name", "title", "functions", "points", "extra_credit"})
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
         raise fail("modules", "a non-empty list of .py file names")
 
     limits_table = get(data, "limits", dict, "", default={}, expected="a table")
-    limit_fields = {"call_timeout": (int, float), "memory_mb": int, "cpu_seconds": int,
-                    "output_bytes": int}
+    limit_fields: dict[str, type | tuple[type, ...]] = {
+        "call_timeout": (int, float), "memory_mb": int, "cpu_seconds": int, "output_bytes": int}
     limit_values: dict[str, Any] = {}
     for key, value in limits_table.items():
         if key not in limit_fields:
@@ -141,6 +142,9 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
         where = f"questions[{i}]."
         if not isinstance(table, dict):
             raise fail(f"questions[{i}]", "a table")
+        for key in table:
+            if key not in QUESTION_KEYS:
+                raise fail(f"{where}{key}", f"one of {sorted(QUESTION_KEYS)} (unknown key)")
         name = get(table, "name", str, where, expected="a string")
         if name in seen:
             raise fail(f"{where}name", f"a unique name, {name!r} is used twice")

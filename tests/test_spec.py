@@ -56,7 +56,8 @@ def test_valid_spec_loads_with_defaults(tmp_path: Path) -> None:
         (GOOD.replace("points = 3", "points = -1"), "'questions[0].points'", "positive"),
         (GOOD.replace('name = "bonus"', 'name = "add"'), "'questions[1].name'", "unique"),
         (GOOD.replace("call_timeout = 2.5", "call_timout = 2.5"), "'limits.call_timout'", "unknown"),
-        (GOOD + 'colour = "red"\n', "'colour'", "unknown key"),
+        ('colour = "red"\n' + GOOD, "'colour'", "unknown key"),
+        (GOOD + 'colour = "red"\n', "'questions[1].colour'", "unknown key"),
         (GOOD.replace('functions = ["mul"]', "functions = []"), "'questions[1].functions'", "non-empty"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Callable
 from typing import TextIO
 
 from ..results import CheckResult, SubmissionResult
@@ -58,7 +59,8 @@ def render(result: SubmissionResult, *, color: bool = False, width: int | None =
     return "\n".join(lines) + "\n"
 
 
-def _check_lines(check: CheckResult, width: int, paint, hidden_details: bool) -> list[str]:  # type: ignore[no-untyped-def]
+def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str],
+                 hidden_details: bool) -> list[str]:
     tag = _SYMBOL[check.outcome]
     vis = " [hidden]" if check.visibility == "hidden" else ""
     pts = f"{_points(check.score)}/{_points(check.max_score)}"

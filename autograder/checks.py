@@ -202,8 +202,14 @@ def _plain(value: Any) -> Any:
 def _show(value: Any) -> str:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return _kind(value)
-    return repr(_plain(value)) if not isinstance(_plain(value), tuple) or _plain(value)[:1] != (
-        "<unsupported>",) else _kind(value)
+    plain = _plain(value)
+    return _kind(value) if _unsupported(plain) else repr(plain)
+
+
+def _unsupported(plain: Any) -> bool:
+    if isinstance(plain, tuple):
+        return plain[:1] == ("<unsupported>",) or any(_unsupported(p) for p in plain)
+    return False
 
 
 def assert_true(condition: bool, message: str) -> None:

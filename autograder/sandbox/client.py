@@ -1,15 +1,27 @@
-"""The harness side of the sandbox: start a worker, call student functions, classify every failure."""
+"""The harness side of the sandbox: start a worker, call student functions, classify every failure.
+
+Nothing the worker sends is trusted.  Every reply must carry the run's nonce
+and the id of the call it answers (a fresh random token per call, so a reply
+written ahead of time cannot answer a later call); the harness reads at most
+``reply_bytes`` per reply and gives up at a deadline, writes its requests with
+a deadline too (a worker that stops reading cannot block it), decodes values
+with :mod:`.protocol` (plain types and numeric arrays only), and turns a
+missing, late or malformed reply into a failed call, never into an exception.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import secrets
 import select
 import shutil
 import signal
+import struct
 import subprocess
-import sys
 import tempfile
+import termios
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -18,7 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from . import protocol
-from .isolation import Isolation, launch_command
+from .isolation import Isolation, UidSlot, kill_uid, launch, needs_own_uid, seccomp_filter
 
 #: How a call into student code ended.  ``ok`` carries a value.
 CallKind = Literal[
@@ -26,14 +38,17 @@ CallKind = Literal[
     "bad_return", "crash", "grader_error",
 ]
 
-#: Largest reply the harness will read from a worker, bytes.
-MAX_REPLY_BYTES = 256 * 1024 * 1024
 #: Seconds a worker may take to start and import the student's modules, on top of the call timeout.
-STARTUP_ALLOWANCE = 20.0
+STARTUP_ALLOWANCE = 10.0
 #: After this many timeouts of one function, later calls to it fail at once.
 MAX_TIMEOUTS_PER_FUNCTION = 2
+MiB = 1024 * 1024
 
 _HERE = Path(__file__).resolve().parent
+#: What the worker writes to stderr when its start-up is done (see worker.STARTED).
+_STARTED = b"autograder-worker: started"
+#: Uids whose processes would not die: never handed out again by this process.
+_STUCK_SLOTS: list[UidSlot] = []
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,9 @@ class CallOutcome:
     traceback: str = ""
     #: Exception class name raised by the student's code, if any.
     exc_type: str = ""
+    #: What the student's code printed during the call (capped).
     stdout: str = ""
+    #: Wall time of the call as the harness measured it, seconds.
     elapsed: float = 0.0
 
     @property
@@ -61,12 +78,42 @@ class CallOutcome:
 class SandboxConfig:
     """Limits and policy for one submission's worker."""
 
+    #: Wall seconds for one call.
     call_timeout: float = 10.0
+    #: Address space of the worker, MiB.
     memory_mb: int = 2048
+    #: CPU seconds of one worker process (a restarted worker starts again).
     cpu_seconds: int = 120
+    #: Characters of printed output kept per call.
     output_bytes: int = 65536
     forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "scipy", "ctypes")
     isolation: Isolation = field(default_factory=lambda: Isolation.detect("auto"))
+    #: Wall seconds of student code for the whole sandbox, all calls and start-ups
+    #: together; None means twice ``cpu_seconds``.  Once spent, calls fail at once.
+    total_timeout: float | None = None
+    #: Child processes (and threads) student code may start.  Enforced exactly when the
+    #: worker has a uid of its own (root started it); otherwise 0 forbids them and any
+    #: other value leaves them unlimited.
+    max_processes: int = 0
+    #: Largest file the worker may write, bytes.
+    file_bytes: int = 8 * MiB
+    #: Size of each tmpfs (working folder, /tmp) at the bwrap level, bytes.
+    tmp_bytes: int = 32 * MiB
+    #: Open file descriptors of the worker.  Memory held in files is not counted by
+    #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level (which refuses
+    #: memfd_create), open_files x file_bytes in memfds at the rlimits level.
+    open_files: int = 32
+    #: Largest reply the harness reads from the worker, bytes.
+    reply_bytes: int = 64 * MiB
+    #: More host paths to hide from the worker (bwrap level), e.g. a course folder that
+    #: lies inside a folder the sandbox shows.
+    hide: tuple[str, ...] = ()
+
+    @property
+    def budget(self) -> float:
+        """Wall seconds of student code for the whole sandbox."""
+        return float(self.total_timeout if self.total_timeout is not None
+                     else 2 * self.cpu_seconds)
 
 
 class Sandbox(Protocol):
@@ -93,51 +140,92 @@ class WorkerSandbox:
     """Runs one submission's modules in a separate, limited worker process.
 
     The worker is started lazily, restarted after it dies or times out, and
-    killed with everything it started on :meth:`close`.
+    killed with everything it started on :meth:`close`; when it runs as a uid
+    of its own, :meth:`close` returns only once no process of that uid is left.
     """
 
     def __init__(self, files: Mapping[str, bytes], modules: tuple[str, ...],
                  config: SandboxConfig) -> None:
         self.config = config
         self.modules = modules
-        self.isolation_level = config.isolation.level
+        self.isolation_level: str = config.isolation.level
+        #: The uid the worker runs as when it has one of its own (started as root), else None.
+        self.uid: int | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
         self._workdir = self._tmp / "work"
         self._workerdir = self._tmp / "worker"
-        self._workdir.mkdir()
-        self._workerdir.mkdir()
+        self._maskdir = self._tmp / "mask"
+        for folder in (self._workdir, self._workerdir, self._maskdir):
+            folder.mkdir()
         for rel, data in files.items():
             target = (self._workdir / rel).resolve()
             if self._workdir.resolve() not in target.parents:
                 continue  # a path like ../x from a crafted archive
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+            os.chmod(target, 0o644)
         for name in ("worker.py", "protocol.py"):
             shutil.copy(_HERE / name, self._workerdir / name)
-        os.chmod(self._tmp, 0o755)
-        for folder in (self._workdir, self._workerdir):
+            os.chmod(self._workerdir / name, 0o644)
+        for folder in (self._tmp, self._workdir, self._workerdir, self._maskdir):
             os.chmod(folder, 0o755)
         self._proc: subprocess.Popen[bytes] | None = None
+        #: Read end of bubblewrap's --info-fd, and the sandbox init's host pid read from it.
+        self._info: int | None = None
+        self._init_pid: int | None = None
+        self._slot: UidSlot | None = None
         self._ready = False
         self._spawned_at = 0.0
         self._nonce = ""
         self._load: dict[str, Any] = {}
         self._startup_failure: CallOutcome | None = None
         self._timeouts: Counter[str] = Counter()
+        self._spent = 0.0
+        #: The worker's stderr: written only before it hands fd 2 to /dev/null, that is by
+        #: bubblewrap, setpriv, the interpreter's start-up and the worker's own imports.
         self._stderr_path = self._tmp / "worker.stderr"
+        self._stderr_mark = 0
 
     # -- lifecycle -------------------------------------------------------
 
     def start(self) -> None:
         """Launch the worker now; it imports the student's modules while the harness loads checks."""
         if self._proc is None and self._startup_failure is None:
+            self._ensure_started()
+
+    def _ensure_started(self) -> CallOutcome | None:
+        """Spawn the worker; a failure to do so is the grader's, kept for every later call."""
+        try:
             self._spawn()
+        except OSError as exc:
+            self._kill()
+            self._startup_failure = CallOutcome("grader_error", "", message=(
+                f"the sandbox could not start ({exc}); this is not your fault, "
+                "tell your instructor"))
+        return self._startup_failure
 
     def _spawn(self) -> None:
+        isolation = self.config.isolation
+        if self._slot is None and needs_own_uid(isolation):
+            self._slot = UidSlot.acquire()
+            self.uid = self._slot.uid
+            if isolation.level == "rlimits":
+                os.chown(self._workdir, self.uid, self.uid)
         self._nonce = secrets.token_hex(16)
         self._ready = False
-        cmd = launch_command(self.config.isolation, self._workerdir, self._workdir,
-                             self.config)
+        info_fd = seccomp_fd = None
+        if isolation.level == "bwrap":
+            self._info, info_fd = os.pipe()
+            os.set_blocking(self._info, False)
+            program = seccomp_filter()
+            if program is not None:
+                seccomp_fd, seccomp_w = os.pipe()
+                os.write(seccomp_w, program)  # a few hundred bytes: fits in the pipe
+                os.close(seccomp_w)
+        self._init_pid = None
+        passed = tuple(fd for fd in (info_fd, seccomp_fd) if fd is not None)
+        how = launch(isolation, self._workerdir, self._workdir, self._maskdir, self.config,
+                     self.uid, info_fd, seccomp_fd)
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": str(self._workdir),
@@ -150,12 +238,27 @@ class WorkerSandbox:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        with open(self._stderr_path, "ab") as err:
-            self._proc = subprocess.Popen(
-                cmd, cwd=self._workdir, env=env, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=err, start_new_session=True,
-            )
+        user: dict[str, Any] = {}
+        if how.popen_user is not None:
+            user = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
+        try:
+            with open(self._stderr_path, "ab") as err:
+                self._stderr_mark = err.tell()
+                self._proc = subprocess.Popen(
+                    how.argv, cwd=self._workdir, env=env, stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=err, start_new_session=True,
+                    pass_fds=passed, **user,
+                )
+        finally:
+            for fd in passed:
+                os.close(fd)
+        assert self._proc.stdin is not None
+        os.set_blocking(self._proc.stdin.fileno(), False)
         self._spawned_at = time.monotonic()
+        if self.uid is not None:
+            processes = 1 + self.config.max_processes  # the worker itself counts
+        else:
+            processes = 0 if self.config.max_processes == 0 else -1
         cfg = {
             "nonce": self._nonce,
             "modules": list(self.modules),
@@ -163,24 +266,34 @@ class WorkerSandbox:
             "memory_mb": self.config.memory_mb,
             "cpu_seconds": self.config.cpu_seconds,
             "output_bytes": self.config.output_bytes,
+            "file_bytes": self.config.file_bytes,
+            "open_files": self.config.open_files,
+            "processes": processes,
         }
         try:
-            protocol.write_frame(self._proc.stdin, cfg, [])  # type: ignore[arg-type]
-        except BrokenPipeError:
+            self._send(protocol.frame_bytes(cfg, []), self._spawned_at + STARTUP_ALLOWANCE)
+        except (BrokenPipeError, TimeoutError):
             pass  # the worker died at once; _await_ready reports it
 
     def _await_ready(self) -> CallOutcome | None:
         """Wait for the worker's greeting; return an outcome if it could not get ready."""
         allowance = self.config.call_timeout + STARTUP_ALLOWANCE
+        left = self.config.budget - self._spent
+        wait = min(allowance, left) - (time.monotonic() - self._spawned_at)
+        t0 = time.monotonic()
         try:
-            header, _ = self._read(allowance - (time.monotonic() - self._spawned_at))
+            header, _ = self._read(wait)
         except TimeoutError:
             self._kill()
+            if left < allowance:
+                return self._budget_spent("")
             return CallOutcome("timeout", "", message=(
                 f"importing {', '.join(self.modules)} did not finish within {allowance:.0f} s "
                 "(is there a loop or a long computation at the top level of your file?)"))
-        except (EOFError, BrokenPipeError, protocol.ProtocolError) as exc:
+        except (EOFError, OSError, protocol.ProtocolError) as exc:
             return self._died("importing your module", exc)
+        finally:
+            self._spent += time.monotonic() - t0
         if header.get("op") != "ready" or header.get("nonce") != self._nonce or not isinstance(
                 header.get("modules"), dict):
             self._kill()
@@ -194,7 +307,9 @@ class WorkerSandbox:
         if self._startup_failure is not None:
             return self._startup_failure
         if self._proc is None:
-            self._spawn()
+            failure = self._ensure_started()
+            if failure is not None:
+                return failure
         if not self._ready:
             failure = self._await_ready()
             if failure is not None:
@@ -209,11 +324,15 @@ class WorkerSandbox:
         problems = []
         for file, info in self._load.items():
             if isinstance(info, dict) and not info.get("ok"):
-                problems.append(f"{file} could not be imported: {info.get('message', '')}")
+                problems.append(f"{file} could not be imported: {info.get('message', '')!s}")
         return problems
 
     def close(self) -> None:
+        """Kill the worker and everything it started, then delete its folders."""
         self._kill()
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> WorkerSandbox:
@@ -222,98 +341,208 @@ class WorkerSandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # A sandbox dropped without close() must not keep its worker, nor free its uid
+        # while the worker still runs.
+        try:
+            if self._proc is not None or self._slot is not None:
+                self.close()
+        except Exception:
+            pass
+
     def _kill(self) -> None:
+        """Kill the worker and everything it started, and wait until they are gone.
+
+        At the bwrap level the sandbox's init is killed first: the kernel then
+        kills every process of the pid namespace, and bubblewrap, which waits for
+        its init, exits only once the namespace is empty.  (Killing bubblewrap
+        first would leave that teardown to happen later, unobserved.)
+        """
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
+        self._ready = False
+        if proc is not None:
+            init = self._sandbox_init()
+            if init is not None:
                 try:
-                    stream.close()
-                except OSError:
+                    os.kill(init, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
                     pass
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    proc.kill()
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+        if self._info is not None:
+            os.close(self._info)
+            self._info = None
+        self._init_pid = None
+        if self.uid is not None and not kill_uid(self.uid):
+            # Should never happen: a process of our uid that survives SIGKILL.  Keep the
+            # uid locked for this process's life, and use another one from now on.
+            if self._slot is not None:
+                _STUCK_SLOTS.append(self._slot)
+            self._slot = None
+            self.uid = None
+
+    def _sandbox_init(self) -> int | None:
+        """Host pid of the bwrap sandbox's init (from --info-fd), once bubblewrap wrote it."""
+        if self._init_pid is None and self._info is not None:
+            try:
+                data = os.read(self._info, 4096)
+            except (BlockingIOError, OSError):
+                return None
+            try:
+                pid = json.loads(data.decode()).get("child-pid")
+            except (ValueError, AttributeError):
+                return None
+            if type(pid) is int and pid > 1:
+                self._init_pid = pid
+        return self._init_pid
 
     # -- calls -----------------------------------------------------------
 
     def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
-        """Run ``function(*args, **kwargs)`` in the worker; never raises for student faults."""
+        """Run ``function(*args, **kwargs)`` in the worker; never raises for student faults.
+
+        A worker found dead (or talking out of turn) before it took this call's
+        request is replaced and the call made again, once: only a call whose
+        request the worker read can be blamed for what happens next.
+        """
         if self._timeouts[function] >= MAX_TIMEOUTS_PER_FUNCTION:
             return CallOutcome("timeout", function, message=(
                 f"{function} timed out {MAX_TIMEOUTS_PER_FUNCTION} times already; "
                 "not called again in this run"))
-        failure = self._ensure_ready()
-        if failure is not None:
-            return _with_function(failure, function)
-        load_failure = self._load_failure(function)
-        if load_failure is not None:
-            return load_failure
         try:
             tree, blobs = protocol.encode((tuple(args), dict(kwargs)))
         except protocol.EncodeError as exc:
             return CallOutcome("grader_error", function, message=f"check passed {exc}")
-        request = {"op": "call", "function": function, "args": tree["$tuple"][0],
-                   "kwargs": tree["$tuple"][1]}
-        start = time.perf_counter()
+        for attempt in (1, 2):
+            if self._spent >= self.config.budget:
+                return self._budget_spent(function)
+            if self._ready and not self._idle():
+                self._kill()  # it died, or wrote outside the protocol, after its last reply
+            failure = self._ensure_ready()
+            if failure is not None:
+                return _with_function(failure, function)
+            load_failure = self._load_failure(function)
+            if load_failure is not None:
+                return load_failure
+            outcome = self._call_once(function, tree, blobs, retry=attempt == 1)
+            if outcome is not None:
+                return outcome
+            self._kill()
+        raise AssertionError("unreachable: the second attempt always returns")
+
+    def _call_once(self, function: str, tree: Any, blobs: list[bytes],
+                   retry: bool) -> CallOutcome | None:
+        """One request and its reply; None when the worker had died before taking the request."""
+        call_id = secrets.token_hex(8)
+        request = protocol.frame_bytes({"op": "call", "function": function, "id": call_id,
+                                        "args": tree["$tuple"][0],
+                                        "kwargs": tree["$tuple"][1]}, blobs)
+        left = self.config.budget - self._spent
+        timeout = min(self.config.call_timeout, left)
+        start = time.monotonic()
+        deadline = start + timeout
+        sent = False
         try:
-            protocol.write_frame(self._proc.stdin, request, blobs)  # type: ignore[union-attr,arg-type]
-            header, reply_blobs = self._read(self.config.call_timeout)
+            self._send(request, deadline)
+            sent = True
+            header, reply_blobs = self._read(deadline - time.monotonic())
         except TimeoutError:
             self._kill()
+            self._spent += time.monotonic() - start
+            if timeout < self.config.call_timeout:
+                return self._budget_spent(function)
             self._timeouts[function] += 1
-            return CallOutcome("timeout", function, elapsed=time.perf_counter() - start,
+            return CallOutcome("timeout", function, elapsed=time.monotonic() - start,
                                message=f"timed out after {self.config.call_timeout:g} s "
                                        f"in {function}")
-        except (EOFError, BrokenPipeError, protocol.ProtocolError) as exc:
+        except (EOFError, OSError, protocol.ProtocolError) as exc:
+            self._spent += time.monotonic() - start
+            if retry and not isinstance(exc, protocol.ProtocolError) and (
+                    not sent or self._unread_request() != 0):
+                return None
             return self._died(function, exc)
-        return self._outcome(function, header, reply_blobs)
+        elapsed = time.monotonic() - start
+        self._spent += elapsed
+        return self._outcome(function, call_id, header, reply_blobs, elapsed)
+
+    def _unread_request(self) -> int:
+        """Bytes of the last request still in the pipe (-1 when unknown)."""
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            return -1
+        try:
+            raw = fcntl.ioctl(proc.stdin.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return -1
+        return int(struct.unpack("i", raw)[0])
+
+    def _idle(self) -> bool:
+        """True when the worker is alive and has sent nothing since its last reply."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None or proc.stdout is None:
+            return False
+        ready, _, _ = select.select([proc.stdout.fileno()], [], [], 0)
+        return not ready
+
+    def _budget_spent(self, function: str) -> CallOutcome:
+        return CallOutcome("timeout", function, message=(
+            f"your code used up the {self.config.budget:g} s of running time this submission "
+            "gets in all, so the remaining calls were not run; look for slow or endless loops"))
 
     def _load_failure(self, function: str) -> CallOutcome | None:
-        """If ``function`` is missing and a module failed to import, say so."""
+        """If every module failed to import, the call fails with the import's reason."""
         failed = {f: i for f, i in self._load.items() if isinstance(i, dict) and not i.get("ok")}
-        if not failed:
+        if not failed or len(failed) < len(self._load):
             return None
-        # Only blame the import when no module that loaded defines the function:
-        # the worker replies 'missing' for that, so ask it first only if some loaded.
         file, info = next(iter(failed.items()))
-        if len(failed) < len(self._load):
-            return None
-        kind = info.get("kind") if info.get("kind") in ("forbidden", "memory") else "error"
-        if info.get("kind") == "not_implemented":
-            kind = "not_implemented"
+        kind: CallKind = "error"
+        if info.get("kind") in ("forbidden", "memory", "not_implemented"):
+            kind = info["kind"]
         return CallOutcome(kind, function, message=(
             f"{file} could not be imported, so {function} could not be called: "
-            f"{info.get('message', '')}"), traceback=str(info.get("traceback", "")))
+            f"{_cap(info.get('message', ''), 4000)}"),
+            traceback=_cap(info.get("traceback", ""), 8000))
 
-    def _outcome(self, function: str, header: dict[str, Any], blobs: list[bytes]) -> CallOutcome:
-        if header.get("nonce") != self._nonce or header.get("op") != "result":
+    def _outcome(self, function: str, call_id: str, header: dict[str, Any],
+                 blobs: list[bytes], elapsed: float) -> CallOutcome:
+        if (header.get("nonce") != self._nonce or header.get("id") != call_id
+                or header.get("op") != "result"):
             self._kill()
-            return CallOutcome("error", function, message=(
+            return CallOutcome("error", function, elapsed=elapsed, message=(
                 f"the sandbox received a reply it did not expect while running {function} "
                 "(did your code write to the grader's channel?)"))
-        stdout = str(header.get("stdout", ""))[: self.config.output_bytes + 200]
-        elapsed = float(header.get("elapsed", 0.0)) if isinstance(
-            header.get("elapsed"), (int, float)) else 0.0
+        stdout = _cap(header.get("stdout", ""), self.config.output_bytes + 200)
         if header.get("ok") is True:
             try:
                 value = protocol.decode(header.get("value"), blobs)
             except protocol.ProtocolError as exc:
-                return CallOutcome("error", function, message=f"{function} returned a value "
-                                   f"the grader could not read: {exc}", stdout=stdout)
+                self._kill()  # the worker's own encoder never writes such a value
+                return CallOutcome("error", function, stdout=stdout, elapsed=elapsed, message=(
+                    f"{function} returned a value the grader could not read: {exc}"))
             return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed)
         kind = header.get("kind")
         if kind not in ("error", "memory", "not_implemented", "forbidden", "missing",
                         "bad_return"):
             kind = "error"
-        message = str(header.get("message", ""))[:4000]
+        message = _cap(header.get("message", ""), 4000)
         if kind == "missing":
             files = ", ".join(self.modules)
             message = (f"no function named {function} in {files}; "
@@ -321,14 +550,14 @@ class WorkerSandbox:
         elif kind == "not_implemented":
             message = f"{function} is not implemented yet (it raises NotImplementedError)"
         return CallOutcome(kind, function, message=message,  # type: ignore[arg-type]
-                           traceback=str(header.get("traceback", ""))[:8000],
-                           exc_type=str(header.get("exc_type", ""))[:100],
+                           traceback=_cap(header.get("traceback", ""), 8000),
+                           exc_type=_cap(header.get("exc_type", ""), 100),
                            stdout=stdout, elapsed=elapsed)
 
     def _died(self, where: str, exc: BaseException) -> CallOutcome:
         proc = self._proc
         code = proc.poll() if proc is not None else None
-        if proc is not None and code is None:
+        if proc is not None and code is None and not isinstance(exc, protocol.ProtocolError):
             try:
                 code = proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -337,16 +566,62 @@ class WorkerSandbox:
         if isinstance(exc, protocol.ProtocolError):
             return CallOutcome("error", where, message=(
                 f"the worker sent a malformed reply during {where}: {exc}"))
-        if code is not None and code < 0:
-            sig = signal.Signals(-code)
-            if sig == signal.SIGXCPU:
-                return CallOutcome("timeout", where, message=(
-                    f"used more than {self.config.cpu_seconds} s of CPU time in {where}"))
+        trouble = self._startup_errors()
+        if trouble:
+            return CallOutcome("grader_error", where, message=(
+                f"the sandbox could not run your code ({trouble}); this is not your fault, "
+                "tell your instructor"))
+        sig = _signal_of(code, self.isolation_level)
+        if sig == signal.SIGXCPU:
+            return CallOutcome("timeout", where, message=(
+                f"used more than {self.config.cpu_seconds} s of CPU time in {where}"))
+        if sig is not None:
+            hint = (" (it exceeded a limit: CPU time, memory or stack)"
+                    if sig in (signal.SIGKILL, signal.SIGSEGV) else "")
             return CallOutcome("crash", where, message=(
-                f"the process running your code was killed by {sig.name} during {where}"))
+                f"the process running your code was killed by {sig.name} during {where}{hint}"))
         return CallOutcome("crash", where, message=(
             f"the process running your code exited (status {code}) during {where}; "
             "did your code call os._exit() or exit the interpreter? Return a value instead."))
+
+    def _startup_errors(self) -> str:
+        """Why the last worker failed to start, from its stderr; empty once it got going.
+
+        The worker writes ``STARTED`` to stderr just before it hands fd 2 to
+        /dev/null and runs student code: with the marker there, a death is the
+        student's doing; without it, what bubblewrap, setpriv or the interpreter
+        wrote says why the sandbox failed.
+        """
+        try:
+            with open(self._stderr_path, "rb") as f:
+                f.seek(self._stderr_mark)
+                data = f.read(1 << 16)
+        except OSError:
+            return ""
+        if _STARTED in data:
+            return ""
+        lines = data.decode(errors="replace").strip().splitlines()
+        return " / ".join(lines[-3:])[-600:] or "it exited before starting"
+
+    # -- the pipes ---------------------------------------------------------------
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        """Write ``data`` to the worker by ``deadline`` (TimeoutError) or BrokenPipeError."""
+        assert self._proc is not None and self._proc.stdin is not None
+        fd = self._proc.stdin.fileno()
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            _, ready, _ = select.select([], [fd], [], left)
+            if not ready:
+                raise TimeoutError
+            try:
+                n = os.write(fd, view[: 1 << 20])
+            except BlockingIOError:
+                continue
+            view = view[n:]
 
     def _read(self, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
         assert self._proc is not None and self._proc.stdout is not None
@@ -370,15 +645,26 @@ class WorkerSandbox:
                 got += len(chunk)
             return b"".join(chunks)
 
-        header, blobs = protocol.read_frame(read, MAX_REPLY_BYTES)
-        return header, blobs
+        return protocol.read_frame(read, self.config.reply_bytes)
+
+
+def _signal_of(code: int | None, level: str) -> signal.Signals | None:
+    """The signal that ended the worker, from its exit status (bwrap reports 128 + signal)."""
+    if code is None:
+        return None
+    number = -code if code < 0 else (code - 128 if level == "bwrap" and 128 < code < 160 else 0)
+    try:
+        return signal.Signals(number) if number > 0 else None
+    except ValueError:
+        return None
+
+
+def _cap(value: Any, limit: int) -> str:
+    """``value`` from a reply as text of at most ``limit`` characters, marked when cut."""
+    text = value if type(value) is str else str(value)[: limit + 1]
+    return text if len(text) <= limit else text[: limit - 6] + " [...]"
 
 
 def _with_function(outcome: CallOutcome, function: str) -> CallOutcome:
     return CallOutcome(outcome.kind, function, message=outcome.message,
                        traceback=outcome.traceback)
-
-
-def python_executable() -> str:
-    """The interpreter the worker runs with (the harness's own)."""
-    return sys.executable

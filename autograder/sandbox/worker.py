@@ -2,8 +2,13 @@
 
 Run as ``python -I worker.py`` in a fresh folder holding the student's files,
 with ``protocol.py`` beside this file.  It may import only the standard library,
-NumPy and ``protocol``.  Every reply carries the nonce of the run; nothing the
-student's code does here is trusted by the harness, which validates all replies.
+NumPy and ``protocol``.  Every reply carries the nonce of the run and the id of
+the request it answers.  Student code runs in this process and can rewrite any
+of it (raw memory writes through NumPy's array interface reach anything), so
+nothing here is a defence: the import blocker only turns a forbidden import
+into a message naming file and line, the limits are set by the kernel, and the
+harness validates every reply.  The defences are outside: the OS isolation of
+:mod:`.isolation` and the harness of :mod:`.client`.
 """
 
 from __future__ import annotations
@@ -22,13 +27,17 @@ from typing import Any
 import numpy as np  # noqa: F401 - loaded before the address-space limit is set
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
-import protocol  # noqa: E402
+import protocol
 
 _WORKDIR = os.path.realpath(os.getcwd())
 _TRUSTED_PREFIXES = tuple(
     {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     | {os.path.realpath(os.path.dirname(__file__))}
 )
+
+
+#: Written to stderr once the start-up is done, just before student code may run.
+STARTED = b"autograder-worker: started"
 
 
 class ForbiddenImport(ImportError):
@@ -121,21 +130,31 @@ def _trimmed_traceback(exc: BaseException) -> str:
     return "".join(lines)[-8000:]
 
 
+def _text(obj: object, limit: int = 4000) -> str:
+    """``str(obj)``, shortened; never raises, whatever the student's ``__str__`` does."""
+    try:
+        text = str(obj)
+    except BaseException:
+        return f"<{type(obj).__name__} whose str() failed>"
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
 def _classify(exc: BaseException) -> tuple[str, str]:
     """(kind, message) for an exception raised by student code."""
     if isinstance(exc, ForbiddenImport):
-        return "forbidden", str(exc)
+        return "forbidden", _text(exc)
     if isinstance(exc, NotImplementedError):
-        return "not_implemented", str(exc) or "NotImplementedError"
+        return "not_implemented", _text(exc) or "NotImplementedError"
     if isinstance(exc, MemoryError):
-        return "memory", f"ran out of memory ({exc})" if str(exc) else "ran out of memory"
+        return "memory", f"ran out of memory ({_text(exc)})" if _text(exc) else "ran out of memory"
     if isinstance(exc, SystemExit):
-        return "error", f"called sys.exit({exc.code!r}); the grader keeps going"
+        return "error", f"called sys.exit({_text(exc.code, 200)}); the grader keeps going"
     if isinstance(exc, SyntaxError):
-        where = f"{os.path.basename(exc.filename or '?')}, line {exc.lineno}"
-        return "error", f"SyntaxError ({where}): {exc.msg}"
-    text = str(exc)
-    return "error", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        where = f"{os.path.basename(_text(exc.filename or '?', 200))}, line {exc.lineno}"
+        return "error", f"SyntaxError ({where}): {_text(exc.msg)}"
+    text = _text(exc)
+    name = type(exc).__name__
+    return "error", f"{name}: {text}" if text else name
 
 
 def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, Any]]:
@@ -153,7 +172,7 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+        except BaseException as exc:
             sys.modules.pop(name, None)
             kind, message = _classify(exc)
             report[file] = {"ok": False, "kind": kind, "message": message,
@@ -165,9 +184,11 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
 
 
 def _apply_limits(cfg: dict[str, Any]) -> None:
+    """Lower soft and hard limits alike, so student code cannot raise them again."""
+
     def set_limit(which: int, value: int) -> None:
         try:
-            soft, hard = resource.getrlimit(which)
+            hard = resource.getrlimit(which)[1]
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))
@@ -175,12 +196,23 @@ def _apply_limits(cfg: dict[str, Any]) -> None:
             pass
 
     set_limit(resource.RLIMIT_AS, int(cfg["memory_mb"]) * 1024 * 1024)
-    set_limit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]))
-    set_limit(resource.RLIMIT_FSIZE, 16 * 1024 * 1024)
+    # SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later if ignored.
+    try:
+        cpu = int(cfg["cpu_seconds"])
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        if hard == resource.RLIM_INFINITY or hard > cpu + 1:
+            hard = cpu + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
+    except (ValueError, OSError):
+        pass
+    set_limit(resource.RLIMIT_FSIZE, int(cfg["file_bytes"]))
     set_limit(resource.RLIMIT_CORE, 0)
-    set_limit(resource.RLIMIT_NOFILE, 64)
-    if os.getuid() != 0:
-        set_limit(resource.RLIMIT_NPROC, 0)
+    set_limit(resource.RLIMIT_NOFILE, int(cfg["open_files"]))
+    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE"):
+        if hasattr(resource, name):
+            set_limit(getattr(resource, name), 0)
+    if int(cfg["processes"]) >= 0 and hasattr(resource, "RLIMIT_NPROC"):
+        set_limit(resource.RLIMIT_NPROC, int(cfg["processes"]))
 
 
 def main() -> None:
@@ -188,6 +220,8 @@ def main() -> None:
     # at the fd level and a capped buffer at the Python level.
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     replies = os.fdopen(os.dup(1), "wb")
+    # Everything on stderr so far came from the start-up, none from student code.
+    os.write(2, STARTED + b"\n")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -206,17 +240,22 @@ def main() -> None:
     cfg, _ = protocol.read_frame(read_exact, 1 << 20)
     nonce = cfg["nonce"]
     capture = CappedText(int(cfg["output_bytes"]))
-    sys.stdout = sys.stderr = capture  # type: ignore[assignment]
+    sys.stdout = sys.stderr = capture
     sys.stdin = io.StringIO()
-    sys.meta_path.insert(0, ImportBlocker(list(cfg["forbidden"])))
+    forbidden = [str(n) for n in cfg["forbidden"]]
+    forbidden += [f"_{n}" for n in forbidden]  # the C half too: _ctypes for ctypes
+    sys.meta_path.insert(0, ImportBlocker(forbidden))
     for name in list(sys.modules):
-        if name.partition(".")[0] in cfg["forbidden"]:
+        if name.partition(".")[0] in forbidden:
             del sys.modules[name]  # so that `import ctypes` goes through the blocker
     sys.path.insert(0, _WORKDIR)
     _apply_limits(cfg)
 
+    call_id = ""
+
     def reply(header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
         header["nonce"] = nonce
+        header["id"] = call_id
         protocol.write_frame(replies, header, blobs or [])
 
     capture.reset()
@@ -230,12 +269,13 @@ def main() -> None:
 
     while True:
         try:
-            request, blobs = protocol.read_frame(read_exact, 1 << 31)
+            request, blobs = protocol.read_frame(read_exact, 1 << 40, 1 << 40)
         except EOFError:
             return
         if request.get("op") != "call":
             return
         fname = str(request.get("function"))
+        call_id = str(request.get("id", ""))
         capture.reset()
         start = time.perf_counter()
         try:
@@ -260,18 +300,23 @@ def main() -> None:
                    "traceback": "", "stdout": capture.text(),
                    "elapsed": time.perf_counter() - start})
             continue
-        except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-            kind, message = _classify(exc)
+        except BaseException as exc:
             try:
+                kind, message = _classify(exc)
                 tb = _trimmed_traceback(exc)
-            except BaseException:  # noqa: BLE001
-                tb = ""
+            except BaseException:
+                kind, message, tb = "error", type(exc).__name__, ""
             reply({"op": "result", "ok": False, "kind": kind, "message": message,
-                   "exc_type": type(exc).__name__, "traceback": tb,
+                   "exc_type": type(exc).__name__[:100], "traceback": tb,
                    "stdout": capture.text(), "elapsed": time.perf_counter() - start})
             continue
-        reply({"op": "result", "ok": True, "value": tree, "stdout": capture.text(),
-               "elapsed": elapsed}, out_blobs)
+        try:
+            reply({"op": "result", "ok": True, "value": tree, "stdout": capture.text(),
+                   "elapsed": elapsed}, out_blobs)
+        except (TypeError, ValueError, OverflowError) as exc:
+            reply({"op": "result", "ok": False, "kind": "bad_return",
+                   "message": f"{fname} returned a value that cannot be sent ({_text(exc, 200)})",
+                   "traceback": "", "stdout": "", "elapsed": elapsed})
 
 
 if __name__ == "__main__":

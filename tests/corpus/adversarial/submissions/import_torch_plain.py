@@ -1,0 +1,13 @@
+"""Attack: use the reference library, PyTorch, directly.
+
+Expected: every check is ``forbidden`` with a message naming this file and line 5; zero.
+"""
+import torch
+
+
+def add(a, b):
+    return (torch.from_numpy(a) + torch.from_numpy(b)).numpy()
+
+
+def double(x):
+    return torch.mul(torch.from_numpy(x), 2).numpy()

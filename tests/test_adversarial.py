@@ -1,0 +1,351 @@
+"""The adversarial corpus: every attack on the grader, graded for real, against the grade it must get.
+
+``tests/corpus/adversarial/submissions/<attack>.py`` attacks the small ``target``
+assignment of ``tests/corpus/adversarial/course/`` (``add`` and ``double``, two
+points each, half of them in hidden checks with PyTorch references).  Every
+attack computes ``add`` honestly and attacks in ``double`` or at import time, so
+"only the points it computed honestly" is a number: 2 (or 0, or 4 for noise
+that does not hurt).  ``<attack>.json`` beside it holds the isolation levels it
+runs at, the score with hidden checks and :data:`BATCH_SEED`, and per check the
+outcome, a pattern of the message and patterns that must appear in what the
+attack printed: the proof that the attack really ran (the fork bomb's EAGAIN,
+the memory bomb's megabytes, the network attempts' errors...).
+
+An attack that needs host paths or ports has a ``TARGETS: dict = {}`` line, filled
+in here with the real ones of the test.  After every attack the host is
+inspected: canary files unchanged, files the attack tried to create absent, the
+listeners (TCP and UDP on 127.0.0.1, an abstract unix socket) got nothing, and no
+process of the sandbox's uid is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import re
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autograder.grading import GradingJob, grade
+from autograder.paths import CourseDir
+from autograder.plugin import check_seed
+from autograder.results import SubmissionResult
+from autograder.sandbox.client import WorkerSandbox
+from autograder.sandbox.isolation import (
+    UID_BASE,
+    UID_SLOTS,
+    Isolation,
+    UidSlot,
+    bwrap_problem,
+    processes_of,
+)
+from autograder.spec import load_spec
+from autograder.submission import load_submission
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "adversarial"
+SUBMISSIONS = CORPUS / "submissions"
+ASSIGNMENT = "target"
+#: The seed of the hidden (batch) grading; the public self-check uses 0.
+BATCH_SEED = 1234
+#: Attacks that take more than a few seconds (they wait for timeouts).
+SLOW = {"import_loop", "infinite_loop", "read_secrets"}
+TARGETS_LINE = "TARGETS: dict = {}"
+
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
+                                 reason=f"strict isolation unavailable: {bwrap_problem()}")
+
+
+def expectations() -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(SUBMISSIONS.glob("*.json"))}
+
+
+def attacks_at(level: str) -> list[Any]:
+    return [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
+            for name, e in expectations().items() if level in e["levels"]]
+
+
+# -- the host side of an attack -----------------------------------------------------
+
+
+@dataclass
+class Host:
+    """A copy of the target course plus the tripwires an attack must not trip."""
+
+    course: CourseDir
+    targets: dict[str, Any]
+    #: Files that must keep their content.
+    canaries: dict[Path, bytes]
+    #: Files that must not come to exist.
+    forbidden: list[Path]
+    listeners: list[socket.socket] = field(default_factory=list)
+
+    def submission(self, name: str, folder: Path | None = None, student: str | None = None
+                   ) -> Path:
+        """The attack's source with the real targets filled in, as ``<student>.py``."""
+        source = (SUBMISSIONS / f"{name}.py").read_text()
+        source = source.replace(TARGETS_LINE, f"TARGETS: dict = {self.targets!r}")
+        folder = folder or self.course.root.parent / "submissions"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{student or name}.py"
+        path.write_text(source)
+        return path
+
+    def assert_untouched(self) -> None:
+        for path, content in self.canaries.items():
+            assert path.read_bytes() == content, f"{path} was changed"
+        for path in self.forbidden:
+            assert not path.exists(), f"{path} was created"
+        for listener in self.listeners:
+            listener.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                if listener.type == socket.SOCK_DGRAM:
+                    listener.recvfrom(100)
+                else:
+                    listener.accept()
+
+
+def _listeners(abstract: str) -> tuple[int, list[socket.socket]]:
+    """TCP and UDP listeners on one free 127.0.0.1 port, and an abstract unix socket."""
+    for _ in range(20):
+        tcp = socket.socket()
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        port = tcp.getsockname()[1]
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            tcp.close()
+            udp.close()
+            continue
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind("\0" + abstract)
+        unix.listen()
+        return port, [tcp, udp, unix]
+    raise RuntimeError("no free port pair")
+
+
+def _memorised_answers() -> dict[str, list[Any]]:
+    """What a student can precompute from the shipped public checks and seed 0."""
+    x = np.random.default_rng(check_seed(0, "test_double_public")).standard_normal((2, 5))
+    return {hashlib.sha256(x.tobytes()).hexdigest(): (2 * x).tolist()}
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[Host]:
+    shutil.copytree(CORPUS / "course", tmp_path / "course")
+    course = CourseDir(tmp_path / "course")
+    token = f"SECRET-{secrets.token_hex(8)}"
+    course_canary = course.solution_dir(ASSIGNMENT) / "canary.txt"
+    course_canary.write_text(f"{token}\n")
+    tmp_canary = tmp_path / "canary.txt"
+    tmp_canary.write_text(f"{token}\n")
+    reports = course.reports_dir(ASSIGNMENT)
+    reports.mkdir(parents=True)
+    result_file = reports / "victim.json"
+    result_file.write_text('{"score": 0}\n')
+    hidden_check = course.hidden_tests_dir(ASSIGNMENT) / "check_hidden.py"
+    solution = course.solution_dir(ASSIGNMENT) / "target.py"
+    forbidden = [tmp_path / "PWNED-1", course.root / "PWNED-2", reports / "PWNED-3"]
+    abstract = f"autograder-test-{secrets.token_hex(6)}"
+    port, listeners = _listeners(abstract)
+    torch_spec = importlib.util.find_spec("torch")
+    targets = {
+        "hidden_check": str(hidden_check), "solution": str(solution),
+        "course_canary": str(course_canary), "tmp_canary": str(tmp_canary),
+        "result_file": str(result_file), "token": token,
+        "pwn_paths": [str(p) for p in forbidden], "port": port, "abstract": abstract,
+        "site_packages": str(Path(torch_spec.origin).parent.parent) if torch_spec else "",
+        "torch_init": torch_spec.origin if torch_spec else "",
+        "answers": _memorised_answers(),
+    }
+    canaries = {p: p.read_bytes() for p in (course_canary, tmp_canary, result_file,
+                                            hidden_check, solution)}
+    try:
+        yield Host(course, targets, canaries, forbidden, listeners)
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+def assert_no_process_left(uid: int | None) -> None:
+    """No process of ``uid`` runs; checked while holding the uid, so no new sandbox can use it."""
+    if uid is None:
+        return
+    slot = UidSlot.try_claim(uid)
+    if slot is None:
+        return  # already handed to another sandbox: its processes are not ours to judge
+    try:
+        assert processes_of(uid) == [], f"processes of sandbox uid {uid} survived close()"
+    finally:
+        slot.release()
+
+
+def grade_attack(host: Host, name: str, level: str, *, seed: int = BATCH_SEED,
+                 hidden: bool = True) -> tuple[SubmissionResult, int | None]:
+    """Grade attack ``name`` with its own sandbox; (result, the sandbox's uid)."""
+    spec = load_spec(host.course.spec_file(ASSIGNMENT))
+    job = GradingJob.for_assignment(host.course, spec, hidden=hidden, seed=seed,
+                                    isolation=Isolation(level))  # type: ignore[arg-type]
+    submission = load_submission(host.submission(name), spec)
+    sandbox = WorkerSandbox(submission.files, spec.modules, job.sandbox_config())
+    try:
+        result = grade(submission, job, sandbox)
+        uid = sandbox.uid
+    finally:
+        sandbox.close()
+    return result, uid
+
+
+def assert_as_expected(result: SubmissionResult, expected: dict[str, Any]) -> None:
+    """Score, outcome, message and printed evidence of every check, as ``expected`` says."""
+    checks = {c.name: c for c in result.checks}
+    assert sorted(checks) == sorted(expected["checks"]), result.notes
+    for name, want in expected["checks"].items():
+        check = checks[name]
+        where = f"{name}: {check.outcome} {check.message[:300]!r} stdout={check.stdout[-500:]!r}"
+        assert check.outcome == want["outcome"], where
+        if "message" in want:
+            assert re.search(want["message"], check.message), where
+        for evidence in want.get("stdout", []):
+            if isinstance(evidence, str):
+                assert re.search(evidence, check.stdout, re.MULTILINE), f"{evidence!r} not in {where}"
+            else:
+                found = re.search(evidence["regex"], check.stdout)
+                assert found, f"{evidence['regex']!r} not in {where}"
+                assert evidence["min"] <= int(found.group(1)) <= evidence["max"], where
+    assert result.score == expected["score"], [(c.name, c.outcome) for c in result.checks]
+    assert result.status == "ok", result.notes
+
+
+# -- the corpus ----------------------------------------------------------------------
+
+
+def test_every_attack_states_what_it_must_get() -> None:
+    sources = sorted(p.stem for p in SUBMISSIONS.glob("*.py"))
+    assert sources == sorted(expectations())
+    for name, e in expectations().items():
+        assert set(e["levels"]) <= {"bwrap", "rlimits"} and e["levels"], name
+        honest_add = e["checks"]["test_add_public"]["outcome"] == "passed"
+        assert e["score"] == (2 if honest_add else 0) + (
+            2 if e["checks"]["test_double_public"]["outcome"] == "passed" else 0), name
+        if name not in ("honest", "honest_loops"):
+            assert (SUBMISSIONS / f"{name}.py").read_text().startswith('"""Attack: '), name
+
+
+@needs_bwrap
+@pytest.mark.parametrize("name", attacks_at("bwrap"))
+def test_attack_at_bwrap_earns_only_honest_points(host: Host, name: str) -> None:
+    result, uid = grade_attack(host, name, "bwrap")
+    assert result.isolation == "bwrap"
+    assert_as_expected(result, expectations()[name])
+    host.assert_untouched()
+    assert_no_process_left(uid)
+
+
+@pytest.mark.parametrize("name", attacks_at("rlimits"))
+def test_attack_at_rlimits_gets_a_clear_message(host: Host, name: str) -> None:
+    result, uid = grade_attack(host, name, "rlimits")
+    assert result.isolation == "rlimits"
+    assert_as_expected(result, expectations()[name])
+    assert_no_process_left(uid)
+
+
+def test_syntax_error_is_reported_with_its_line_at_both_levels(host: Host) -> None:
+    levels = ["rlimits"] + (["bwrap"] if bwrap_problem() is None else [])
+    spec = load_spec(host.course.spec_file(ASSIGNMENT))
+    path = host.course.root / "syntax" / "target.py"
+    path.parent.mkdir()
+    path.write_text("import numpy as np\n\n\ndef add(a, b)\n    return a + b\n")
+    for level in levels:
+        job = GradingJob.for_assignment(host.course, spec, hidden=True, seed=BATCH_SEED,
+                                        isolation=Isolation(level))  # type: ignore[arg-type]
+        result = grade(load_submission(path, spec), job)
+        assert result.score == 0 and {c.outcome for c in result.checks} == {"error"}, level
+        for check in result.checks:
+            assert "SyntaxError (target.py, line 4)" in check.message, (level, check.message)
+
+
+@pytest.mark.parametrize("level", [
+    pytest.param("bwrap", marks=needs_bwrap), "rlimits"])
+def test_memorised_public_case_passes_only_with_the_public_seed(host: Host, level: str) -> None:
+    public, _ = grade_attack(host, "hardcode", level, seed=0, hidden=False)
+    checks = {c.name: c for c in public.checks}
+    assert checks["test_double_public"].outcome == "passed"
+    assert "memorised answer: yes" in checks["test_double_public"].stdout
+    batch, _ = grade_attack(host, "hardcode", level)
+    assert {c.name: c.outcome for c in batch.checks}["test_double_public"] == "failed"
+    assert batch.score == 2
+
+
+# -- a batch of attackers and honest students ------------------------------------------
+
+
+def _leftover_sandbox_processes() -> list[int]:
+    """Processes running as a sandbox uid that no sandbox holds any more."""
+    running: set[int] = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        uids = re.search(r"^Uid:\s+(\d+)", text, re.MULTILINE)
+        if uids and UID_BASE <= int(uids.group(1)) < UID_BASE + UID_SLOTS:
+            running.add(int(uids.group(1)))
+    left: list[int] = []
+    for uid in sorted(running):
+        slot = UidSlot.try_claim(uid)
+        if slot is not None:
+            try:
+                left += processes_of(uid)
+            finally:
+                slot.release()
+    return left
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> None:
+    from autograder.batch import run_batch
+
+    folder = tmp_path / "batch-submissions"
+    folder.mkdir()
+    attackers = [p.values[0] for p in attacks_at("bwrap")]
+    for name in attackers:
+        host.submission(name, folder)
+    for i in range(3):
+        host.submission("honest", folder, student=f"honest_student_{i}")
+    out = tmp_path / "batch-out"
+    out.mkdir()
+    victim = out / "victim.json"
+    victim.write_text('{"score": 0}\n')
+    host.canaries[victim] = victim.read_bytes()
+    stream = io.StringIO()
+
+    outcome = run_batch(host.course, ASSIGNMENT, folder, out=out, jobs=2, seed=BATCH_SEED,
+                        progress=False, stream=stream)
+
+    assert not outcome.interrupted and not outcome.failed, stream.getvalue()
+    expected = expectations()
+    assert sorted(outcome.results) == sorted([*attackers, *(f"honest_student_{i}"
+                                                             for i in range(3))])
+    for student, result in outcome.results.items():
+        assert result.isolation == "bwrap" and result.seed == BATCH_SEED and result.hidden
+        want = expected["honest" if student.startswith("honest_student") else student]
+        assert result.score == want["score"], (student, [(c.name, c.outcome)
+                                                          for c in result.checks])
+        if student.startswith("honest"):
+            assert result.score == result.max_score == 4
+    assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()
+    host.assert_untouched()
+    assert _leftover_sandbox_processes() == []

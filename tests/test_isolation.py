@@ -1,0 +1,481 @@
+"""OS isolation (sandbox/isolation.py): what a worker can see, reach and start, checked from inside.
+
+Every test here starts real workers.  Those that need bubblewrap skip with the
+reason when it cannot run; the ``rlimits`` level is covered in test_sandbox.py
+and by the adversarial corpus.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autograder
+from autograder.errors import IsolationUnavailable
+from autograder.sandbox import isolation
+from autograder.sandbox.client import SandboxConfig, WorkerSandbox
+from autograder.sandbox.isolation import Isolation, UidSlot, bwrap_problem, processes_of
+
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
+                                 reason=f"strict isolation unavailable: {bwrap_problem()}")
+needs_root = pytest.mark.skipif(os.getuid() != 0,
+                                reason="per-sandbox uids need root (non-root runs as itself)")
+ADVERSARIAL = Path(__file__).resolve().parent / "corpus" / "adversarial" / "submissions"
+
+PROBE = '''
+import os, resource, socket, sys
+
+
+def look():
+    """What the worker can see of the machine."""
+    limits = {name: resource.getrlimit(getattr(resource, name))
+              for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+                           "RLIMIT_NPROC", "RLIMIT_CORE", "RLIMIT_MEMLOCK")}
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+    return {
+        "uid": os.getuid(), "gid": os.getgid(), "groups": list(os.getgroups()),
+        "cwd": os.getcwd(), "hostname": socket.gethostname(),
+        "root": sorted(os.listdir("/")), "tmp": sorted(os.listdir("/tmp")),
+        "home": sorted(os.listdir(os.getcwd())),
+        "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "limits": {k: list(v) for k, v in limits.items()},
+        "no_new_privs": status["NoNewPrivs"].strip(), "cap_eff": status["CapEff"].strip(),
+        "cap_bnd": status["CapBnd"].strip(),
+        "interfaces": [name for _, name in socket.if_nameindex()],
+        "sys_path": [p for p in sys.path if os.path.isdir(p)],
+    }
+
+
+def exists(paths):
+    return [os.path.exists(p) for p in paths]
+
+
+def listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def write(path, text="x"):
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+        return "ok"
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def import_without_blocker(name):
+    sys.meta_path[:] = [f for f in sys.meta_path if "Blocker" not in type(f).__name__]
+    try:
+        __import__(name)
+        return "imported"
+    except ImportError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def kernel_interfaces():
+    """What the seccomp filter refuses, and what it must still allow."""
+    import subprocess
+    import threading
+
+    out = {}
+    try:
+        os.memfd_create("bomb")
+        out["memfd"] = "created"
+    except OSError as exc:
+        out["memfd"] = type(exc).__name__
+    for flag in ("-U", "-n", "-m", "-p"):
+        run = subprocess.run(["unshare", flag, "true"], capture_output=True, text=True)
+        out[f"unshare {flag}"] = run.stderr.strip()
+    out["true"] = subprocess.run(["true"]).returncode
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    thread.join()
+    out["thread"] = "ran"
+    out["seccomp"] = [line.split()[-1] for line in open("/proc/self/status")
+                      if line.startswith("Seccomp:")]
+    return out
+
+
+def kill_all():
+    try:
+        os.kill(-1, 9)
+        return "sent"
+    except OSError as exc:
+        return type(exc).__name__
+'''
+
+
+def tmp_listing() -> list[str]:
+    """What the sandbox's fresh /tmp holds: nothing, unless the interpreter lives under /tmp."""
+    prefix = Path(sys.prefix).resolve()
+    return [prefix.parts[2]] if prefix.parts[1:2] == ("tmp",) else []
+
+
+def sandbox(source: str = PROBE, **config: Any) -> WorkerSandbox:
+    cfg = SandboxConfig(isolation=Isolation("bwrap"), call_timeout=20, **config)
+    return WorkerSandbox({"probe.py": source.encode()}, ("probe.py",), cfg)
+
+
+def call(box: WorkerSandbox, function: str, *args: Any) -> Any:
+    outcome = box.call(function, args, {})
+    assert outcome.ok, (outcome.kind, outcome.message, outcome.traceback)
+    return outcome.value
+
+
+def pid_namespace_of(box: WorkerSandbox) -> str:
+    """The pid namespace of the worker (the bwrap child's), as /proc shows it on the host."""
+    assert box._proc is not None
+    children = Path(f"/proc/{box._proc.pid}/task/{box._proc.pid}/children").read_text().split()
+    return os.readlink(f"/proc/{children[0]}/ns/pid")
+
+
+def processes_in_namespace(namespace: str, zombies: bool = True) -> list[int]:
+    """Host pids of the processes in pid namespace ``namespace`` (with zombies: not reaped)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "ns" / "pid") != namespace:
+                    continue
+                state = re.search(r"^State:\s+(\S)", (entry / "status").read_text(), re.M)
+            except OSError:
+                continue
+            if zombies or (state and state.group(1) != "Z"):
+                out.append(int(entry.name))
+    return out
+
+
+# -- choosing the level ------------------------------------------------------------
+
+
+def test_detect_prefers_bwrap_and_says_why_when_it_cannot(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    assert Isolation.detect("rlimits").level == "rlimits"
+    assert "requested" in Isolation.detect("rlimits").reason
+    if bwrap_problem() is None:
+        assert Isolation.detect("auto") == Isolation.detect("bwrap")
+        assert Isolation.detect("auto").strict
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on the PATH
+    isolation.bwrap_problem.cache_clear()
+    try:
+        weak = Isolation.detect("auto")
+        assert weak.level == "rlimits" and not weak.strict
+        assert "bwrap not installed" in weak.reason and "not isolated" in weak.reason
+        with pytest.raises(IsolationUnavailable, match=r"strict isolation .* not available"):
+            Isolation.detect("bwrap")
+    finally:
+        isolation.bwrap_problem.cache_clear()
+
+
+# -- what the worker sees ------------------------------------------------------------
+
+
+@needs_bwrap
+def test_worker_sees_a_read_only_system_and_only_numpy(tmp_path: Path) -> None:
+    repo = Path(autograder.__file__).resolve().parent.parent
+    site = Path(np.__file__).resolve().parent.parent
+    prefix = Path(sys.prefix).resolve()
+    with sandbox() as box:
+        seen = call(box, "look")
+        assert seen["cwd"] == "/home/student" and seen["home"] == ["probe.py"]
+        assert seen["tmp"] == tmp_listing()
+        expected_root = {"dev", "etc", "home", "opt", "proc", "tmp", prefix.parts[1]}
+        expected_root |= {d[1:] for d in isolation.SYSTEM_DIRS if os.path.lexists(d)}
+        assert set(seen["root"]) == expected_root
+        # Above the interpreter's folder, only the path down to it exists.
+        for parent, child in zip(list(prefix.parents)[-2::-1], prefix.parts[2:], strict=False):
+            if not str(parent).startswith(isolation.SYSTEM_DIRS):
+                assert listdir(box, str(parent)) == [child]
+        assert listdir(box, "/etc") == sorted(
+            p for p in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
+            if os.path.exists(f"/etc/{p}"))
+        assert listdir(box, str(site)) == sorted(
+            p for p in ("numpy", "numpy.libs") if (site / p).exists())
+        hidden = [repo / "solutions", repo / "autograder", Path(autograder.__file__),
+                  tmp_path, Path("/run"), Path("/var"), Path("/srv")]
+        assert call(box, "exists", [str(p) for p in hidden]) == [False] * len(hidden)
+        assert call(box, "write", "/usr/x") in ("OSError", "PermissionError")
+        assert call(box, "write", "/x") == "PermissionError"
+        assert call(box, "write", "/home/student/probe.py") in ("OSError", "PermissionError")
+        assert call(box, "write", "/home/student/scratch.txt") == "ok"
+        assert call(box, "write", "/tmp/scratch.txt") == "ok"
+        assert call(box, "read", "/tmp/scratch.txt") == "x"
+
+
+def listdir(box: WorkerSandbox, path: str) -> Any:
+    return call(box, "listdir", path)
+
+
+@needs_bwrap
+def test_forbidden_packages_are_absent_not_just_blocked() -> None:
+    with sandbox() as box:
+        torch = call(box, "import_without_blocker", "torch")
+        assert torch.startswith("ModuleNotFoundError"), torch
+        assert call(box, "import_without_blocker", "pytest").startswith("ModuleNotFoundError")
+        assert call(box, "import_without_blocker", "autograder").startswith(
+            "ModuleNotFoundError")
+        ctypes = call(box, "import_without_blocker", "ctypes")
+        assert ctypes == "ImportError: this package is not available to graded code", ctypes
+        assert call(box, "import_without_blocker", "_ctypes").startswith("ModuleNotFoundError")
+
+
+@needs_bwrap
+def test_pid_uts_and_privileges_are_its_own() -> None:
+    with sandbox() as box:
+        seen = call(box, "look")
+        assert seen["pids"] == [1, 2]  # bwrap's init and the worker: no host process
+        assert seen["hostname"] == "sandbox"
+        assert seen["no_new_privs"] == "1"
+        assert int(seen["cap_eff"], 16) == 0
+        if os.getuid() == 0:
+            assert seen["uid"] == seen["gid"] == box.uid and box.uid >= isolation.UID_BASE
+            assert seen["groups"] in ([], [box.uid])
+            assert int(seen["cap_bnd"], 16) == 0
+
+
+@needs_bwrap
+def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> None:
+    if isolation.seccomp_filter() is None:
+        pytest.skip(f"no seccomp table for this machine ({os.uname().machine})")
+    with sandbox(max_processes=2) as box:
+        seen = call(box, "kernel_interfaces")
+    assert seen["seccomp"] == ["2"]  # filter mode
+    assert seen["memfd"] == "PermissionError"
+    for flag in ("-U", "-n", "-m", "-p"):
+        assert "Operation not permitted" in seen[f"unshare {flag}"], seen
+    assert seen["true"] == 0 and seen["thread"] == "ran"
+
+
+@needs_bwrap
+def test_limits_are_the_configured_ones() -> None:
+    cfg = {"memory_mb": 300, "cpu_seconds": 7, "file_bytes": 1 << 20, "open_files": 20,
+           "max_processes": 0}
+    with sandbox(**cfg) as box:
+        limits = call(box, "look")["limits"]
+    assert limits["RLIMIT_AS"] == [300 << 20, 300 << 20]
+    assert limits["RLIMIT_CPU"] == [7, 8]
+    assert limits["RLIMIT_FSIZE"] == [1 << 20, 1 << 20]
+    assert limits["RLIMIT_NOFILE"] == [20, 20]
+    assert limits["RLIMIT_CORE"] == [0, 0]
+    assert limits["RLIMIT_MEMLOCK"] == [0, 0]
+    assert limits["RLIMIT_NPROC"] == ([1, 1] if os.getuid() == 0 else [0, 0])
+
+
+@needs_bwrap
+def test_tmp_folders_are_fresh_per_sandbox_and_vanish() -> None:
+    with sandbox() as first:
+        assert call(first, "write", "/tmp/left-behind") == "ok"
+        assert call(first, "write", "/home/student/left-behind") == "ok"
+    assert not Path("/tmp/left-behind").exists()
+    with sandbox() as second:
+        seen = call(second, "look")
+        assert seen["tmp"] == tmp_listing() and seen["home"] == ["probe.py"]
+
+
+# -- what the worker can reach ----------------------------------------------------------
+
+
+@needs_bwrap
+def test_network_namespace_hides_the_hosts_loopback() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    # The host itself can connect: the port is really open.
+    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    host_conn, _ = listener.accept()
+    host_conn.close()
+    try:
+        with sandbox() as box:
+            assert call(box, "look")["interfaces"] == ["lo"]
+            assert call(box, "connect", port) == "ConnectionRefusedError"
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+@needs_bwrap
+@needs_root
+def test_kill_minus_one_cannot_reach_a_process_of_the_same_uid_outside() -> None:
+    with sandbox() as box:
+        call(box, "look")
+        uid = box.uid
+        assert uid is not None
+        outside = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}",
+                                    "--clear-groups", "sleep", "60"])
+        try:
+            deadline = time.monotonic() + 5
+            while outside.pid not in processes_of(uid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert outside.pid in processes_of(uid)
+            assert call(box, "kill_all") == "ProcessLookupError"  # nothing visible to kill
+            time.sleep(0.1)
+            assert outside.poll() is None, "a process outside the sandbox was killed"
+        finally:
+            outside.kill()
+            outside.wait()
+
+
+# -- what the worker can start, and what close() leaves --------------------------------
+
+
+@needs_bwrap
+@needs_root
+def test_fork_bomb_stops_exactly_at_the_process_limit_and_close_reaps_it() -> None:
+    source = (ADVERSARIAL / "fork_bomb.py").read_text()
+    box = WorkerSandbox({"target.py": source.encode()}, ("target.py",),
+                        SandboxConfig(isolation=Isolation("bwrap"), call_timeout=20,
+                                      max_processes=6))
+    try:
+        outcome = box.call("double", (np.ones(3),), {})
+        assert outcome.ok, outcome.message
+        found = re.search(r"forks that succeeded: (\d+); errors: \['EAGAIN'\]; "
+                          r"processes in the sandbox: (\d+)", outcome.stdout)
+        assert found, outcome.stdout
+        assert 1 <= int(found.group(1)) <= 6
+        assert int(found.group(2)) == 2 + 6  # init + worker + exactly the six allowed
+        uid = box.uid
+        assert uid is not None
+        namespace = pid_namespace_of(box)
+        assert len(processes_of(uid)) == 1 + 6
+        assert len(processes_in_namespace(namespace)) == 2 + 6
+    finally:
+        box.close()
+    assert processes_in_namespace(namespace) == []
+    slot = UidSlot.try_claim(uid)
+    if slot is not None:  # else another sandbox took the uid since
+        try:
+            assert processes_of(uid) == []
+        finally:
+            slot.release()
+
+
+DAEMON = '''
+import os, time
+
+
+def start_daemon():
+    """Double fork and setsid: a daemon that outlives the call, as far as it can tell."""
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            with open("/tmp/daemon.pid", "w") as f:
+                f.write(str(os.getpid()))
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    time.sleep(0.3)
+    pid = int(open("/tmp/daemon.pid").read())
+    os.kill(pid, 0)  # alive
+    return pid
+'''
+
+
+@needs_bwrap
+def test_a_setsid_daemon_dies_with_the_sandbox() -> None:
+    box = sandbox(DAEMON, max_processes=2)
+    try:
+        outcome = box.call("start_daemon", (), {})
+        assert outcome.ok, (outcome.message, outcome.traceback)
+        namespace = pid_namespace_of(box)
+        assert len(processes_in_namespace(namespace, zombies=False)) == 3  # init, worker, daemon
+    finally:
+        box.close()
+    assert processes_in_namespace(namespace) == []
+
+
+@needs_bwrap
+@needs_root
+def test_concurrent_sandboxes_get_different_uids_and_give_them_back() -> None:
+    with sandbox() as a, sandbox() as b:
+        call(a, "look")
+        call(b, "look")
+        assert a.uid is not None and b.uid is not None and a.uid != b.uid
+        assert UidSlot.try_claim(a.uid) is None  # held
+        held = a.uid
+    slot = UidSlot.try_claim(held)
+    if slot is not None:
+        slot.release()
+
+
+@needs_root
+def test_uid_lock_files_are_never_followed_through_symlinks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "locks"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    uid = isolation.UID_BASE + isolation.UID_SLOTS - 1
+    (folder / f"uid-{uid}.lock").symlink_to(victim)
+    monkeypatch.setattr(isolation, "_lock_folder", lambda: folder)
+    assert UidSlot.try_claim(uid) is None
+    assert victim.read_text() == "precious"
+    slot = UidSlot.try_claim(uid - 1)
+    assert slot is not None and slot.uid == uid - 1
+    assert UidSlot.try_claim(uid - 1) is None
+    slot.release()
+
+
+def test_bwrap_command_line_hides_everything_it_does_not_bind(tmp_path: Path) -> None:
+    cfg = SandboxConfig(isolation=Isolation("bwrap"), hide=(str(tmp_path),))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "m.py").write_text("")
+    how = isolation.launch(cfg.isolation, tmp_path, work, tmp_path, cfg, 61234)
+    argv = how.argv
+    for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                 "--die-with-parent", "--new-session"):
+        assert flag in argv
+    assert "--unshare-user" not in argv and "--unshare-all" not in argv
+    binds = {argv[i + 2] for i, a in enumerate(argv) if a == "--ro-bind"}
+    assert not any(b.startswith(("/home", "/work", "/srv", "/var", "/run", str(tmp_path / "x")))
+                   for b in binds if b != "/home/student/m.py")
+    sizes = [argv[i + 1] for i, a in enumerate(argv) if a == "--size"]
+    assert sizes == [str(cfg.tmp_bytes)] * 2
+    i = argv.index("setpriv")
+    assert argv[i + 1:i + 3] == ["--reuid=61234", "--regid=61234"]
+    assert "--no-new-privs" in argv and "--bounding-set=-all" in argv
+    assert argv[-4:] == [sys.executable, "-I", "-B", "/opt/grader-worker/worker.py"]
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"].count(
+        str(tmp_path.resolve())) == 0 or str(tmp_path.resolve()).startswith("/tmp")
+
+
+def test_signals_of_exit_codes() -> None:
+    from autograder.sandbox.client import _signal_of
+
+    assert _signal_of(-9, "rlimits") == signal.SIGKILL
+    assert _signal_of(137, "bwrap") == signal.SIGKILL
+    assert _signal_of(152, "bwrap") == signal.SIGXCPU
+    assert _signal_of(137, "rlimits") is None
+    assert _signal_of(0, "bwrap") is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Literal
 
 import pytest
 
+from .checkrun import pytest_args, run_collected
 from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
@@ -73,14 +73,19 @@ def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
     return h.hexdigest()[:32]
 
 
-def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None) -> SubmissionResult:
-    """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default)."""
+def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None, *,
+          plugins: Sequence[object] = ()) -> SubmissionResult:
+    """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default).
+
+    ``plugins`` are extra pytest plugins for this run (``grade verify`` selects checks with one).
+    """
     start = time.perf_counter()
     box: Sandbox = sandbox if sandbox is not None else WorkerSandbox(
         submission.files, job.spec.modules, job.sandbox_config())
     try:
         box.start()
-        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir)
+        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir,
+                                    plugins=plugins)
         notes = list(submission.notes) + box.load_problems()
     finally:
         if sandbox is None:
@@ -99,24 +104,22 @@ def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = Non
 
 
 def run_checks(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
-               hidden_dir: Path | None) -> tuple[list[CheckResult], list[str]]:
+               hidden_dir: Path | None, *,
+               plugins: Sequence[object] = ()) -> tuple[list[CheckResult], list[str]]:
     """Run the pytest checks in ``test_dirs`` in this process against ``sandbox``.
+
+    ``plugins`` are extra pytest plugins registered for this run only.
 
     Returns the check results and problems of the checks themselves (collection
     errors, pytest failing to run), which are grader errors.
     """
     if not test_dirs:
         return [], ["no check folders found"]
+    if not plugins:
+        # Configured and collected once per process, re-run here (see checkrun.py).
+        return run_collected(sandbox, test_dirs, seed, hidden_dir)
     plugin = GradingPlugin(sandbox, seed, hidden_dir)
-    args = [
-        *[str(d) for d in test_dirs],
-        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
-        "-p", "no:warnings", "-p", "no:unraisableexception", "-p", "no:threadexception",
-        "--import-mode=importlib", "-o", "addopts=",
-        "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
-        "-c", os.devnull, "--capture=sys", "--continue-on-collection-errors",
-    ]
-    code = pytest.main(args, plugins=[plugin])
+    code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])
     problems = list(plugin.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not problems:
         if code == pytest.ExitCode.INTERRUPTED:

@@ -1,0 +1,758 @@
+"""Grade every submission in a folder: an executor of sandboxed gradings, a result cache, progress, reports.
+
+The parent process finds and reads the submissions, skips those whose cached
+result is still valid, and hands the rest to a ``concurrent.futures`` executor:
+a local process pool by default, a Dask cluster with ``--scheduler``.  Each
+executor process imports torch once, keeps its pytest session of the checks
+(see :mod:`autograder.checkrun`) and grades one submission at a time, each in a
+fresh sandbox worker.  Only plain data crosses: a :class:`GradeTask` in, a
+``SubmissionResult.to_dict()`` out.  With Dask, the workers must see the course
+folder at the same path (a shared file system); the submissions travel in the task.
+
+Every finished result is written at once, atomically (temporary file, rename):
+``<out>/.cache/<student>.json`` (the full result, keyed by its fingerprint),
+``<student>.json`` (Gradescope's schema) and ``<student>.html``.  Ctrl-C therefore
+leaves a state that the next run resumes.  At the end come ``summary.html``,
+``gradebook.csv`` and ``batch.log``.
+
+A cached result is reused only when its fingerprint (submission files, check
+files, spec, seed) and isolation level match and it reads back cleanly; a
+result that ended in a grader error is graded again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import signal
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import CancelledError, Executor, Future, as_completed
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import AutograderError, ExitCode, IsolationUnavailable
+from .grading import DEFAULT_SEED, GradingJob, grade, submission_fingerprint
+from .paths import CourseDir
+from .results import SubmissionResult
+from .sandbox.client import CallOutcome, Sandbox, WorkerSandbox
+from .sandbox.isolation import Isolation
+from .spec import AssignmentSpec, load_spec
+from .submission import SUFFIXES, Submission, load_submission
+
+CACHE_DIR = ".cache"
+LOG_FILE = "batch.log"
+#: A task whose executor process died is retried this many times before it is a grader error.
+MAX_ATTEMPTS = 2
+
+
+# -- finding submissions and naming students ------------------------------------
+
+def discover_submissions(folder: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Path]]:
+    """(submissions, skipped entries) in ``folder``: each folder, ``.py``, ``.ipynb`` or ``.zip``
+    (``exclude``: folders that are not submissions, such as the output folder)."""
+    if not folder.is_dir():
+        raise AutograderError(f"submissions folder not found: {folder}")
+    excluded = {p.resolve() for p in exclude}
+    found, skipped = [], []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name in ("__MACOSX", "__pycache__"):
+            continue
+        if entry.resolve() in excluded:
+            continue
+        if entry.is_dir() or entry.suffix.lower() in SUFFIXES:
+            found.append(entry)
+        else:
+            skipped.append(entry)
+    return found, skipped
+
+
+#: Exports of learning-management systems: the student's id is the named group.
+LMS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # Moodle: "Jane Doe_123456_assignsubmission_file_" (a folder, or a file with the name appended)
+    ("moodle", re.compile(r"^(?P<id>.+?)_\d+_assignsubmission_[a-z]+_.*$")),
+    # Blackboard: "<assignment>_<username>_attempt_2024-03-01-23-59-59[_<file>]"
+    ("blackboard", re.compile(r"^.+?_(?P<id>[^_]+)_attempt_\d{4}(?:-\d{2}){5}(?:_.*)?$")),
+    # Canvas: "<lastfirst>[_LATE]_<user id>_<submission id>_<file>"
+    ("canvas", re.compile(r"^(?P<id>[^_]+?)(?:_LATE)?_\d+_\d+(?:_.*)?$")),
+)
+_SEPARATORS = "_-. "
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in SUFFIXES:
+        if name.lower().endswith(suffix) and not path.is_dir():
+            return name[: -len(suffix)]
+    return name
+
+
+#: Words that mark a shared part of every file name as an export artifact, not a name.
+ARTIFACT_WORDS = ("hw", "homework", "assignment", "assign", "lab", "project", "submission",
+                  "final", "solution", "notebook", "code", "exercise", "ex")
+
+
+def student_ids(paths: Sequence[Path], hints: Sequence[str] = ()) -> dict[Path, str]:
+    """The student id of each submission: its file or folder name without the suffix.
+
+    A learning-management system's export prefix/suffix is removed only when
+    unambiguous: every name follows the same known export pattern (Moodle,
+    Blackboard, Canvas); or, with two or more submissions, every name shares the
+    same leading or trailing separator-delimited part that looks like an
+    artifact — it holds a digit, one of ``hints`` (the assignment's name, its
+    module stems) or a word such as ``hw`` (``hw3_alice.py``, ``bob_cnn.py``),
+    never a plain shared name (``alice_smith``, ``alice_jones``) — and only if
+    the ids stay distinct and non-empty.  Ids never contain path separators and
+    never start with a dot.
+    """
+    stems = [_stem(p) for p in paths]
+    ids = _strip_lms(stems)
+    ids = _strip_common(ids, tuple(h.lower() for h in hints if h) + ARTIFACT_WORDS)
+    ids = [_safe(i) for i in ids]
+    # Same stem from two files (alice.py and alice.zip): keep the suffix to tell them apart.
+    counts = Counter(ids)
+    out: dict[Path, str] = {}
+    for path, sid in zip(paths, ids, strict=True):
+        if counts[sid] > 1:
+            sid = _safe(path.name.replace(".", "_"))
+        out[path] = sid
+    return out
+
+
+def _strip_lms(stems: list[str]) -> list[str]:
+    if not stems:
+        return stems
+    for _name, pattern in LMS_PATTERNS:
+        matches = [pattern.match(s) for s in stems]
+        if all(matches):
+            ids = [m.group("id").strip() for m in matches if m]
+            if all(ids) and len(set(ids)) == len(ids):
+                return ids
+    return stems
+
+
+def _strip_common(ids: list[str], words: tuple[str, ...]) -> list[str]:
+    if len(ids) < 2:
+        return ids
+
+    def artifact(part: str) -> bool:
+        tokens = [t for t in re.split(r"[_\-. ]+", part.lower()) if t]
+        return bool(tokens) and all(
+            any(ch.isdigit() for ch in t) or any(w == t or (len(w) > 3 and w in t)
+                                                for w in words) for t in tokens)
+
+    prefix = _common_prefix(ids)
+    cut = max((prefix.rfind(c) for c in _SEPARATORS), default=-1)
+    if cut >= 0 and artifact(prefix[:cut]):
+        stripped = [i[cut + 1:] for i in ids]
+        if all(stripped) and len(set(stripped)) == len(stripped):
+            ids = stripped
+    suffix = _common_prefix([i[::-1] for i in ids])[::-1]
+    cuts = [suffix.find(c) for c in _SEPARATORS if c in suffix]
+    if cuts:
+        start = min(cuts)
+        stripped = [i[: len(i) - len(suffix) + start] for i in ids]
+        if artifact(suffix[start:]) and all(stripped) and len(set(stripped)) == len(stripped):
+            ids = stripped
+    return ids
+
+
+def _common_prefix(names: Sequence[str]) -> str:
+    first, last = min(names), max(names)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _safe(student: str) -> str:
+    student = student.replace("/", "_").replace("\\", "_").replace("\0", "_").strip()
+    while student.startswith("."):
+        student = "_" + student[1:]
+    return student or "_"
+
+
+# -- the cache ------------------------------------------------------------------
+
+class ResultCache:
+    """Results of earlier runs under ``<out>/.cache``, one JSON file per student."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, student: str) -> Path:
+        return self.folder / f"{student}.json"
+
+    def load(self, student: str, fingerprint: str, isolation: str) -> SubmissionResult | None:
+        """The cached result if it is for this fingerprint and isolation level and reads back
+        cleanly; None otherwise (a damaged file is never trusted)."""
+        try:
+            data = json.loads(self.path(student).read_text(encoding="utf-8"))
+            if data.get("fingerprint") != fingerprint:
+                return None
+            result = SubmissionResult.from_dict(data["result"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        if (result.fingerprint != fingerprint or result.student != student
+                or result.isolation != isolation):
+            return None
+        return result
+
+    def store(self, result: SubmissionResult) -> None:
+        data = {"fingerprint": result.fingerprint, "result": result.to_dict()}
+        write_atomic(self.path(result.student), json.dumps(data))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+# -- what an executor process runs ------------------------------------------------
+
+@dataclass(frozen=True)
+class GradeTask:
+    """Everything an executor process needs to grade one submission (plain, picklable data)."""
+
+    course_root: str
+    assignment: str
+    seed: int
+    hidden: bool
+    isolation_level: str
+    isolation_reason: str
+    #: Hash of the checks and the spec: a long-lived worker rebuilds its job when it changes.
+    checks_fingerprint: str
+    student: str
+    source: str
+    files: dict[str, bytes]
+    notes: tuple[str, ...]
+    fingerprint: str
+
+
+class TimedSandbox:
+    """A sandbox wrapper that adds up how long the student's code ran (and the wait for it)."""
+
+    def __init__(self, inner: Sandbox | WorkerSandbox) -> None:
+        self.inner = inner
+        self.isolation_level: str = inner.isolation_level
+        self.student_seconds = 0.0
+        self.sandbox_seconds = 0.0
+        self.calls = 0
+        self.sandbox_cpu: float | None = None
+
+    def start(self) -> None:
+        self.inner.start()
+
+    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
+        t0 = time.perf_counter()
+        outcome = self.inner.call(function, args, kwargs)
+        self.sandbox_seconds += time.perf_counter() - t0
+        self.student_seconds += outcome.elapsed
+        self.calls += 1
+        return outcome
+
+    def load_problems(self) -> list[str]:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.load_problems()
+        finally:
+            self.sandbox_seconds += time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.sandbox_cpu = _descendants_cpu()
+        self.inner.close()
+
+
+def _descendants_cpu() -> float | None:
+    """CPU seconds of this process's live descendants (the sandbox worker before it is
+    killed: it is never reaped by us, so RUSAGE_CHILDREN misses it); None without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    total = 0.0
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return None
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            t = child.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+_worker_lock = threading.Lock()
+_jobs: dict[tuple[Any, ...], GradingJob] = {}
+_busy = False
+_interrupted = False
+
+
+def warm_up() -> None:
+    """Pay the start-up once per executor process: torch, NumPy, pytest and the engine."""
+    import numpy  # noqa: F401
+    import torch
+
+    from . import checkrun, plugin  # noqa: F401
+
+    # One grading per process at a time: torch's own thread pool only competes with
+    # the other processes for the cores.
+    torch.set_num_threads(1)
+
+
+def _init_local_worker() -> None:
+    """Initializer of a local pool process: Ctrl-C aborts the current grading, nothing else."""
+    signal.signal(signal.SIGINT, _on_sigint)
+    warm_up()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    global _interrupted
+    if _busy and not _interrupted:
+        _interrupted = True
+        raise KeyboardInterrupt
+
+
+def _job_for(task: GradeTask) -> GradingJob:
+    key = (task.course_root, task.assignment, task.seed, task.hidden, task.isolation_level,
+           task.checks_fingerprint)
+    job = _jobs.get(key)
+    if job is None:
+        course = CourseDir(Path(task.course_root))
+        spec = load_spec(course.spec_file(task.assignment))
+        job = GradingJob.for_assignment(
+            course, spec, hidden=task.hidden, seed=task.seed,
+            isolation=Isolation(task.isolation_level, task.isolation_reason))  # type: ignore[arg-type]
+        _jobs[key] = job
+    return job
+
+
+def grade_task(task: GradeTask) -> dict[str, Any]:
+    """Grade one submission in this (executor) process; returns ``SubmissionResult.to_dict()``.
+
+    The student's code runs in a new sandbox worker; this process only runs the checks.
+    """
+    global _busy
+    with _worker_lock:
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        _busy = True
+        try:
+            if _interrupted:
+                raise KeyboardInterrupt
+            job = _job_for(task)
+            submission = Submission(student=task.student, source=Path(task.source),
+                                    files=dict(task.files), notes=tuple(task.notes))
+            box = TimedSandbox(WorkerSandbox(submission.files, job.spec.modules,
+                                             job.sandbox_config()))
+            try:
+                result = grade(submission, job, box)
+            finally:
+                box.close()
+        finally:
+            _busy = False
+        timing = {
+            # wall seconds: the whole task, inside the student's calls, inside the sandbox
+            "task": round(time.perf_counter() - t0, 4),
+            "student": round(box.student_seconds, 4),
+            "sandbox": round(box.sandbox_seconds, 4),
+            # CPU seconds: this process (pytest, references, verdicts) and the sandbox
+            # worker alive at the end (interpreter start-up, imports, the student's code)
+            "cpu_harness": round(time.process_time() - cpu0, 4),
+            "cpu_sandbox": None if box.sandbox_cpu is None else round(box.sandbox_cpu, 4),
+            "calls": box.calls,
+            "pid": os.getpid(),
+        }
+    result = replace(result, fingerprint=task.fingerprint,
+                     extra={**result.extra, "timing": timing})
+    return result.to_dict()
+
+
+# -- executors ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def open_executor(jobs: int, scheduler: str | None = None) -> Iterator[Executor]:
+    """A local process pool of ``jobs`` processes, or an executor on the Dask cluster at
+    ``scheduler``; shut down (pending work cancelled) on exit."""
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise AutograderError(
+                "--scheduler needs Dask: pip install 'autograder[dask]'") from None
+        try:
+            client = Client(scheduler, timeout=30)
+        except OSError as exc:
+            raise AutograderError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        try:
+            client.run(warm_up)
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+        return
+    pool = ProcessPoolExecutor(max_workers=max(1, jobs),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_local_worker)
+    try:
+        yield pool
+    except BaseException:
+        _interrupt_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _interrupt_workers(executor: Executor) -> None:
+    """Forward Ctrl-C to local pool processes (a terminal does so itself; ``kill -INT`` does not)."""
+    processes = getattr(executor, "_processes", None) or {}
+    for proc in list(processes.values()):
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            os.kill(proc.pid, signal.SIGINT)
+
+
+# -- the batch ------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    """A submission read in the parent process, ready to grade or found in the cache."""
+
+    student: str
+    path: Path
+    submission: Submission
+    fingerprint: str
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch run did."""
+
+    results: dict[str, SubmissionResult] = field(default_factory=dict)
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    wall_seconds: float = 0.0
+    out: Path = Path()
+
+
+def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> list[Prepared]:
+    """Read every submission (never running it); an unreadable one becomes an empty one with a note."""
+    ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
+    checks = job.checks_fingerprint()
+    prepared = []
+    for path in paths:
+        student = ids[path]
+        try:
+            submission = load_submission(path, spec, student=student)
+            fingerprint = submission_fingerprint(submission, job)
+        except Exception as exc:  # a broken submission never stops the batch
+            message = str(exc) if isinstance(exc, AutograderError) else \
+                f"{path.name} could not be read ({type(exc).__name__}: {exc})"
+            submission = Submission(student=student, source=path, files={},
+                                    notes=(message,))
+            fingerprint = _raw_fingerprint(path, checks)
+        prepared.append(Prepared(student, path, submission, fingerprint))
+    return prepared
+
+
+def _raw_fingerprint(path: Path, checks: str) -> str:
+    h = hashlib.sha256(checks.encode() + b"\0unreadable\0")
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    for p in files:
+        with contextlib.suppress(OSError):
+            if p.is_file():
+                h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Path | None = None,
+              jobs: int = 1, seed: int = DEFAULT_SEED, force: bool = False,
+              scheduler: str | None = None, allow_weak_isolation: bool = False,
+              progress: bool = True, stream: TextIO | None = None) -> BatchOutcome:
+    """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
+
+    Raises IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
+    """
+    from .reporting.gradebook import write_gradebook
+    from .reporting.summary import write_summary_html
+
+    stream = stream or sys.stdout
+    start = time.perf_counter()
+    spec = load_spec(course.spec_file(assignment))
+    try:
+        isolation = Isolation.detect("bwrap")
+    except IsolationUnavailable as exc:
+        if not allow_weak_isolation:
+            raise IsolationUnavailable(
+                f"{exc}; batch grading runs untrusted code and needs it "
+                "(pass --allow-weak-isolation to grade with resource limits only)") from None
+        isolation = Isolation.detect("auto")
+        stream.write(f"warning: weak isolation ({isolation.reason})\n")
+    job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
+    if job.hidden_dir is None:
+        stream.write(f"warning: no hidden checks in {course.hidden_tests_dir(spec.name)}; "
+                     "grading with the public checks only\n")
+    out = out or course.reports_dir(spec.name)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = ResultCache(out / CACHE_DIR)
+    hidden_details = spec.hidden_feedback == "full"
+
+    paths, ignored = discover_submissions(submissions, exclude=[out])
+    if ignored:
+        names = ", ".join(p.name for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        stream.write(f"ignored {len(ignored)} entries that are not submissions: {names}\n")
+    prepared = prepare(paths, spec, job)
+
+    outcome = BatchOutcome(out=out)
+    todo: list[Prepared] = []
+    for p in prepared:
+        cached = None if force else cache.load(p.student, p.fingerprint, isolation.level)
+        if cached is not None and cached.status == "ok":
+            outcome.results[p.student] = cached
+            outcome.skipped.append(p.student)
+            _ensure_reports(cached, out, hidden_details)
+        else:
+            todo.append(p)
+    stream.write(f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
+                 f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
+                 f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, isolation "
+                 f"{isolation.level})\n")
+    stream.flush()
+
+    log = _BatchLog(out / LOG_FILE)
+    log.line(f"batch {spec.name}: {len(prepared)} submissions, {len(todo)} to grade, "
+             f"seed {seed}, isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}")
+
+    def finished(result: SubmissionResult) -> None:
+        # Reports first, the cache entry last: a result is "done" once it is cached.
+        write_reports(result, out, hidden_details)
+        cache.store(result)
+        outcome.results[result.student] = result
+        outcome.graded.append(result.student)
+        if result.status != "ok":
+            outcome.failed.append(result.student)
+        log.line(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g} "
+                 f"in {result.duration:.2f}s" + "".join(f"; {n}" for n in result.notes[:3]))
+
+    tasks = [_task(course, spec, job, p) for p in todo]
+    try:
+        if tasks:
+            outcome.interrupted = _grade_all(tasks, jobs, scheduler, finished, job,
+                                             progress=progress)
+    finally:
+        log.close()
+    outcome.wall_seconds = time.perf_counter() - start
+    if outcome.interrupted:
+        stream.write(f"\ninterrupted: {len(outcome.graded)} graded and saved in this run; "
+                     "run the same command again to grade the rest\n")
+        return outcome
+    ordered = [outcome.results[p.student] for p in prepared if p.student in outcome.results]
+    write_summary_html(ordered, out / "summary.html", assignment=spec.name, title=spec.title,
+                       report_links=True)
+    write_gradebook(ordered, out / "gradebook.csv", questions=[q.name for q in spec.questions])
+    stream.write(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed))
+    return outcome
+
+
+def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared) -> GradeTask:
+    return GradeTask(
+        course_root=str(course.root.resolve()), assignment=spec.name, seed=job.seed,
+        hidden=job.hidden_dir is not None, isolation_level=job.isolation.level,
+        isolation_reason=job.isolation.reason, checks_fingerprint=job.checks_fingerprint(),
+        student=p.student, source=str(p.path), files=dict(p.submission.files),
+        notes=tuple(p.submission.notes), fingerprint=p.fingerprint)
+
+
+def _grade_all(tasks: list[GradeTask], jobs: int, scheduler: str | None,
+               finished: Callable[[SubmissionResult], None], job: GradingJob, *,
+               progress: bool) -> bool:
+    """Grade ``tasks`` through the executor, calling ``finished`` per result; True if interrupted."""
+    from tqdm import tqdm
+
+    attempts: Counter[str] = Counter()
+    pending = list(tasks)
+    bar = tqdm(total=len(tasks), unit="sub", desc="grading", disable=not progress,
+               dynamic_ncols=True, smoothing=0.05, file=sys.stderr)
+    try:
+        while pending:
+            retry: list[GradeTask] = []
+            with open_executor(jobs, scheduler) as executor:
+                futures: dict[Future[dict[str, Any]], GradeTask] = {
+                    executor.submit(grade_task, t): t for t in pending}
+                handled: set[Future[dict[str, Any]]] = set()
+                try:
+                    for fut in as_completed(futures):
+                        handled.add(fut)
+                        if _collect(fut, futures[fut], finished, attempts, retry, job):
+                            bar.update(1)
+                            bar.set_postfix_str(futures[fut].student, refresh=False)
+                except KeyboardInterrupt:
+                    for fut in futures:
+                        fut.cancel()
+                    _interrupt_workers(executor)
+                    _drain(futures, handled, finished, job)
+                    return True
+            pending = retry
+    finally:
+        bar.close()
+    return False
+
+
+def _collect(fut: Future[dict[str, Any]], task: GradeTask,
+             finished: Callable[[SubmissionResult], None], attempts: Counter[str],
+             retry: list[GradeTask], job: GradingJob) -> bool:
+    """Handle one finished future; True when the submission is done (graded or given up)."""
+    try:
+        data = fut.result()
+        result = SubmissionResult.from_dict(data)
+    except BrokenProcessPool:
+        attempts[task.student] += 1
+        if attempts[task.student] < MAX_ATTEMPTS:
+            retry.append(task)
+            return False
+        result = grader_error_result(task, job, "the grading process died twice on this "
+                                                "submission")
+    except CancelledError:
+        return False
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # one submission's failure is its grader error
+        result = grader_error_result(task, job, f"{type(exc).__name__}: {exc}")
+    finished(result)
+    return True
+
+
+def _drain(futures: Mapping[Future[dict[str, Any]], GradeTask], handled: set[Any],
+           finished: Callable[[SubmissionResult], None], job: GradingJob) -> None:
+    """After Ctrl-C: keep the results that finished cleanly in the meantime."""
+    for fut in futures:
+        if fut in handled or not fut.done() or fut.cancelled():
+            continue
+        with contextlib.suppress(BaseException):
+            if fut.exception(timeout=0) is None:
+                finished(SubmissionResult.from_dict(fut.result()))
+
+
+def grader_error_result(task: GradeTask, job: GradingJob, message: str) -> SubmissionResult:
+    """A result that says the grader, not the student, failed on this submission."""
+    return SubmissionResult(
+        assignment=task.assignment, student=task.student, seed=task.seed, checks=(),
+        questions=(), status="grader_error",
+        notes=(*task.notes, f"grader error: {message}"), isolation=task.isolation_level,
+        hidden=task.hidden, fingerprint=task.fingerprint)
+
+
+def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
+    """``<student>.html`` and ``<student>.json`` (Gradescope) for one result, atomically."""
+    from .reporting.gradescope import to_gradescope
+    from .reporting.html_report import render_student_html
+
+    write_atomic(out / f"{result.student}.json",
+                 json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1))
+    write_atomic(out / f"{result.student}.html",
+                 render_student_html(result, hidden_details=hidden_details))
+
+
+def _ensure_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
+    if not (out / f"{result.student}.html").is_file() or not (
+            out / f"{result.student}.json").is_file():
+        write_reports(result, out, hidden_details)
+
+
+class _BatchLog:
+    """``batch.log``: one line per event, appended."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "a", encoding="utf-8")
+
+    def line(self, text: str) -> None:
+        self._file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+# -- the one-screen summary -----------------------------------------------------
+
+_PROBLEM_OUTCOMES = (("timeout", "timed out"), ("forbidden", "forbidden import"),
+                     ("error", "errors/crashes"), ("memory", "out of memory"),
+                     ("not_implemented", "not implemented"), ("grader_error", "grader errors"))
+
+
+def render_screen_summary(outcome: BatchOutcome, results: Sequence[SubmissionResult],
+                          spec: AssignmentSpec, isolation: Isolation, jobs: int,
+                          seed: int) -> str:
+    """What the terminal shows at the end of a batch: counts, score statistics, problems, paths."""
+    lines = [""]
+    n = len(results)
+    graded = len(outcome.graded)
+    rate = graded / outcome.wall_seconds * 60 if outcome.wall_seconds > 0 else 0.0
+    lines.append(f"{spec.name} — {spec.title}")
+    lines.append(f"  {n} submissions: {graded} graded, {len(outcome.skipped)} unchanged (skipped)"
+                 f" · {_duration(outcome.wall_seconds)}"
+                 + (f" ({rate:.0f}/min)" if graded else "")
+                 + f" · seed {seed} · isolation {isolation.level}")
+    scores = [r.score for r in results if r.status == "ok"]
+    if scores:
+        mx = max((r.max_score for r in results), default=0.0)
+        q = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 \
+            else [scores[0]] * 3
+        full = sum(1 for r in results if r.status == "ok" and r.max_score and
+                   r.score >= r.max_score)
+        lines.append(f"  score /{mx:g}: mean {statistics.fmean(scores):.1f} · median "
+                     f"{statistics.median(scores):g} · quartiles {q[0]:g}–{q[2]:g} · min "
+                     f"{min(scores):g} · max {max(scores):g} · full marks {full}")
+    for outcome_name, label in _PROBLEM_OUTCOMES:
+        who = [r.student for r in results if any(c.outcome == outcome_name for c in r.checks)]
+        if outcome_name == "grader_error":
+            who = sorted(set(who) | {r.student for r in results if r.status != "ok"})
+        if who:
+            shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
+            lines.append(f"  {label + ':':<18} {len(who):>4}  {shown}")
+    lines.append(f"  reports: {outcome.out / 'summary.html'}")
+    lines.append(f"  gradebook: {outcome.out / 'gradebook.csv'}  "
+                 f"(per student: <student>.html, <student>.json)")
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+# -- the command ----------------------------------------------------------------
+
+def run_batch_command(args: argparse.Namespace) -> ExitCode:
+    """``grade batch``: grade a folder of submissions; OK unless a submission hit a grader error."""
+    course = CourseDir.discover()
+    outcome = run_batch(
+        course, args.assignment, args.submissions, out=args.out, jobs=args.jobs,
+        seed=DEFAULT_SEED if args.seed is None else args.seed, force=args.force,
+        scheduler=args.scheduler, allow_weak_isolation=args.allow_weak_isolation,
+        progress=not args.no_progress)
+    if outcome.interrupted:
+        return ExitCode.INTERRUPTED
+    if outcome.failed or any(r.status != "ok" for r in outcome.results.values()):
+        return ExitCode.GRADER_ERROR
+    return ExitCode.OK
+

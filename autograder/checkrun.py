@@ -1,0 +1,216 @@
+"""Run an assignment's pytest checks in this process: configured and collected once, re-run per sandbox.
+
+``pytest.main`` per submission pays for configuring pytest, loading its
+plugins, importing the check modules and collecting them every time; in a batch
+that is most of the grader's own time.  A :class:`CheckSession` does what
+``pytest.main`` does (same arguments, same plugins, same hooks, the standard
+``pytest_runtestloop`` with full fixture teardown after every run) but keeps the
+configured session and its collected items, so each further submission only
+runs the items.  Module-level code of the check files (imports of torch,
+references computed at import time) therefore runs once per process.
+
+Sessions are cached per process, keyed by the check folders, and rebuilt when
+any check file changes.  Nothing here touches student code: the checks call the
+sandbox given to :meth:`CheckSession.run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import GraderError
+from .plugin import GradingPlugin
+from .results import CheckResult
+from .sandbox.client import Sandbox
+
+#: Sessions kept per process (least recently used ones are closed beyond this).
+MAX_SESSIONS = 4
+
+
+def pytest_args(test_dirs: Sequence[Path]) -> list[str]:
+    """The pytest command line every grading run uses."""
+    return [
+        *[str(d) for d in test_dirs],
+        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+        # Warnings are not reported, so these two only cost time: with torch loaded,
+        # unraisableexception's five gc.collect() calls take ~0.5 s per run.
+        "-p", "no:warnings", "-p", "no:unraisableexception", "-p", "no:threadexception",
+        "--import-mode=importlib", "-o", "addopts=",
+        "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
+        "-c", os.devnull, "--capture=sys", "--continue-on-collection-errors",
+    ]
+
+
+def checks_digest(test_dirs: Sequence[Path]) -> str:
+    """Hash of the names and contents of every ``.py`` file under ``test_dirs``."""
+    h = hashlib.sha256()
+    for folder in test_dirs:
+        for p in sorted(Path(folder).rglob("*.py")):
+            h.update(str(p).encode() + b"\0")
+            try:
+                h.update(p.read_bytes())
+            except OSError:
+                h.update(b"<unreadable>")
+    return h.hexdigest()
+
+
+class _NoSandbox:
+    """Stands in between runs: a check that somehow runs then gets a grader error."""
+
+    isolation_level = "none"
+
+    def start(self) -> None:
+        pass
+
+    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from .sandbox.client import CallOutcome
+
+        return CallOutcome("grader_error", function, message="no submission is being graded")
+
+    def load_problems(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class CheckSession:
+    """The checks under ``test_dirs``, collected once, run against one sandbox at a time."""
+
+    def __init__(self, test_dirs: Sequence[Path], hidden_dir: Path | None) -> None:
+        from _pytest.config import _prepareconfig  # what pytest.main itself calls
+
+        self.test_dirs = tuple(Path(d) for d in test_dirs)
+        self.digest = checks_digest(self.test_dirs)
+        self.plugin = GradingPlugin(_NoSandbox(), 0, hidden_dir)
+        self.broken = False
+        self._configured = False
+        cwd = os.getcwd()
+        self.config = _prepareconfig(pytest_args(self.test_dirs), plugins=[self.plugin])
+        # Collection errors keep a readable traceback ...
+        self.config.option.tbstyle = "native"
+        try:
+            self.session = pytest.Session.from_config(self.config)
+            self.config._do_configure()
+            self._configured = True
+            self.config.hook.pytest_sessionstart(session=self.session)
+            self.config.hook.pytest_collection(session=self.session)
+        except BaseException:  # torn down as pytest.main would, then raised
+            self.close()
+            raise
+        finally:
+            os.chdir(cwd)
+        self.collection_errors = list(self.plugin.collection_errors)
+        self._forget_check_modules()
+        # ... but verdicts come from the exception, not from pytest's report text, whose
+        # default ("long": the terminal plugin, which owns --tb, is off) parses sources and
+        # prints arrays, ~0.1 s per failing check.  Only the exception's value is kept.
+        self.config.option.tbstyle = "value"
+
+    def run(self, sandbox: Sandbox, seed: int) -> tuple[list[CheckResult], list[str]]:
+        """Run every collected check against ``sandbox``; (results, problems with the checks)."""
+        if self.broken:
+            raise GraderError("this check session was interrupted and cannot be reused")
+        problems = list(self.collection_errors)
+        if not self.session.items:
+            if not problems:
+                problems.append(f"no checks found in {', '.join(map(str, self.test_dirs))}")
+            return [], problems
+        plugin = self.plugin
+        plugin.sandbox = sandbox
+        plugin.grading_seed = seed
+        plugin.results = []
+        self.session.testsfailed = 0
+        self.session.shouldstop = self.session.shouldfail = False
+        cwd = os.getcwd()
+        try:
+            self.config.hook.pytest_runtestloop(session=self.session)
+        except (KeyboardInterrupt, self.session.Interrupted):
+            self.broken = True
+            raise KeyboardInterrupt from None
+        except BaseException as exc:
+            self.broken = True
+            raise GraderError(f"pytest could not run the checks ({type(exc).__name__}: "
+                              f"{exc})") from exc
+        finally:
+            os.chdir(cwd)
+            plugin.sandbox = _NoSandbox()
+        results, plugin.results = plugin.results, []
+        return results, problems
+
+    def close(self) -> None:
+        """Tear pytest down as ``pytest.main`` does at its end."""
+        if self._configured:
+            try:
+                self.config.hook.pytest_sessionfinish(session=self.session, exitstatus=0)
+            except BaseException:  # closing must not fail
+                pass
+        try:
+            self.config._ensure_unconfigure()
+        except BaseException:  # closing must not fail
+            pass
+        self._configured = False
+
+    def _forget_check_modules(self) -> None:
+        """Drop the check modules from ``sys.modules`` (the items keep them alive).
+
+        pytest names them after their path below the rootdir (``tests.test_cnn``), so
+        another course's checks with the same relative path would otherwise be
+        served this course's module.
+        """
+        roots = tuple(str(d.resolve()) + os.sep for d in self.test_dirs)
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and os.path.realpath(file).startswith(roots):
+                del sys.modules[name]
+
+
+_lock = threading.Lock()
+_sessions: OrderedDict[tuple[Any, ...], CheckSession] = OrderedDict()
+
+
+def run_collected(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
+                  hidden_dir: Path | None) -> tuple[list[CheckResult], list[str]]:
+    """Run the checks under ``test_dirs`` against ``sandbox`` with this process's cached session.
+
+    Returns the check results and problems of the checks themselves (collection
+    errors, no checks found), which are grader errors.  One run at a time per
+    process: pytest is not thread-safe.
+    """
+    key = (tuple(str(Path(d).resolve()) for d in test_dirs),
+           str(hidden_dir.resolve()) if hidden_dir else None)
+    with _lock:
+        session = _sessions.get(key)
+        if session is not None and (session.broken or session.digest != checks_digest(
+                session.test_dirs)):
+            _sessions.pop(key)
+            session.close()
+            session = None
+        if session is None:
+            session = CheckSession(test_dirs, hidden_dir)
+            _sessions[key] = session
+            while len(_sessions) > MAX_SESSIONS:
+                _sessions.popitem(last=False)[1].close()
+        _sessions.move_to_end(key)
+        try:
+            return session.run(sandbox, seed)
+        finally:
+            if session.broken:
+                _sessions.pop(key, None)
+                session.close()
+
+
+def close_sessions() -> None:
+    """Close every cached session of this process."""
+    with _lock:
+        while _sessions:
+            _sessions.popitem()[1].close()

@@ -1,0 +1,62 @@
+"""The gradebook: one row per student, a column per question, total, status, seed, grading time (pandas)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..results import SubmissionResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Columns after the question columns, in order.
+TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_seconds",
+                "isolation", "fingerprint")
+
+
+def gradebook_frame(results: Sequence[SubmissionResult],
+                    questions: Sequence[str] | None = None) -> pd.DataFrame:
+    """A DataFrame with one row per result (sorted by student).
+
+    ``questions`` fixes the question columns and their order (default: every
+    question met in ``results``, in order of appearance); a question a result
+    lacks scores 0.
+    """
+    import pandas as pd
+
+    if questions is None:
+        seen: dict[str, None] = {}
+        for r in results:
+            for q in r.questions:
+                seen.setdefault(q.name, None)
+        questions = list(seen)
+    rows = []
+    for r in results:
+        row: dict[str, object] = {"student": r.student}
+        by_name = {q.name: q.score for q in r.questions}
+        for name in questions:
+            row[name] = by_name.get(name, 0.0)
+        counts = {k: v for k, v in r.outcome_counts().items() if v and k != "passed"}
+        row.update(
+            total=r.score, max_score=r.max_score, status=r.status,
+            issues="; ".join(f"{k} {v}" for k, v in counts.items()),
+            seed=r.seed, grading_seconds=round(r.duration, 3), isolation=r.isolation,
+            fingerprint=r.fingerprint,
+        )
+        rows.append(row)
+    columns = ["student", *questions, *TAIL_COLUMNS]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("student", kind="stable").reset_index(drop=True)
+
+
+def write_gradebook(results: Sequence[SubmissionResult], path: Path,
+                    questions: Sequence[str] | None = None) -> Path:
+    """Write :func:`gradebook_frame` as CSV to ``path`` (through a temporary file and a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    gradebook_frame(results, questions).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path

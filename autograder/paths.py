@@ -71,6 +71,14 @@ class CourseDir:
     def hidden_tests_dir(self, name: str) -> Path:
         return self.solution_dir(name) / "hidden"
 
+    def equivalent_mutants_file(self, name: str) -> Path:
+        """Reviewed allow-list of mutants no check can tell from the solution (``grade verify``)."""
+        return self.solution_dir(name) / "equivalent_mutants.toml"
+
+    def handout_notebook(self, name: str, notebook: str | None = None) -> Path:
+        """The handout notebook of ``name``: ``notebook`` from assignment.toml, else ``<name>.ipynb``."""
+        return self.assignment_dir(name) / (notebook or f"{name}.ipynb")
+
     def has_hidden(self, name: str) -> bool:
         return self.hidden_tests_dir(name).is_dir()
 

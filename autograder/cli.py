@@ -32,6 +32,9 @@ def _grade_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-html", action="store_true", help="do not write an HTML report")
     p.add_argument("--isolation", choices=("auto", "bwrap", "rlimits"), default="auto",
                    help="sandbox isolation level (default: the strictest available)")
+    p.add_argument("--execute", action="store_true",
+                   help="also run the --submission notebook top to bottom in the sandbox and "
+                        "put its outputs in the HTML report")
     return p
 
 

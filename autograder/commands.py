@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -25,6 +26,9 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
         raise AutograderError(
             f"--hidden: no hidden checks for {spec.name} here ({course.hidden_tests_dir(spec.name)})")
     path: Path = args.submission or course.assignment_dir(spec.name)
+    execute = getattr(args, "execute", False)
+    if execute and path.suffix.lower() != ".ipynb":
+        raise AutograderError("--execute runs a notebook: give --submission PATH.ipynb")
     student = None if args.submission else "working-copy"
     submission = load_submission(path, spec, student=student)
     job = GradingJob.for_assignment(
@@ -33,8 +37,18 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
         isolation=Isolation.detect(args.isolation),
     )
     result = grade(submission, job)
+    if execute:
+        from .notebooks import execute_submission
+
+        run = execute_submission(path, job)
+        result = replace(result, extra={**result.extra, "notebook_outputs": run})
     hidden_details = spec.hidden_feedback == "full"
     print_result(result, out, hidden_details=True)
+    if execute:
+        run = result.extra["notebook_outputs"]
+        out.write(f"Notebook: {run['status']}, {len(run['cells'])} code cells in "
+                  f"{run['duration']:.1f} s{': ' + run['message'] if run['message'] else ''}"
+                  " (outputs in the HTML report)\n")
     if args.json:
         write_gradescope(result, args.json, hidden_details=hidden_details)
         out.write(f"JSON:   {args.json}\n")

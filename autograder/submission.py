@@ -11,6 +11,8 @@ from .spec import AssignmentSpec
 
 #: Limits on what is read from a submission (a crafted zip must not exhaust the grader).
 MAX_FILE_BYTES = 2 * 1024 * 1024
+#: Notebooks may hold images in their saved outputs.
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
 MAX_FILES = 200
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -53,20 +55,22 @@ def load_submission(path: Path, spec: AssignmentSpec, student: str | None = None
         files = {path.name: _read(path)}
         notes = []
     elif path.suffix.lower() == ".ipynb":
-        from .notebooks import notebook_to_module
-
-        source, notes = notebook_to_module(path)
-        files = {path.stem + ".py": source.encode()}
+        files = {path.name: _read(path)}
+        notes = []
     else:
         raise SubmissionError(
             f"{path}: expected a .py file, a .ipynb notebook, a .zip or a folder")
     return _match_modules(student, path, files, spec, notes)
 
 
+def _limit(name: str) -> int:
+    return MAX_NOTEBOOK_BYTES if name.lower().endswith(".ipynb") else MAX_FILE_BYTES
+
+
 def _read(path: Path) -> bytes:
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SubmissionError(f"{path}: {size} bytes is more than the {MAX_FILE_BYTES} allowed")
+    if size > _limit(path.name):
+        raise SubmissionError(f"{path}: {size} bytes is more than the {_limit(path.name)} allowed")
     return path.read_bytes()
 
 
@@ -103,12 +107,12 @@ def _from_zip(path: Path) -> dict[str, bytes]:
                     continue
                 if name.suffix.lower() not in (".py", ".ipynb") or len(files) >= MAX_FILES:
                     continue
-                if info.file_size > MAX_FILE_BYTES:
+                if info.file_size > _limit(info.filename):
                     raise SubmissionError(f"{path}: {info.filename} is too large")
                 total += info.file_size
                 if total > MAX_TOTAL_BYTES:
                     raise SubmissionError(f"{path}: more than {MAX_TOTAL_BYTES} bytes of source")
-                files[str(name)] = archive.read(info)[:MAX_FILE_BYTES]
+                files[str(name)] = archive.read(info)[:_limit(info.filename)]
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{path}: not a valid zip file ({exc})") from None
     return files
@@ -126,15 +130,21 @@ def _match_modules(student: str, source: Path, files: dict[str, bytes], spec: As
         candidates = sorted(by_name.get(module, []), key=lambda r: (r.count("/"), r))
         if candidates:
             out[module] = files[candidates[0]]
+            unused = sorted(r for r in files if r.lower().endswith(".ipynb"))
+            if unused:
+                notes.append(f"graded {candidates[0]}; {', '.join(unused)} was not graded "
+                             "(to grade a notebook, give it alone: --submission NOTEBOOK.ipynb)")
             continue
         stem = module[:-3]
         notebooks = sorted((r for r in files if r.lower().endswith(".ipynb")),
                            key=lambda r: (stem not in r, r.count("/"), r))
         py_files = [r for r in files if r.endswith(".py")]
-        if notebooks and source.suffix.lower() != ".ipynb":
+        if notebooks:
             from .notebooks import notebook_source_to_module
 
-            text, nb_notes = notebook_source_to_module(files[notebooks[0]], notebooks[0])
+            expected = spec.functions if len(spec.modules) == 1 else ()
+            text, nb_notes = notebook_source_to_module(files[notebooks[0]], notebooks[0],
+                                                       expected)
             out[module] = text.encode()
             notes += nb_notes
         elif len(spec.modules) == 1 and len(py_files) == 1:

@@ -456,7 +456,7 @@ class BatchOutcome:
 def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> list[Prepared]:
     """Read every submission (never running it); an unreadable one becomes an empty one with a note."""
     ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
-    checks = job.checks_fingerprint()
+    checks = job.checks_fingerprint
     prepared = []
     for path in paths:
         student = ids[path]
@@ -576,7 +576,7 @@ def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared)
     return GradeTask(
         course_root=str(course.root.resolve()), assignment=spec.name, seed=job.seed,
         hidden=job.hidden_dir is not None, isolation_level=job.isolation.level,
-        isolation_reason=job.isolation.reason, checks_fingerprint=job.checks_fingerprint(),
+        isolation_reason=job.isolation.reason, checks_fingerprint=job.checks_fingerprint,
         student=p.student, source=str(p.path), files=dict(p.submission.files),
         notes=tuple(p.submission.notes), fingerprint=p.fingerprint)
 

@@ -53,9 +53,9 @@ def pytest_args(test_dirs: Sequence[Path]) -> list[str]:
 def checks_digest(test_dirs: Sequence[Path]) -> str:
     """Hash of the names and contents of every ``.py`` file under ``test_dirs``."""
     h = hashlib.sha256()
-    for folder in test_dirs:
+    for index, folder in enumerate(test_dirs):
         for p in sorted(Path(folder).rglob("*.py")):
-            h.update(str(p).encode() + b"\0")
+            h.update(f"{index}:{p.relative_to(folder).as_posix()}".encode() + b"\0")
             try:
                 h.update(p.read_bytes())
             except OSError:

@@ -6,12 +6,13 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
-from .checkrun import pytest_args, run_collected
+from .checkrun import checks_digest, pytest_args, run_collected
 from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
@@ -55,19 +56,16 @@ class GradingJob:
                              cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes,
                              forbidden=self.spec.forbidden_imports, isolation=self.isolation)
 
+    @cached_property
     def checks_fingerprint(self) -> str:
-        """Hash of every file under the check folders and of the spec, with the seed."""
-        h = hashlib.sha256(f"seed={self.seed}".encode())
-        for folder in self.test_dirs:
-            for p in sorted(folder.rglob("*.py")):
-                h.update(p.name.encode())
-                h.update(p.read_bytes())
+        """Hash of every check file and of the spec, with the seed; read once per job."""
+        h = hashlib.sha256(f"seed={self.seed}\0{checks_digest(self.test_dirs)}".encode())
         h.update(self.spec.path.read_bytes())
         return h.hexdigest()
 
 
 def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
-    h = hashlib.sha256(job.checks_fingerprint().encode())
+    h = hashlib.sha256(job.checks_fingerprint.encode())
     for name in sorted(submission.files):
         h.update(name.encode() + b"\0" + submission.files[name])
     return h.hexdigest()[:32]

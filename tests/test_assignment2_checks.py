@@ -39,7 +39,7 @@ WRONG = {
         "g + momentum * buf"),
     "wrong_weight_decay_ignored": (
         "sgd_step", {"test_sgd_weight_decay", "test_sgd_momentum_weight_decay",
-                     "test_sgd_nesterov_weight_decay"},
+                     "test_sgd_nesterov_weight_decay", "test_sgd_factor_of_exactly_one[weight_decay]"},
         "weight_decay is ignored"),
     "wrong_weight_decay_after_momentum": (
         "sgd_step", {"test_sgd_momentum_weight_decay", "test_sgd_nesterov_weight_decay"},
@@ -47,6 +47,14 @@ WRONG = {
     "wrong_bias_grad_axis": (
         "mlp_loss_and_grads", {"test_mlp_grads_two_layers", "test_mlp_grads_square_shapes"},
         "over axis 0"),
+    "wrong_backprop_extra_grads": (
+        "mlp_loss_and_grads", {"test_mlp_grads_two_layers", "test_mlp_grads_depth[1]",
+                               "test_mlp_grads_depth[3]", "test_mlp_grads_square_shapes"},
+        "there is no 'W0'"),
+    "wrong_train_mlp_state_reset": (
+        "train_mlp", {"test_train_mlp_follows_the_recipe",
+                      "test_train_mlp_recipe_with_a_smaller_last_batch"},
+        "momentum state was reset"),
     "wrong_param_count_no_bias": (
         "dense_param_count", {"test_dense_param_count_course_example",
                               "test_dense_param_count_vector_input",

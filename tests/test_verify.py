@@ -270,12 +270,6 @@ def test_no_mutation_and_no_notebooks_skip_those_stages(demo_course: CourseDir) 
     assert report.ok
 
 
-#: Assignments whose checks still let mutants survive (train_mlp's training recipe, sgd_step with
-#: momentum/weight_decay of exactly 1, pca with fewer samples than features). Their other verify
-#: stages are gated below; their mutation testing is gated once new checks kill the survivors.
-MUTATION_NOT_YET_GATED = {"assignment2", "assignment4"}
-
-
 def _verify(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
     proc = subprocess.run([sys.executable, "-m", "autograder", "verify", *args], cwd=REPO,
@@ -286,17 +280,12 @@ def _verify(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_every_assignment_of_this_repository_verifies() -> None:
-    """The CI gate: ``grade verify`` on all assignments, mutation testing where it is clean."""
+    """The CI gate: ``grade verify`` on all assignments, mutation testing included."""
     course = CourseDir(REPO)
     names = [n for n in course.assignment_names() if course.solution_dir(n).is_dir()]
     if not names:
         pytest.skip("no assignments with solutions yet")
-    gated = [n for n in names if n not in MUTATION_NOT_YET_GATED]
-    proc = _verify(gated)
+    proc = _verify(names)
     assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
     scores = next(line for line in proc.stdout.splitlines() if line.startswith("mutation scores:"))
-    assert all(f"{name} " in scores for name in gated)
-    rest = [n for n in names if n in MUTATION_NOT_YET_GATED]
-    if rest:
-        proc = _verify([*rest, "--no-mutation"])
-        assert proc.returncode == 0, proc.stdout[-20000:] + proc.stderr[-5000:]
+    assert all(f"{name} " in scores for name in names)

@@ -201,16 +201,20 @@ def train_mlp(X: np.ndarray, y: np.ndarray, hidden_sizes: tuple = (64,), lr: flo
               seed: int = 0) -> dict:
     """Train a ReLU perceptron for classification with mini-batch SGD; return its parameters.
 
-    Recipe (use your own functions):
+    Recipe (use your own functions); every random number comes from one ``rng``, so
+    the returned parameters depend only on the arguments:
 
     1. ``rng = np.random.default_rng(seed)``; the number of classes is ``C = max(y) + 1``.
-    2. Layer sizes ``[D, *hidden_sizes, C]``.  Initialise each ``W⁽ᵏ⁾`` of shape
-       (out, in) with ``rng.standard_normal((out, in)) * sqrt(2 / in)`` (He
-       initialisation) and each ``b⁽ᵏ⁾`` with zeros.
-    3. For every epoch, shuffle the sample order with ``rng.permutation(N)`` and
-       walk through it in mini-batches of ``batch_size`` samples (the last one may
-       be smaller); for each, ``mlp_loss_and_grads`` then ``sgd_step`` with ``lr``
-       and ``momentum`` (start from ``state = {}``).
+    2. Layer sizes ``[D, *hidden_sizes, C]``.  Initialise ``W⁽¹⁾, W⁽²⁾, ..., W⁽ᴸ⁾`` in
+       this order, each of shape (out, in), with
+       ``rng.standard_normal((out, in)) * sqrt(2 / in)`` (He initialisation), and
+       each ``b⁽ᵏ⁾`` with zeros.
+    3. Start from ``state = {}`` (one state for the whole training).  For every epoch,
+       draw a new sample order ``order = rng.permutation(N)`` and walk through it in
+       consecutive mini-batches ``order[i:i + batch_size]`` for i = 0, batch_size,
+       2·batch_size, ... < N (the last one is smaller when batch_size does not divide
+       N); for each, ``mlp_loss_and_grads`` on those samples, then ``sgd_step`` with
+       ``lr`` and ``momentum``.
 
     With the defaults a network reaches at least 90 % training accuracy on two or
     three interleaved spirals of a few hundred points in well under a second.

@@ -1,13 +1,25 @@
-"""Public check of train_mlp: accuracy on three interleaved spirals, measured with torch."""
+"""Public checks of train_mlp: accuracy on three interleaved spirals, and the exact parameters of the recipe."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.optim.sgd import sgd
 
-from autograder.checks import assert_finite, assert_true
+from autograder.checks import assert_allclose, assert_equal, assert_finite, assert_true
 
 pytestmark = pytest.mark.question("training")
+
+NOT_RESHUFFLED = ("the samples are not reshuffled: draw order = rng.permutation(N) at the start of "
+                  "EVERY epoch, after the initialisation, from the same rng.")
+STATE_RESET = "the momentum state was reset: keep one state from the first step to the last, across epochs."
+LAST_BATCH_DROPPED = ("the last, smaller mini-batch was dropped: when batch_size does not divide N it "
+                      "still makes an SGD step.")
+RECIPE_HINT = ("follow the docstring's recipe step by step: He initialisation of W1, W2, ... in "
+               "order from rng = np.random.default_rng(seed), then every epoch a new "
+               "rng.permutation(N) walked through in slices order[i:i + batch_size], "
+               "mlp_loss_and_grads then sgd_step on each. train_mlp uses your mlp_loss_and_grads "
+               "and sgd_step: make their checks pass first.")
 
 
 def spirals(n_per_class, n_classes, rng, noise=0.2):
@@ -43,7 +55,60 @@ def accuracy(params, sizes, X, y, call):
     return float((out.argmax(dim=1).numpy() == y).mean())
 
 
-@pytest.mark.points(5)
+def recipe_params(X, y, hidden_sizes, lr, epochs, batch_size, momentum, seed, *, shuffle=True,
+                  reset_state=False, drop_last=False):
+    """The docstring's recipe with torch autograd and torch's SGD update; the flags make mistakes."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    sizes = [X.shape[1], *hidden_sizes, int(y.max()) + 1]
+    params = {}
+    for k in range(1, len(sizes)):
+        weights = rng.standard_normal((sizes[k], sizes[k - 1])) * np.sqrt(2.0 / sizes[k - 1])
+        params[f"W{k}"] = torch.tensor(weights, requires_grad=True)
+        params[f"b{k}"] = torch.zeros(sizes[k], dtype=torch.float64, requires_grad=True)
+    tensors = list(params.values())
+    buffers = [None] * len(tensors)
+    x_all, y_all = torch.from_numpy(X), torch.from_numpy(y)
+    for _ in range(epochs):
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        if reset_state:
+            buffers = [None] * len(tensors)
+        for start in range(0, n - batch_size + 1 if drop_last else n, batch_size):
+            batch = torch.from_numpy(order[start:start + batch_size])
+            out = x_all[batch]
+            for k in range(1, len(sizes)):
+                out = F.linear(out, params[f"W{k}"], params[f"b{k}"])
+                if k < len(sizes) - 1:
+                    out = torch.relu(out)
+            grads = torch.autograd.grad(F.cross_entropy(out, y_all[batch]), tensors)
+            with torch.no_grad():
+                sgd(tensors, list(grads), buffers, weight_decay=0.0, momentum=momentum, lr=lr,
+                    dampening=0.0, nesterov=False, maximize=False, foreach=False)
+    return {k: t.detach().numpy() for k, t in params.items()}
+
+
+def check_recipe(student, X, y, options):
+    """train_mlp's parameters equal the recipe's, key by key; a recognised mistake gets its hint."""
+    call = (f"train_mlp(X {X.shape}, y, " + ", ".join(f"{k}={v}" for k, v in options.items())
+            + ")")
+    expected = recipe_params(X, y, **options)
+    mistakes = {NOT_RESHUFFLED: recipe_params(X, y, **options, shuffle=False),
+                STATE_RESET: recipe_params(X, y, **options, reset_state=True)}
+    if X.shape[0] % options["batch_size"]:
+        mistakes[LAST_BATCH_DROPPED] = recipe_params(X, y, **options, drop_last=True)
+    params = student.train_mlp(X, y, **options)
+    assert_true(isinstance(params, dict), f"{call} returned {type(params).__name__}, expected a "
+                "dict of parameters {'W1': ..., 'b1': ..., ...}.")
+    assert_equal(tuple(sorted(str(k) for k in params)), tuple(sorted(expected)),
+                 call=f"{call}: sorted(params)",
+                 hint="one 'Wk' and one 'bk' per layer, k = 1..L with L = len(hidden_sizes) + 1.")
+    for key in expected:
+        assert_allclose(params[key], expected[key], call=f"{call}['{key}']",
+                        mistakes={hint: value[key] for hint, value in mistakes.items()},
+                        hint=RECIPE_HINT)
+
+
+@pytest.mark.points(3)
 def test_train_mlp_three_spirals(student):
     X, y = spirals(100, 3, np.random.default_rng(0))
     options = dict(hidden_sizes=(64,), lr=0.1, epochs=100, batch_size=32, momentum=0.9, seed=0)
@@ -54,3 +119,13 @@ def test_train_mlp_three_spirals(student):
                 "spirals correctly, expected at least 90% (1000 SGD steps of 32 samples). Check "
                 "the recipe in the docstring: He initialisation, a fresh shuffle every epoch, "
                 "mlp_loss_and_grads then sgd_step on each mini-batch.")
+
+
+@pytest.mark.points(2)
+def test_train_mlp_follows_the_recipe(student):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12, 2))
+    y = rng.permutation(np.arange(12) % 3)
+    # batch_size divides N: three mini-batches of 4 per epoch, none smaller
+    options = dict(hidden_sizes=(5,), lr=0.1, epochs=3, batch_size=4, momentum=0.9, seed=0)
+    check_recipe(student, X, y, options)

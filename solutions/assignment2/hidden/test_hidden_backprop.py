@@ -5,11 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, assert_true
+from autograder.checks import assert_allclose, assert_equal, assert_true
 
 pytestmark = pytest.mark.question("backprop")
 
 SUM_HINT = "the loss is the MEAN over the batch: divide dL/dlogits (and the loss) by N."
+EXTRA_KEYS_HINT = ("return one gradient per parameter ('W1', 'b1', ..., 'WL', 'bL') and no other "
+                   "entries: the layers are numbered 1..L, so the backward loop stops at layer 1 "
+                   "(there is no 'W0').")
 BIAS_HINT = "dL/dbk sums dL/dzk over the batch, i.e. over axis 0."
 RELU_HINT = ("a hidden unit whose pre-activation is exactly 0 must get zero gradient: relu'(0) "
              "is 0 (as in PyTorch), so the mask is z > 0, not z >= 0.")
@@ -55,6 +58,8 @@ def check_loss_and_grads(result, x, labels, params, call, hint=""):
     missing = [k for k in params if k not in grads]
     assert_true(not missing, f"{call}: grads lacks the keys {missing} (it has {sorted(grads)}); "
                 "return one gradient per parameter, under the parameter's key.")
+    assert_equal(tuple(sorted(str(k) for k in grads)), tuple(sorted(params)),
+                 call=f"{call}: sorted(grads)", hint=EXTRA_KEYS_HINT)
     for key in sorted(params, key=lambda k: (int(k[1:]), k)):
         ref = ref_grads[key]
         mistakes = {SUM_HINT: ref * n}

@@ -16,6 +16,8 @@ WD_AFTER = ("weight decay was added after the momentum update: torch adds weight
             "the gradient first, so the decay also goes into the momentum buffer.")
 NESTEROV_IGNORED = ("nesterov=True behaves like plain momentum: with Nesterov the step uses "
                     "g + momentum * buf, not buf.")
+MOMENTUM_IGNORED = ("momentum is ignored: any momentum other than 0 (1.0 included) keeps one buffer "
+                    "per parameter in state.")
 BUFFER_HINT = ("torch sets buf = g on the first step and buf = momentum * buf + g afterwards "
                "(no (1 - momentum) factor).")
 
@@ -81,6 +83,8 @@ def check_trajectory(student, rng, momentum, weight_decay, nesterov):
         NESTEROV_IGNORED: numpy_trajectory(params, curv, centre, lr, momentum, weight_decay),
         BUFFER_HINT: numpy_trajectory(params, curv, centre, lr, **options, ema=True),
     }
+    if momentum:
+        mistakes[MOMENTUM_IGNORED] = numpy_trajectory(params, curv, centre, lr, 0.0, weight_decay)
     shown = f"lr={lr}, momentum={momentum}, weight_decay={weight_decay}, nesterov={nesterov}"
     state = {}
     for step in range(STEPS):
@@ -106,7 +110,7 @@ def test_sgd_weight_decay(student, rng):
     check_trajectory(student, rng, 0.0, round(float(rng.uniform(0.05, 0.3)), 2), False)
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_sgd_momentum_weight_decay(student, rng):
     check_trajectory(student, rng, round(float(rng.uniform(0.5, 0.95)), 2), round(float(rng.uniform(0.05, 0.3)), 2),
                      False)
@@ -117,10 +121,18 @@ def test_sgd_nesterov(student, rng):
     check_trajectory(student, rng, round(float(rng.uniform(0.5, 0.95)), 2), 0.0, True)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_sgd_nesterov_weight_decay(student, rng):
     check_trajectory(student, rng, round(float(rng.uniform(0.5, 0.95)), 2), round(float(rng.uniform(0.05, 0.3)), 2),
                      True)
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("factor", ["weight_decay", "momentum"])
+def test_sgd_factor_of_exactly_one(student, rng, factor):
+    """weight_decay = 1.0 or momentum = 1.0 are ordinary values: only 0 switches a term off."""
+    options = {"momentum": 0.0, "weight_decay": 0.0, factor: 1.0}
+    check_trajectory(student, rng, options["momentum"], options["weight_decay"], False)
 
 
 @pytest.mark.points(1)

@@ -305,7 +305,7 @@ def test_normalize_images_width_equals_channels(student, rng):
 
 
 @pytest.mark.question("pca")
-@pytest.mark.points(6)
+@pytest.mark.points(4)
 def test_pca_random_matches_torch(student, rng):
     X = _pca_data(rng, int(rng.integers(20, 60)), int(rng.integers(2, 6)))
     _check_pca(student, X, None, describe_call("pca", (X,), {}))
@@ -345,6 +345,40 @@ def test_pca_properties_random(student, rng):
                 "eigenvectors: X_rot = (X − mean) @ components.")
     assert_allclose(np.diag(cov), eigenvalues, call=f"{call}: variance of each column of X_rot",
                     hint="the variance (1/n) Σ X_rot[:, j]² of component j is its eigenvalue.")
+
+
+@pytest.mark.question("pca")
+@pytest.mark.points(2)
+def test_pca_fewer_samples_than_features(student, rng):
+    d = int(rng.integers(5, 8))
+    n = int(rng.integers(3, d))
+    X = _pca_data(rng, n, d)
+    call = describe_call("pca", (X,), {})
+    centred, values, vectors = _pca_ref(X)
+    rank = n - 1  # centring n samples leaves n - 1 directions of non-zero variance
+    X_rot, components, eigenvalues = _unpack(student.pca(X), 3, call,
+                                             "(X_rot, components, eigenvalues)")
+    assert_allclose(eigenvalues, values, call=f"{call}: eigenvalues",
+                    hint=f"with k=None pca keeps all d = X.shape[1] = {d} components (one per "
+                         f"feature), also when X has fewer samples than features; here the last "
+                         f"{d - rank} eigenvalues are 0.",
+                    mistakes={"the eigenvalues are in ascending order (np.linalg.eigh's order); "
+                              "sort them descending, and the components with them.":
+                              np.sort(values),
+                              "the covariance was divided by n − 1; use 1/n.":
+                              values * n / (n - 1)})
+    components = _array(components, (d, d), f"{call}: components")
+    assert_allclose(components.T @ components, np.eye(d), atol=1e-8,
+                    call=f"{call}: componentsᵀ @ components",
+                    hint=f"all {d} components (columns) must be orthonormal, those of the zero "
+                         "eigenvalues too: take them from the same eigendecomposition.")
+    signs = _signs(components[:, :rank], vectors[:, :rank])
+    assert_allclose(components[:, :rank] * signs, vectors[:, :rank],
+                    call=f"{call}: the first {rank} components (up to sign)",
+                    hint="component j is the unit eigenvector of eigenvalue j, stored as COLUMN j.")
+    X_rot = _array(X_rot, (n, d), f"{call}: X_rot")
+    assert_allclose(X_rot, centred @ components, atol=1e-8, call=f"{call}: X_rot",
+                    hint="X_rot = (X − mean) @ components: centre the data first.")
 
 
 # -- whiten ----------------------------------------------------------------------------

@@ -257,8 +257,11 @@ class TimedSandbox:
         self.sandbox_seconds = 0.0
         self.calls = 0
         self.sandbox_cpu: float | None = None
+        self._cpu_before: float | None = None
 
     def start(self) -> None:
+        # A fork server outlives the submission: count only what was spent from here on.
+        self._cpu_before = _descendants_cpu()
         self.inner.start()
 
     def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
@@ -277,13 +280,16 @@ class TimedSandbox:
             self.sandbox_seconds += time.perf_counter() - t0
 
     def close(self) -> None:
-        self.sandbox_cpu = _descendants_cpu()
+        after = _descendants_cpu()
+        if after is not None and self._cpu_before is not None:
+            self.sandbox_cpu = max(0.0, after - self._cpu_before)
         self.inner.close()
 
 
 def _descendants_cpu() -> float | None:
-    """CPU seconds of this process's live descendants (the sandbox worker before it is
-    killed: it is never reaped by us, so RUSAGE_CHILDREN misses it); None without psutil."""
+    """CPU seconds of this process's live descendants and of the children they reaped (the
+    sandbox worker before it is killed: it is never reaped by us, so RUSAGE_CHILDREN misses
+    it); None without psutil."""
     try:
         import psutil
     except ImportError:
@@ -362,7 +368,7 @@ def grade_task(task: GradeTask) -> dict[str, Any]:
             submission = Submission(student=task.student, source=Path(task.source),
                                     files=dict(task.files), notes=tuple(task.notes))
             box = TimedSandbox(WorkerSandbox(submission.files, job.spec.modules,
-                                             job.sandbox_config()))
+                                             job.sandbox_config(), fork=True))
             try:
                 result = grade(submission, job, box)
             finally:

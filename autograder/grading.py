@@ -72,14 +72,16 @@ def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
 
 
 def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None, *,
-          plugins: Sequence[object] = ()) -> SubmissionResult:
+          plugins: Sequence[object] = (), fork: bool = False) -> SubmissionResult:
     """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default).
 
     ``plugins`` are extra pytest plugins for this run (``grade verify`` selects checks with one).
+    ``fork`` lets the new worker come from this process's fork server (see
+    :mod:`.sandbox.forkserver`): worth it when one process grades many submissions.
     """
     start = time.perf_counter()
     box: Sandbox = sandbox if sandbox is not None else WorkerSandbox(
-        submission.files, job.spec.modules, job.sandbox_config())
+        submission.files, job.spec.modules, job.sandbox_config(), fork=fork)
     try:
         box.start()
         checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir,

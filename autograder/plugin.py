@@ -63,15 +63,19 @@ class Student:
         self._sandbox = sandbox
         #: What the student's code printed during this check.
         self.stdout: list[str] = []
-        #: The last call made, described for messages.
-        self.last_call = ""
+        self._last: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None
+
+    @property
+    def last_call(self) -> str:
+        """The last call made, described for messages (only failing checks need it)."""
+        return describe_call(*self._last) if self._last is not None else ""
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            self.last_call = describe_call(name, args, kwargs)
+            self._last = (name, args, kwargs)
             outcome = self._sandbox.call(name, args, kwargs)
             if outcome.stdout:
                 self.stdout.append(outcome.stdout)
@@ -92,6 +96,7 @@ class GradingPlugin:
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
         self.results: list[CheckResult] = []
         self.collection_errors: list[str] = []
+        self._hidden_files: dict[str, bool] = {}
 
     # -- fixtures --------------------------------------------------------
 
@@ -176,4 +181,7 @@ class GradingPlugin:
             return True
         if self.hidden_dir is None:
             return False
-        return self.hidden_dir in Path(str(item.path)).resolve().parents
+        path = str(item.path)
+        if path not in self._hidden_files:  # once per check file, not per check
+            self._hidden_files[path] = self.hidden_dir in Path(path).resolve().parents
+        return self._hidden_files[path]

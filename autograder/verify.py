@@ -223,7 +223,7 @@ def _grade_files(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
     source = course.solution_dir(spec.name)
     return grade(Submission(student=student, source=source, files=dict(files)), job,
-                 plugins=plugins)
+                 plugins=plugins, fork=True)
 
 
 def _where(check: CheckResult) -> str:

@@ -154,8 +154,8 @@ def report(label: str, wall: float, start: float, sampler: MemorySampler,
     print("CPU per submission (load-independent):")
     print(f"  harness process          {mean(cpu_h) * 1000:8.1f} ms   (pytest, references, "
           "verdicts, transport)")
-    print(f"  sandbox processes        {mean(cpu_s) * 1000:8.1f} ms   (interpreter, NumPy, "
-          "the student's module and calls)")
+    print(f"  sandbox processes        {mean(cpu_s) * 1000:8.1f} ms   (the worker: forked, or a "
+          "new interpreter with NumPy; the student's module and calls)")
     print(f"  => on {cores} idle core{'s' if cores > 1 else ''}: "
           f"{cpu / cores:.3f} s per submission ({60 * cores / cpu if cpu else 0:.0f}/min)")
     print(f"peak memory                {sampler.peak_total / mib:8.0f} MiB all processes, "

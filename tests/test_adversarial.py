@@ -9,7 +9,9 @@ that does not hurt).  ``<attack>.json`` beside it holds the isolation levels it
 runs at, the score with hidden checks and :data:`BATCH_SEED`, and per check the
 outcome, a pattern of the message and patterns that must appear in what the
 attack printed: the proof that the attack really ran (the fork bomb's EAGAIN,
-the memory bomb's megabytes, the network attempts' errors...).
+the memory bomb's megabytes, the network attempts' errors...).  Its optional
+``forked`` entry says why and how the checks differ when the worker is forked
+from a fork server (same score).
 
 An attack that needs host paths or ports has a ``TARGETS: dict = {}`` line, filled
 in here with the real ones of the test.  After every attack the host is
@@ -24,6 +26,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 import re
 import secrets
 import shutil
@@ -192,16 +195,18 @@ def assert_no_process_left(uid: int | None) -> None:
 
 
 def grade_attack(host: Host, name: str, level: str, *, seed: int = BATCH_SEED,
-                 hidden: bool = True) -> tuple[SubmissionResult, int | None]:
-    """Grade attack ``name`` with its own sandbox; (result, the sandbox's uid)."""
+                 hidden: bool = True, fork: bool = False) -> tuple[SubmissionResult, int | None]:
+    """Grade attack ``name`` with its own sandbox (forked from a fork server with ``fork``);
+    (result, the sandbox's uid)."""
     spec = load_spec(host.course.spec_file(ASSIGNMENT))
     job = GradingJob.for_assignment(host.course, spec, hidden=hidden, seed=seed,
                                     isolation=Isolation(level))  # type: ignore[arg-type]
     submission = load_submission(host.submission(name), spec)
-    sandbox = WorkerSandbox(submission.files, spec.modules, job.sandbox_config())
+    sandbox = WorkerSandbox(submission.files, spec.modules, job.sandbox_config(), fork=fork)
     try:
         result = grade(submission, job, sandbox)
         uid = sandbox.uid
+        assert not fork or sandbox._server is not None, "not forked from a fork server"
     finally:
         sandbox.close()
     return result, uid
@@ -236,6 +241,13 @@ def test_every_attack_states_what_it_must_get() -> None:
     assert sources == sorted(expectations())
     for name, e in expectations().items():
         assert set(e["levels"]) <= {"bwrap", "rlimits"} and e["levels"], name
+        assert set(e) <= {"levels", "score", "checks", "forked"}, name
+        if "forked" in e:
+            assert e["forked"]["why"] and set(e["forked"]["checks"]) <= set(e["checks"]), name
+            outcomes = {**{n: c["outcome"] for n, c in e["checks"].items()},
+                        **{n: c["outcome"] for n, c in e["forked"]["checks"].items()}}
+            assert sum(2 for n in ("test_add_public", "test_double_public")
+                       if outcomes[n] == "passed") == e["score"], name
         honest_add = e["checks"]["test_add_public"]["outcome"] == "passed"
         assert e["score"] == (2 if honest_add else 0) + (
             2 if e["checks"]["test_double_public"]["outcome"] == "passed" else 0), name
@@ -251,6 +263,21 @@ def test_attack_at_bwrap_earns_only_honest_points(host: Host, name: str) -> None
     assert_as_expected(result, expectations()[name])
     host.assert_untouched()
     assert_no_process_left(uid)
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root (they hand out uids)")
+@pytest.mark.parametrize("name", attacks_at("bwrap"))
+def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name: str) -> None:
+    result, uid = grade_attack(host, name, "bwrap", fork=True)
+    assert result.isolation == "bwrap"
+    expected = expectations()[name]
+    forked = expected.get("forked", {})
+    assert_as_expected(result, {**expected, "checks": {**expected["checks"],
+                                                       **forked.get("checks", {})}})
+    host.assert_untouched()
+    # The uid stays the fork server's, for the next submission: none of this one's processes.
+    assert uid is not None and processes_of(uid) == []
 
 
 @pytest.mark.parametrize("name", attacks_at("rlimits"))

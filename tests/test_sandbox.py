@@ -13,12 +13,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox import isolation
+from autograder.sandbox import forkserver, isolation
 from autograder.sandbox.client import MAX_TIMEOUTS_PER_FUNCTION, SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem, interpreter_shared
 
-LEVELS = ["rlimits", pytest.param("bwrap", marks=pytest.mark.skipif(
-    bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}"))]
+NO_BWRAP = pytest.mark.skipif(bwrap_problem() is not None,
+                              reason=f"strict isolation unavailable: {bwrap_problem()}")
+#: ``fork``: the bwrap level with the worker forked from a fork server (root only).
+LEVELS = ["rlimits", pytest.param("bwrap", marks=NO_BWRAP), pytest.param("fork", marks=[
+    NO_BWRAP, pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root")])]
 
 MODULE = '''
 import os, sys, time
@@ -94,9 +97,26 @@ def prints_a_lot():
 
 
 def box(level: str, source: str = MODULE, **config: Any) -> WorkerSandbox:
-    cfg = SandboxConfig(isolation=Isolation(level), call_timeout=config.pop("call_timeout", 10),
+    isolation = Isolation("bwrap" if level == "fork" else level)  # type: ignore[arg-type]
+    cfg = SandboxConfig(isolation=isolation, call_timeout=config.pop("call_timeout", 10),
                         memory_mb=config.pop("memory_mb", 512), output_bytes=2000, **config)
-    return WorkerSandbox({"m.py": source.encode()}, ("m.py",), cfg)
+    return WorkerSandbox({"m.py": source.encode()}, ("m.py",), cfg, fork=level == "fork")
+
+
+@pytest.fixture(autouse=True)
+def _forked_for_real(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the ``fork`` level every worker must come from a fork server, never the plain way."""
+    if getattr(request.node, "callspec", None) and request.node.callspec.params.get(
+            "level") == "fork":
+        monkeypatch.setattr(forkserver, "_failed", {})
+
+        def refuse(self: WorkerSandbox) -> None:
+            raise AssertionError("a worker was started the plain way at the fork level")
+
+        if request.node.name.startswith("test_a_sandbox_that_cannot_start"):
+            forkserver.close_all()  # a fork server started earlier would still work
+            return
+        monkeypatch.setattr(WorkerSandbox, "_prepare_folders", refuse)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -294,7 +314,7 @@ def test_rlimits_level_forbids_child_processes() -> None:
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_sandbox_that_cannot_start_is_the_graders_fault(
         level: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if level == "bwrap":  # the interpreter is not mounted: bwrap cannot exec it
+    if level in ("bwrap", "fork"):  # the interpreter is not mounted: bwrap cannot exec it
         monkeypatch.setattr(isolation, "_python_folders", lambda: ())
         monkeypatch.setattr(isolation, "_numpy_folders", lambda: ())
     else:

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from . import protocol
+from . import forkserver, protocol
+from .forkserver import ForkedWorker, ForkServer, ForkServerError
 from .isolation import Isolation, UidSlot, kill_uid, launch, needs_own_uid, seccomp_filter
 
 #: How a call into student code ended.  ``ok`` carries a value.
@@ -142,34 +143,30 @@ class WorkerSandbox:
     The worker is started lazily, restarted after it dies or times out, and
     killed with everything it started on :meth:`close`; when it runs as a uid
     of its own, :meth:`close` returns only once no process of that uid is left.
+
+    With ``fork=True`` the worker is forked from a shared zygote when this
+    machine allows it (see :mod:`.forkserver`), which saves a new interpreter and
+    ``import numpy`` per submission; otherwise, or if the zygote fails, it is
+    started on its own.
     """
 
     def __init__(self, files: Mapping[str, bytes], modules: tuple[str, ...],
-                 config: SandboxConfig) -> None:
+                 config: SandboxConfig, *, fork: bool = False) -> None:
         self.config = config
         self.modules = modules
         self.isolation_level: str = config.isolation.level
         #: The uid the worker runs as when it has one of its own (started as root), else None.
         self.uid: int | None = None
+        self._files = {rel: data for rel, data in files.items() if _safe_relative(rel)}
         self._tmp = Path(tempfile.mkdtemp(prefix="autograder-"))
+        os.chmod(self._tmp, 0o755)
         self._workdir = self._tmp / "work"
         self._workerdir = self._tmp / "worker"
         self._maskdir = self._tmp / "mask"
-        for folder in (self._workdir, self._workerdir, self._maskdir):
-            folder.mkdir()
-        for rel, data in files.items():
-            target = (self._workdir / rel).resolve()
-            if self._workdir.resolve() not in target.parents:
-                continue  # a path like ../x from a crafted archive
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            os.chmod(target, 0o644)
-        for name in ("worker.py", "protocol.py"):
-            shutil.copy(_HERE / name, self._workerdir / name)
-            os.chmod(self._workerdir / name, 0o644)
-        for folder in (self._tmp, self._workdir, self._workerdir, self._maskdir):
-            os.chmod(folder, 0o755)
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._folders_ready = False
+        self._fork = fork and forkserver.available(config)
+        self._server: ForkServer | None = None
+        self._proc: subprocess.Popen[bytes] | ForkedWorker | None = None
         #: Read end of bubblewrap's --info-fd, and the sandbox init's host pid read from it.
         self._info: int | None = None
         self._init_pid: int | None = None
@@ -204,7 +201,41 @@ class WorkerSandbox:
                 "tell your instructor"))
         return self._startup_failure
 
+    def _prepare_folders(self) -> None:
+        """The working folder with the student's files and the worker's code, on the host."""
+        if self._folders_ready:
+            return
+        for folder in (self._workdir, self._workerdir, self._maskdir):
+            folder.mkdir(exist_ok=True)
+        for rel, data in self._files.items():
+            target = self._workdir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            os.chmod(target, 0o644)
+        for name in ("worker.py", "protocol.py"):
+            shutil.copy(_HERE / name, self._workerdir / name)
+            os.chmod(self._workerdir / name, 0o644)
+        for folder in (self._workdir, self._workerdir, self._maskdir):
+            os.chmod(folder, 0o755)
+        self._folders_ready = True
+
     def _spawn(self) -> None:
+        for _ in range(2):  # a fork server found dead is replaced once
+            if not self._fork:
+                break
+            if self._server is None:
+                self._server = forkserver.acquire(self.config)
+            if self._server is None:
+                break
+            try:
+                self._spawn_forked(self._server)
+                return
+            except ForkServerError:
+                self._proc = None
+                forkserver.release(self._server)
+                self._server, self.uid = None, None
+        self._fork = False
+        self._prepare_folders()
         isolation = self.config.isolation
         if self._slot is None and needs_own_uid(isolation):
             self._slot = UidSlot.acquire()
@@ -259,6 +290,23 @@ class WorkerSandbox:
             processes = 1 + self.config.max_processes  # the worker itself counts
         else:
             processes = 0 if self.config.max_processes == 0 else -1
+        self._send_config(processes, with_files=False)
+
+    def _spawn_forked(self, server: ForkServer) -> None:
+        """Fork the worker from ``server``'s zygote; its files arrive with its first frame."""
+        self.uid = server.uid
+        self._nonce = secrets.token_hex(16)
+        self._ready = False
+        with open(self._stderr_path, "ab") as err:
+            self._stderr_mark = err.tell()
+            self._proc = server.fork(err.fileno())
+        assert self._proc.stdin is not None
+        os.set_blocking(self._proc.stdin.fileno(), False)
+        self._spawned_at = time.monotonic()
+        self._send_config(1 + self.config.max_processes, with_files=True)
+
+    def _send_config(self, processes: int, with_files: bool) -> None:
+        """The worker's first frame: nonce, modules, limits (and the files, when forked)."""
         cfg = {
             "nonce": self._nonce,
             "modules": list(self.modules),
@@ -269,9 +317,11 @@ class WorkerSandbox:
             "file_bytes": self.config.file_bytes,
             "open_files": self.config.open_files,
             "processes": processes,
+            "files": list(self._files) if with_files else [],
         }
+        blobs = list(self._files.values()) if with_files else []
         try:
-            self._send(protocol.frame_bytes(cfg, []), self._spawned_at + STARTUP_ALLOWANCE)
+            self._send(protocol.frame_bytes(cfg, blobs), self._spawned_at + STARTUP_ALLOWANCE)
         except (BrokenPipeError, TimeoutError):
             pass  # the worker died at once; _await_ready reports it
 
@@ -329,10 +379,21 @@ class WorkerSandbox:
 
     def close(self) -> None:
         """Kill the worker and everything it started, then delete its folders."""
-        self._kill()
+        forked = self._proc if isinstance(self._proc, ForkedWorker) else None
+        # A forked worker is killed by the fork server's clean-up in release() below.
+        self._kill(forked=self._server is None)
         slot, self._slot = self._slot, None
         if slot is not None:
             slot.release()
+        server, self._server = self._server, None
+        if server is not None:
+            forkserver.release(server)
+            self.uid = None
+            if forked is not None:
+                try:
+                    forked.wait(timeout=2)  # its exit status, reported by the zygote
+                except subprocess.TimeoutExpired:
+                    pass
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> WorkerSandbox:
@@ -345,13 +406,16 @@ class WorkerSandbox:
         # A sandbox dropped without close() must not keep its worker, nor free its uid
         # while the worker still runs.
         try:
-            if self._proc is not None or self._slot is not None:
+            if self._proc is not None or self._slot is not None or self._server is not None:
                 self.close()
         except Exception:
             pass
 
-    def _kill(self) -> None:
+    def _kill(self, forked: bool = True) -> None:
         """Kill the worker and everything it started, and wait until they are gone.
+
+        A forked worker is killed through its fork server, unless ``forked`` is
+        False (closing: the fork server's clean-up kills it).
 
         At the bwrap level the sandbox's init is killed first: the kernel then
         kills every process of the pid namespace, and bubblewrap, which waits for
@@ -360,6 +424,13 @@ class WorkerSandbox:
         """
         proc, self._proc = self._proc, None
         self._ready = False
+        if isinstance(proc, ForkedWorker):
+            if forked:
+                proc.kill()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
+            return
         if proc is not None:
             init = self._sandbox_init()
             if init is not None:
@@ -562,10 +633,16 @@ class WorkerSandbox:
                 code = proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
+        # Student code cannot reach the zygote (root, another uid): its death is ours.
+        zygote_died = isinstance(proc, ForkedWorker) and proc.server.broken
         self._kill()
         if isinstance(exc, protocol.ProtocolError):
             return CallOutcome("error", where, message=(
                 f"the worker sent a malformed reply during {where}: {exc}"))
+        if zygote_died:
+            return CallOutcome("grader_error", where, message=(
+                f"the sandbox's fork server stopped during {where}; this is not your fault, "
+                "tell your instructor"))
         trouble = self._startup_errors()
         if trouble:
             return CallOutcome("grader_error", where, message=(
@@ -646,6 +723,13 @@ class WorkerSandbox:
             return b"".join(chunks)
 
         return protocol.read_frame(read, self.config.reply_bytes)
+
+
+def _safe_relative(name: str) -> bool:
+    """True for a relative path that stays inside its folder (``a/b.py``, not ``../x``)."""
+    parts = name.split("/")
+    return bool(name) and not name.startswith("/") and all(
+        p not in ("", ".", "..") for p in parts)
 
 
 def _signal_of(code: int | None, level: str) -> signal.Signals | None:

@@ -163,6 +163,17 @@ def launch(isolation: Isolation, workerdir: Path, workdir: Path, maskdir: Path,
                          config, uid, info_fd=info_fd, seccomp_fd=seccomp_fd)
 
 
+def zygote_launch(isolation: Isolation, workerdir: Path, maskdir: Path, config: SandboxConfig,
+                  info_fd: int, seccomp_fd: int | None) -> Launch:
+    """How to start ``zygote.py`` (see :mod:`.forkserver`): a worker's sandbox with an empty
+    working folder, run as root with only the capabilities to drop to a sandbox uid."""
+    if isolation.level != "bwrap":
+        raise GraderError("the fork server needs the bwrap isolation level")
+    return _bwrap_launch([sys.executable, "-I", "-B", f"{SANDBOX_WORKERDIR}/zygote.py"],
+                         workerdir, None, maskdir, config, None, info_fd=info_fd,
+                         seccomp_fd=seccomp_fd, caps=("CAP_SETUID", "CAP_SETGID"))
+
+
 def kernel_launch(isolation: Isolation, program: list[str], workdir: Path, shared: Path,
                   maskdir: Path, config: SandboxConfig, uid: int | None) -> Launch:
     """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``.
@@ -177,12 +188,17 @@ def kernel_launch(isolation: Isolation, program: list[str], workdir: Path, share
     return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared)
 
 
-def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path, maskdir: Path,
-                  config: SandboxConfig, uid: int | None, shared: Path | None = None,
-                  info_fd: int | None = None, seccomp_fd: int | None = None) -> Launch:
+def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | None,
+                  maskdir: Path, config: SandboxConfig, uid: int | None,
+                  shared: Path | None = None, info_fd: int | None = None,
+                  seccomp_fd: int | None = None, caps: tuple[str, ...] = ()) -> Launch:
     cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
            "--hostname", "sandbox"]
+    if caps:
+        cmd += ["--cap-drop", "ALL"]
+        for cap in caps:
+            cmd += ["--cap-add", cap]
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
     if seccomp_fd is not None:
@@ -235,9 +251,10 @@ def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path, mas
         cmd += [*_parents(str(shared)), "--bind", str(shared), str(shared)]
     cmd += ["--perms", "0755", "--dir", "/home",
             "--size", tmpfs_size, "--perms", "1777", "--tmpfs", SANDBOX_WORKDIR]
-    for entry in sorted(workdir.rglob("*")):
+    files = sorted(workdir.rglob("*")) if workdir is not None else []
+    for entry in files:
         if entry.is_file() and not entry.is_symlink():
-            rel = entry.relative_to(workdir)
+            rel = entry.relative_to(workdir)  # type: ignore[arg-type]
             cmd += ["--ro-bind", str(entry), f"{SANDBOX_WORKDIR}/{rel}"]
     cmd += ["--chdir", SANDBOX_WORKDIR, "--setenv", "HOME", SANDBOX_WORKDIR, "--"]
     if uid is not None:

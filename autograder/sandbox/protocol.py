@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 import struct
 from typing import Any, BinaryIO
 
@@ -38,6 +39,11 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_BLOBS = 4096
 MAX_NDIM = 32
 _INT_BOUND = 2**63
+#: The header :func:`_npy` writes, read without ``ast`` (``literal_eval`` is 10x slower);
+#: any other header goes through ``literal_eval`` and the same validation.
+_PLAIN_HEADER = re.compile(
+    r"\{'descr': '([<>|=]?[a-zA-Z]\d{0,3})', 'fortran_order': (True|False), "
+    r"'shape': \(((?:\d{1,19}, )*(?:\d{1,19},?)?)\)\} *\n")
 
 
 class ProtocolError(Exception):
@@ -146,8 +152,12 @@ def load_array(blob: bytes) -> np.ndarray:
         raise ProtocolError(f"array blob of unknown .npy version {major}")
     if hlen > 65536 or start + hlen > len(blob):
         raise ProtocolError("array blob with a malformed header")
+    text = blob[start:start + hlen].decode("latin1")
+    plain = _PLAIN_HEADER.fullmatch(text)
     try:
-        header = ast.literal_eval(blob[start:start + hlen].decode("latin1"))
+        header = ({"descr": plain[1], "fortran_order": plain[2] == "True",
+                   "shape": tuple(int(n) for n in plain[3].replace(",", " ").split())}
+                  if plain else ast.literal_eval(text))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise ProtocolError("array blob with a malformed header") from None
     if (type(header) is not dict or set(header) != {"descr", "fortran_order", "shape"}

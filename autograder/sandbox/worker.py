@@ -29,7 +29,7 @@ import numpy as np  # noqa: F401 - loaded before the address-space limit is set
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
 import protocol
 
-_WORKDIR = os.path.realpath(os.getcwd())
+WORKDIR = os.path.realpath(os.getcwd())
 _TRUSTED_PREFIXES = tuple(
     {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     | {os.path.realpath(os.path.dirname(__file__))}
@@ -50,8 +50,8 @@ def _student_location() -> str:
     while frame is not None:
         name = frame.f_code.co_filename
         path = os.path.realpath(name) if not name.startswith("<") else name
-        if path.startswith(_WORKDIR + os.sep):
-            return f"{os.path.relpath(path, _WORKDIR)}, line {frame.f_lineno}"
+        if path.startswith(WORKDIR + os.sep):
+            return f"{os.path.relpath(path, WORKDIR)}, line {frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]
     return ""
 
@@ -121,10 +121,10 @@ def _trimmed_traceback(exc: BaseException) -> str:
     """The traceback limited to frames in the student's files."""
     frames = [
         f for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.realpath(f.filename).startswith(_WORKDIR + os.sep)
+        if os.path.realpath(f.filename).startswith(WORKDIR + os.sep)
     ]
     for f in frames:
-        f.filename = os.path.relpath(os.path.realpath(f.filename), _WORKDIR)
+        f.filename = os.path.relpath(os.path.realpath(f.filename), WORKDIR)
     lines = traceback.format_list(frames) if frames else []
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines)[-8000:]
@@ -162,7 +162,7 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
     report: dict[str, Any] = {}
     for file in files:
         name = file[:-3]
-        path = os.path.join(_WORKDIR, file)
+        path = os.path.join(WORKDIR, file)
         if not os.path.isfile(path):
             report[file] = {"ok": False, "kind": "error", "message": f"{file} is missing",
                             "traceback": ""}
@@ -215,7 +215,25 @@ def _apply_limits(cfg: dict[str, Any]) -> None:
         set_limit(resource.RLIMIT_NPROC, int(cfg["processes"]))
 
 
-def main() -> None:
+def read_exact_from(stream: Any) -> Any:
+    """``read(n)``: exactly ``n`` bytes from ``stream``, fewer only at its end."""
+
+    def read_exact(n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            chunk = stream.read(n - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    return read_exact
+
+
+def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
+    """Serve the harness on fds 0 and 1; ``first`` is the first frame when it was read
+    already (by the zygote, which wrote the files it carries)."""
     # The protocol owns the original stdin/stdout; student code sees /dev/null
     # at the fd level and a capped buffer at the Python level.
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -227,17 +245,8 @@ def main() -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
 
-    def read_exact(n: int) -> bytes:
-        chunks, got = [], 0
-        while got < n:
-            chunk = requests.read(n - got)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
-
-    cfg, _ = protocol.read_frame(read_exact, 1 << 20)
+    read_exact = read_exact_from(requests)
+    cfg, _ = first if first is not None else protocol.read_frame(read_exact, 1 << 20)
     nonce = cfg["nonce"]
     capture = CappedText(int(cfg["output_bytes"]))
     sys.stdout = sys.stderr = capture
@@ -248,7 +257,7 @@ def main() -> None:
     for name in list(sys.modules):
         if name.partition(".")[0] in forbidden:
             del sys.modules[name]  # so that `import ctypes` goes through the blocker
-    sys.path.insert(0, _WORKDIR)
+    sys.path.insert(0, WORKDIR)
     _apply_limits(cfg)
 
     call_id = ""

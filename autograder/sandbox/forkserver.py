@@ -1,0 +1,354 @@
+"""The harness side of the zygote: one long-lived sandbox that forks a worker per submission.
+
+Starting a worker the plain way costs a new bubblewrap sandbox, a fresh
+interpreter and ``import numpy``: ~90 ms of CPU per submission, as much as
+the checks themselves.  A :class:`ForkServer` pays that once: it starts
+:mod:`.zygote` in a sandbox like a worker's, and each submission's worker is
+a fork of it, ready in a few milliseconds.
+
+What stays the same for the student's code: the view of the files, no
+network, the seccomp filter, the masked packages, a uid of its own with no
+capability and ``no_new_privs``, the per-process limits, a fresh process
+whose memory holds nothing of another submission (the zygote never reads a
+submission).  What changes: the submissions graded by one fork server share
+its pid namespace and its uid, one after another, never at the same time.
+Between two of them the harness kills every process of that uid and the
+zygote empties every folder the uid can write to; a fork server that cannot
+do both is closed and replaced.
+
+Only root can hand out uids, so fork servers exist only for a root harness
+at the ``bwrap`` level; elsewhere :func:`acquire` returns None and the
+caller starts workers the plain way.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import select
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import GraderError
+from .isolation import UidSlot, kill_uid, seccomp_filter, zygote_launch
+
+#: Seconds the zygote may take to start (interpreter and NumPy in a new sandbox).
+STARTUP_TIMEOUT = 15.0
+#: Seconds a fork or a clean-up may take before the fork server is given up.
+REPLY_TIMEOUT = 5.0
+#: Most fork servers one process keeps (one per submission graded at the same time).
+MAX_SERVERS = 4
+
+_HERE = Path(__file__).resolve().parent
+
+
+class ForkServerError(Exception):
+    """The fork server failed; the caller should start its worker the plain way."""
+
+
+class ForkedWorker:
+    """A worker forked by the zygote, with the part of :class:`subprocess.Popen`'s interface
+    the sandbox client uses.  Its pid lives in the sandbox's namespace, so it is killed by
+    uid (:func:`kill_uid`), never by pid."""
+
+    def __init__(self, server: ForkServer, job: str, stdin: int, stdout: int) -> None:
+        self.server = server
+        self.job = job
+        self.stdin: IO[bytes] | None = os.fdopen(stdin, "wb", buffering=0)
+        self.stdout: IO[bytes] | None = os.fdopen(stdout, "rb", buffering=0)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.server.exit_status(self.job)
+
+    def poll(self) -> int | None:
+        """The exit status (negative: killed by that signal) once the zygote reported it."""
+        if self.returncode is None:
+            self.server.pump(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = time.monotonic() + (REPLY_TIMEOUT if timeout is None else timeout)
+        while self.returncode is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.server.pump(left):
+                if self.returncode is None:
+                    raise subprocess.TimeoutExpired(f"worker {self.job}", timeout or 0.0)
+        return self.returncode
+
+    def kill(self) -> None:
+        """Kill the worker and everything it started (every process of the server's uid)."""
+        self.server.kill_all()
+
+
+class ForkServer:
+    """A zygote in its own sandbox, with a uid of its own, lent to one sandbox at a time."""
+
+    def __init__(self, config: Any) -> None:
+        self.key = server_key(config)
+        self.busy = False
+        self.broken = False
+        self._slot: UidSlot | None = UidSlot.acquire()
+        self.uid = self._slot.uid
+        self._tmp = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
+        self._status: dict[str, int] = {}
+        self._replies: dict[tuple[str, str], dict[str, Any]] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._info: int | None = None
+        self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._start(config, theirs)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            theirs.close()
+
+    def _start(self, config: Any, theirs: socket.socket) -> None:
+        workerdir, maskdir = self._tmp / "worker", self._tmp / "mask"
+        for folder in (workerdir, maskdir):
+            folder.mkdir()
+        for name in ("worker.py", "protocol.py", "zygote.py"):
+            shutil.copy(_HERE / name, workerdir / name)
+            os.chmod(workerdir / name, 0o644)
+        for folder in (self._tmp, workerdir, maskdir):
+            os.chmod(folder, 0o755)
+        self._info, info_w = os.pipe()
+        os.set_blocking(self._info, False)
+        passed = [info_w]
+        program = seccomp_filter()
+        seccomp_fd = None
+        if program is not None:
+            seccomp_fd, seccomp_w = os.pipe()
+            os.write(seccomp_w, program)
+            os.close(seccomp_w)
+            passed.append(seccomp_fd)
+        how = zygote_launch(config.isolation, workerdir, maskdir, config, info_w, seccomp_fd)
+        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LC_ALL": "C.UTF-8"}
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        try:
+            with open(self._tmp / "zygote.stderr", "wb") as err:
+                self._proc = subprocess.Popen(how.argv, stdin=theirs.fileno(),
+                                              stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                              start_new_session=True, pass_fds=passed)
+        finally:
+            for fd in passed:
+                os.close(fd)
+        self._await(("ready", ""), STARTUP_TIMEOUT)
+
+    # -- requests ---------------------------------------------------------------
+
+    def fork(self, stderr: int) -> ForkedWorker:
+        """A new worker whose stderr is ``stderr``; it waits for its first frame on stdin."""
+        if self.broken:
+            raise ForkServerError("this fork server is broken")
+        job = secrets.token_hex(8)
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            self._request({"op": "fork", "job": job, "uid": self.uid}, [in_r, out_w, stderr])
+        except ForkServerError:
+            for fd in (in_w, out_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (in_r, out_w):
+                os.close(fd)
+        worker = ForkedWorker(self, job, in_w, out_r)
+        self._await(("forked", job), REPLY_TIMEOUT)
+        return worker
+
+    def kill_all(self) -> None:
+        """Kill every process of the uid; if the zygote cannot, kill them from here and
+        give this fork server up."""
+        if not self._helper("kill", "killed"):
+            self.broken = True
+            kill_uid(self.uid)
+
+    def clean(self) -> bool:
+        """Kill every process of the uid and empty every folder it can write to; True when
+        nothing is left, so the next submission can have this fork server."""
+        return self._helper("clean", "cleaned")
+
+    def _helper(self, op: str, reply: str) -> bool:
+        if self.broken:
+            return False
+        job = secrets.token_hex(8)
+        try:
+            self._request({"op": op, "job": job, "uid": self.uid}, [])
+            return self._await((reply, job), REPLY_TIMEOUT).get("ok") is True
+        except ForkServerError:
+            return False
+
+    def exit_status(self, job: str) -> int | None:
+        return self._status.get(job)
+
+    def _request(self, message: dict[str, Any], fds: list[int]) -> None:
+        try:
+            socket.send_fds(self._ctl, [json.dumps(message).encode()], fds)
+        except OSError as exc:
+            self.broken = True
+            raise ForkServerError(f"the fork server is gone ({exc})") from exc
+
+    def _await(self, wanted: tuple[str, str], timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while wanted not in self._replies:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.pump(left):
+                self.broken = True
+                raise ForkServerError(f"no {wanted[0]!r} from the fork server within "
+                                      f"{timeout:g} s{self._stderr_tail()}")
+        return self._replies.pop(wanted)
+
+    def pump(self, timeout: float) -> bool:
+        """Read what the zygote sent within ``timeout`` seconds; False when it is gone."""
+        if self.broken:
+            return False
+        got = False
+        while True:
+            ready, _, _ = select.select([self._ctl], [], [], 0 if got else timeout)
+            if not ready:
+                return True
+            try:
+                data = self._ctl.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.broken = True
+                return False
+            got = True
+            try:
+                message = json.loads(data)
+                op, job = str(message["op"]), str(message.get("job", ""))
+            except (ValueError, KeyError, TypeError):
+                self.broken = True
+                return False
+            if op == "exit" and type(message.get("status")) is int:
+                self._status[job] = message["status"]
+            elif op == "error":
+                self.broken = True
+                return False
+            else:
+                self._replies[(op, job)] = message
+
+    def _stderr_tail(self) -> str:
+        try:
+            text = (self._tmp / "zygote.stderr").read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        return f": {text.splitlines()[-1][-300:]}" if text else ""
+
+    def close(self) -> None:
+        """Kill the zygote's sandbox and everything in it, and give the uid back."""
+        self.broken = True
+        self._ctl.close()
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            init = _read_init_pid(self._info)
+            for pid in (init, proc.pid):
+                if pid is not None:
+                    try:
+                        os.kill(pid, 9)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        if self._info is not None:
+            os.close(self._info)
+            self._info = None
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            if kill_uid(self.uid):
+                slot.release()
+            else:
+                _stuck.append(slot)  # never hand out a uid with a live process
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _read_init_pid(info: int | None) -> int | None:
+    """Host pid of the bwrap sandbox's init, from its --info-fd."""
+    if info is None:
+        return None
+    try:
+        pid = json.loads(os.read(info, 4096).decode()).get("child-pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pid if type(pid) is int and pid > 1 else None
+
+
+def server_key(config: Any) -> tuple[Any, ...]:
+    """What a fork server's sandbox depends on: workers with the same key can share one."""
+    return (config.isolation.level, tuple(config.forbidden), tuple(config.hide),
+            int(config.tmp_bytes))
+
+
+_lock = threading.Lock()
+_servers: list[ForkServer] = []
+_stuck: list[UidSlot] = []
+#: Keys whose fork server failed to start: not tried again in this process.
+_failed: dict[tuple[Any, ...], str] = {}
+
+
+def available(config: Any) -> bool:
+    """Whether workers for ``config`` can come from a fork server here (root, bwrap)."""
+    return (config.isolation.level == "bwrap" and os.getuid() == 0
+            and server_key(config) not in _failed)
+
+
+def acquire(config: Any) -> ForkServer | None:
+    """A fork server for ``config``, lent to the caller alone until :func:`release`; None
+    when there can be none here (the caller then starts its worker the plain way)."""
+    if not available(config):
+        return None
+    key = server_key(config)
+    with _lock:
+        for server in list(_servers):
+            if server.broken:
+                _servers.remove(server)
+                server.close()
+            elif server.key == key and not server.busy:
+                server.busy = True
+                return server
+        if len(_servers) >= MAX_SERVERS:
+            return None
+        try:
+            server = ForkServer(config)
+        except (OSError, ForkServerError, GraderError) as exc:
+            _failed[key] = str(exc)
+            return None
+        server.busy = True
+        _servers.append(server)
+        return server
+
+
+def release(server: ForkServer) -> None:
+    """Take a fork server back once its worker's processes are killed: cleaned for the next
+    submission, or closed when it cannot be."""
+    ok = server.clean()
+    with _lock:
+        server.busy = False
+        if not ok:
+            if server in _servers:
+                _servers.remove(server)
+            server.close()
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every fork server of this process."""
+    with _lock:
+        while _servers:
+            _servers.pop().close()

@@ -1,0 +1,270 @@
+"""Inside a long-lived sandbox: fork one worker per submission from a process with NumPy loaded.
+
+Started by :mod:`.forkserver` as root inside a bubblewrap sandbox (the same
+view of the system as a worker's, see :mod:`.isolation`) with only
+CAP_SETUID and CAP_SETGID and ``no_new_privs``.  It never runs student code
+and never reads a submission: it only obeys its control socket (fd 0, a
+``SOCK_SEQPACKET`` socket whose other end the harness holds).
+
+Requests, one JSON object per packet:
+
+``{"op": "fork", "job": ID, "uid": N}`` with three file descriptors
+    Fork a worker that runs as uid ``N`` (its groups cleared, so no
+    capability is left), in a session of its own, with the descriptors as
+    its stdin, stdout and stderr and nothing else open, then serves the
+    harness exactly as a freshly started ``worker.py`` does (the submission's
+    files arrive in its first frame).  Reply ``{"op": "forked", "job": ID}``.
+``{"op": "kill", "job": ID, "uid": N}``
+    Fork a killer as ``N`` that sends SIGKILL to every process it may signal
+    (``kill(-1)``: every process of ``N`` in this pid namespace, which is all
+    that student code can have started) until none is left.  Reply
+    ``{"op": "killed", "job": ID, "ok": bool}``.
+``{"op": "clean", "job": ID, "uid": N}``
+    The same, then empty the folders a worker can write to, so the next
+    submission finds nothing of this one.  Reply ``{"op": "cleaned", "job":
+    ID, "ok": bool}``, ``ok`` only when nothing is left.
+
+Each reaped child is reported as ``{"op": "exit", "job": ID, "status": S}``
+with ``S`` as :attr:`subprocess.Popen.returncode` gives it.  The zygote exits
+when the harness closes its end.  Like ``worker.py`` it may import only the
+standard library, NumPy and the files beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import stat
+import sys
+import time
+import traceback
+
+import numpy  # noqa: F401 - the point of the zygote: every worker starts with it loaded
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+import protocol
+import worker
+
+WORKDIR = worker.WORKDIR
+#: Folders a worker may write to; all of them are emptied between submissions.
+WRITABLE = (WORKDIR, "/tmp", "/dev/shm")
+#: Exit status of a killer or cleaner that could not remove everything.
+DIRTY = 3
+#: The reply to each request that forks a helper, once the helper exited.
+REPLIES = {"kill": "killed", "clean": "cleaned"}
+
+
+def _become(uid: int) -> None:
+    """Drop to ``uid`` for good: no groups, real, effective and saved ids all ``uid``."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _empty(folder: str) -> bool:
+    """Remove every entry of ``folder`` this uid owns; True when none is left.
+
+    Entries of other uids stay: the submission's files, which a worker's
+    uid can neither change nor remove (root wrote them in a sticky folder).
+    """
+    me = os.getuid()
+    try:
+        entries = os.listdir(folder)
+    except FileNotFoundError:
+        return True
+    for name in entries:
+        path = os.path.join(folder, name)
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if info.st_uid != me:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            # A student may have chmod'ed folders to 000: open each before walking into it.
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
+            for root, dirs, _ in os.walk(path):
+                for d in dirs:
+                    try:
+                        os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+                    except OSError:
+                        pass
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    try:
+        return not any(os.lstat(os.path.join(folder, n)).st_uid == me for n in os.listdir(folder))
+    except FileNotFoundError:
+        return True
+
+
+def _prepare_workdir(names: list[str], contents: list[bytes]) -> None:
+    """As root: clear the working folder of the last submission's files and write this one's,
+    owned by root and read-only, in a sticky folder (so its worker can neither change nor
+    remove them).  A folder the last worker made is moved aside for the next one to remove
+    as its owner; nothing here follows a link."""
+    for name in os.listdir(WORKDIR):
+        path = os.path.join(WORKDIR, name)
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            os.unlink(path)
+        elif info.st_uid == os.getuid():
+            shutil.rmtree(path)
+        else:
+            os.rename(path, os.path.join(WORKDIR, f".stale-{os.urandom(8).hex()}"))
+    for name, data in zip(names, contents, strict=True):
+        parts = name.split("/")
+        if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            continue  # the harness never sends such a name
+        folder = WORKDIR
+        for part in parts[:-1]:
+            folder = os.path.join(folder, part)
+            if not os.path.isdir(folder) or os.path.islink(folder):
+                os.mkdir(folder, 0o755)
+        fd = os.open(os.path.join(folder, parts[-1]),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+
+
+def _others_alive() -> bool:
+    """True while a process of this uid other than this one is alive (zombies are dead)."""
+    me, uid = os.getpid(), str(os.getuid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if (uid in fields.get("Uid", "").split()[:3]
+                and not fields.get("State", "").strip().startswith(("Z", "X"))):
+            return True
+    return False
+
+
+def _kill_all() -> bool:
+    """SIGKILL every process this one may signal (``kill(-1)``: those of its uid in this pid
+    namespace) until none is left alive; False if some survive a second of it."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        if not _others_alive():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def _child(op: str, uid: int, fds: list[int], ctl: socket.socket,
+           wakeup: tuple[int, int]) -> None:
+    """In the forked child: become the worker, the killer or the cleaner; never returns."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        ctl.close()
+        for fd in wakeup:
+            os.close(fd)
+        os.setsid()
+        if op == "fork":
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            first = protocol.read_frame(worker.read_exact_from(os.fdopen(0, "rb", 0, closefd=False)),
+                                        1 << 30)
+            _prepare_workdir([str(n) for n in first[0].get("files", [])], first[1])
+            _become(uid)
+            for folder in WRITABLE:  # what a killed worker of this submission left
+                _empty(folder)
+            os.chdir(WORKDIR)
+            worker.main(first)
+            os._exit(0)
+        _become(uid)
+        ok = _kill_all()
+        if op == "clean":
+            ok = all([_empty(folder) for folder in WRITABLE]) and ok
+        os._exit(0 if ok else DIRTY)
+    except BaseException:
+        try:
+            os.write(2, f"autograder-zygote: {op} failed: {traceback.format_exc()}".encode())
+        finally:
+            os._exit(70)
+
+
+def main() -> None:
+    ctl = socket.socket(fileno=0)
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(write_end)
+    jobs: dict[int, tuple[str, str]] = {}  # pid -> (job id, what the child does)
+
+    def send(message: dict[str, object]) -> None:
+        ctl.sendall(json.dumps(message).encode())
+
+    send({"op": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            readable, _, _ = select.select([ctl.fileno(), read_end], [], [])
+        except InterruptedError:
+            continue
+        if read_end in readable:
+            try:
+                while os.read(read_end, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        while jobs:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            job, role = jobs.pop(pid, ("", ""))
+            code = os.waitstatus_to_exitcode(status)
+            if role in REPLIES:
+                send({"op": REPLIES[role], "job": job, "ok": code == 0})
+            elif job:
+                send({"op": "exit", "job": job, "status": code})
+        if ctl.fileno() not in readable:
+            continue
+        data, fds, _, _ = socket.recv_fds(ctl, 65536, 3)
+        if not data:
+            return  # the harness is gone
+        try:
+            request = json.loads(data)
+            op, job, uid = request["op"], str(request["job"]), int(request["uid"])
+            if uid <= 0 or op not in ("fork", *REPLIES) or (op == "fork") != (len(fds) == 3):
+                raise ValueError(f"bad request {request!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            for fd in fds:
+                os.close(fd)
+            send({"op": "error", "message": str(exc)[:500]})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _child(op, uid, fds, ctl, (read_end, write_end))
+        for fd in fds:
+            os.close(fd)
+        jobs[pid] = (job, op)
+        if op == "fork":
+            send({"op": "forked", "job": job})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Workers forked from a fork server (sandbox/forkserver.py + zygote.py): as confined as plain ones,
+nothing carried from one submission to the next, and a broken zygote never breaks grading.
+
+The generic sandbox behaviour at this level (errors, exits, timeouts, limits, replies) runs in
+tests/test_sandbox.py at its ``fork`` level; the corpus of attacks in tests/test_adversarial.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import GradingJob, grade
+from autograder.paths import CourseDir
+from autograder.sandbox import forkserver
+from autograder.sandbox.client import SandboxConfig, WorkerSandbox
+from autograder.sandbox.isolation import Isolation, bwrap_problem, processes_of, seccomp_filter
+from autograder.spec import load_spec
+from autograder.submission import load_submission
+
+pytestmark = [
+    pytest.mark.skipif(bwrap_problem() is not None,
+                       reason=f"strict isolation unavailable: {bwrap_problem()}"),
+    pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root (they hand out uids)"),
+]
+
+REPO = Path(__file__).resolve().parent.parent
+
+PROBE = '''
+import os
+
+
+def status():
+    fields = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    return {k: fields[k].split() for k in ("Uid", "Gid", "Groups", "CapEff", "CapPrm", "CapAmb",
+                                           "NoNewPrivs", "Seccomp")}
+
+
+def plant():
+    """Leave everything a later submission could find."""
+    for folder in (".", "/tmp", "/dev/shm"):
+        try:
+            with open(os.path.join(folder, "planted.txt"), "w") as f:
+                f.write("secret answers")
+        except PermissionError:  # /dev/shm is not writable in the sandbox: all the better
+            pass
+    os.makedirs("/tmp/locked/deeper")
+    open("/tmp/locked/deeper/f", "w").close()
+    os.chmod("/tmp/locked/deeper", 0)
+    os.chmod("/tmp/locked", 0)
+    if os.fork() == 0:  # a daemon in a session of its own, waiting for the next student
+        os.setsid()
+        if os.fork() == 0:
+            import time
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    return sorted(os.listdir("/tmp"))
+
+
+def look():
+    """What this submission finds that it did not make."""
+    mine = os.getuid()
+    others = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                uid = int(open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[0])
+            except (OSError, IndexError):
+                continue
+            if uid == mine:
+                others.append(pid)
+    return {"cwd": sorted(os.listdir(".")), "tmp": sorted(os.listdir("/tmp")),
+            "shm": sorted(os.listdir("/dev/shm")), "processes": others}
+'''
+
+
+def config(**kwargs: object) -> SandboxConfig:
+    return SandboxConfig(isolation=Isolation("bwrap"), call_timeout=10, memory_mb=512,
+                         **kwargs)  # type: ignore[arg-type]
+
+
+def forked(source: str = PROBE, **kwargs: object) -> WorkerSandbox:
+    return WorkerSandbox({"probe.py": source.encode()}, ("probe.py",), config(**kwargs),
+                         fork=True)
+
+
+def test_a_forked_worker_has_its_own_uid_and_no_capability() -> None:
+    with forked() as sandbox:
+        outcome = sandbox.call("status", (), {})
+        assert sandbox._server is not None, "the worker did not come from a fork server"
+        uid = sandbox.uid
+    assert outcome.ok, outcome.message
+    s = outcome.value
+    assert uid is not None and uid > 0
+    assert s["Uid"] == [str(uid)] * 4 and s["Gid"] == [str(uid)] * 4 and s["Groups"] == []
+    assert int(s["CapEff"][0], 16) == int(s["CapPrm"][0], 16) == int(s["CapAmb"][0], 16) == 0
+    assert s["NoNewPrivs"] == ["1"]
+    if seccomp_filter() is not None:
+        assert s["Seccomp"] == ["2"]  # filtered
+
+
+def test_nothing_carries_over_to_the_next_submission() -> None:
+    with forked(max_processes=4) as first:
+        planted = first.call("plant", (), {})
+        server, uid = first._server, first.uid
+    assert planted.ok, planted.message
+    assert "planted.txt" in planted.value and "locked" in planted.value
+    assert uid is not None and processes_of(uid) == []
+
+    with forked() as second:
+        seen = second.call("look", (), {})
+        assert second._server is server and second.uid == uid  # the same zygote and uid
+    assert seen.ok, seen.message
+    assert seen.value == {"cwd": ["probe.py"], "tmp": [], "shm": [], "processes": []}
+
+
+def test_a_dead_zygote_is_replaced_and_grading_goes_on() -> None:
+    with forked() as first:
+        assert first.call("look", (), {}).ok
+        server = first._server
+    assert server is not None and server._proc is not None
+    os.kill(server._proc.pid, signal.SIGKILL)  # bubblewrap: its sandbox dies with it
+    server._proc.wait(timeout=10)
+    with forked() as second:
+        outcome = second.call("look", (), {})
+        assert second._server is not None and second._server is not server
+    assert outcome.ok, outcome.message
+
+
+def test_a_zygote_dying_mid_call_fails_that_call_only() -> None:
+    source = PROBE + "\n\ndef nap():\n    import time\n    time.sleep(30)\n"
+    with forked(source) as sandbox:
+        assert sandbox.call("look", (), {}).ok
+        server = sandbox._server
+        assert server is not None and server._proc is not None
+        pid = server._proc.pid
+        started = time.monotonic()
+        import threading
+
+        threading.Timer(0.5, os.kill, (pid, signal.SIGKILL)).start()
+        outcome = sandbox.call("nap", (), {})
+        assert time.monotonic() - started < 10
+        assert outcome.kind == "grader_error" and "fork server stopped" in outcome.message
+        again = sandbox.call("look", (), {})
+    assert again.ok, again.message
+
+
+def test_forked_and_plain_workers_grade_alike() -> None:
+    course = CourseDir(REPO)
+    spec = load_spec(course.spec_file("assignment3"))
+    job = GradingJob.for_assignment(course, spec, hidden=True, seed=7,
+                                    isolation=Isolation("bwrap"))
+    for path in (course.solution_dir("assignment3"),
+                 REPO / "tests" / "corpus" / "assignment3" / "wrong_stride_ignored.py"):
+        submission = load_submission(path, spec)
+        plain = grade(submission, job)
+        fast = grade(submission, job, fork=True)
+        assert [(c.name, c.outcome, c.score, c.message) for c in fast.checks] == \
+            [(c.name, c.outcome, c.score, c.message) for c in plain.checks]
+        assert fast.score == plain.score
+    assert forkserver._servers, "no fork server was used"

@@ -16,12 +16,13 @@ sandbox given to :meth:`CheckSession.run`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,34 @@ def pytest_args(test_dirs: Sequence[Path]) -> list[str]:
         "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
         "-c", os.devnull, "--capture=sys", "--continue-on-collection-errors",
     ]
+
+
+@contextlib.contextmanager
+def hermetic_pytest() -> Iterator[None]:
+    """Configure pytest without the plugins installed beside it (``pytest11`` entry points).
+
+    Grading must not depend on what else is installed (pytest-randomly would
+    reorder checks, others add hooks to every check), and loading them costs
+    ~0.1 s per run.  Only pytest's own plugins and the grader's are loaded.
+    """
+    key = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+    before = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+def single_threaded_torch() -> None:
+    """One thread for torch, if the checks loaded it: their tensors are small, and a grading
+    process runs one check at a time (beside a worker, or other graders in a batch)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(1)
 
 
 def checks_digest(test_dirs: Sequence[Path]) -> str:
@@ -97,7 +126,9 @@ class CheckSession:
         self.broken = False
         self._configured = False
         cwd = os.getcwd()
-        self.config = _prepareconfig(pytest_args(self.test_dirs), plugins=[self.plugin])
+        modules_before = set(sys.modules)
+        with hermetic_pytest():
+            self.config = _prepareconfig(pytest_args(self.test_dirs), plugins=[self.plugin])
         # Collection errors keep a readable traceback ...
         self.config.option.tbstyle = "native"
         try:
@@ -112,7 +143,8 @@ class CheckSession:
         finally:
             os.chdir(cwd)
         self.collection_errors = list(self.plugin.collection_errors)
-        self._forget_check_modules()
+        self._forget_check_modules(modules_before)
+        single_threaded_torch()
         # ... but verdicts come from the exception, not from pytest's report text, whose
         # default ("long": the terminal plugin, which owns --tb, is off) parses sources and
         # prints arrays, ~0.1 s per failing check.  Only the exception's value is kept.
@@ -162,16 +194,17 @@ class CheckSession:
             pass
         self._configured = False
 
-    def _forget_check_modules(self) -> None:
-        """Drop the check modules from ``sys.modules`` (the items keep them alive).
+    def _forget_check_modules(self, before: set[str]) -> None:
+        """Drop the check modules that collection imported from ``sys.modules`` (the items
+        keep them alive); ``before`` is what ``sys.modules`` held before it.
 
         pytest names them after their path below the rootdir (``tests.test_cnn``), so
         another course's checks with the same relative path would otherwise be
         served this course's module.
         """
         roots = tuple(str(d.resolve()) + os.sep for d in self.test_dirs)
-        for name, module in list(sys.modules.items()):
-            file = getattr(module, "__file__", None)
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None)
             if isinstance(file, str) and os.path.realpath(file).startswith(roots):
                 del sys.modules[name]
 

@@ -11,7 +11,6 @@ from .errors import AutograderError, ExitCode
 from .grading import DEFAULT_SEED, GradingJob, grade
 from .paths import CourseDir
 from .reporting.gradescope import write_gradescope
-from .reporting.html_report import write_student_html
 from .reporting.terminal import print_result
 from .sandbox.isolation import Isolation
 from .spec import load_spec
@@ -53,6 +52,8 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
         write_gradescope(result, args.json, hidden_details=hidden_details)
         out.write(f"JSON:   {args.json}\n")
     if not args.no_html:
+        from .reporting.html_report import write_student_html  # jinja2: only when asked
+
         html_path = args.html or course.reports_dir(spec.name) / f"{result.student}.html"
         write_student_html(result, html_path, hidden_details=True)
         out.write(f"Report: {html_path}\n")

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pytest
 
-from .checkrun import checks_digest, pytest_args, run_collected
+from .checkrun import checks_digest, hermetic_pytest, pytest_args, run_collected
 from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
@@ -119,7 +119,8 @@ def run_checks(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
         # Configured and collected once per process, re-run here (see checkrun.py).
         return run_collected(sandbox, test_dirs, seed, hidden_dir)
     plugin = GradingPlugin(sandbox, seed, hidden_dir)
-    code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])
+    with hermetic_pytest():
+        code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])
     problems = list(plugin.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not problems:
         if code == pytest.ExitCode.INTERRUPTED:

@@ -257,11 +257,8 @@ class TimedSandbox:
         self.sandbox_seconds = 0.0
         self.calls = 0
         self.sandbox_cpu: float | None = None
-        self._cpu_before: float | None = None
 
     def start(self) -> None:
-        # A fork server outlives the submission: count only what was spent from here on.
-        self._cpu_before = _descendants_cpu()
         self.inner.start()
 
     def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
@@ -280,30 +277,8 @@ class TimedSandbox:
             self.sandbox_seconds += time.perf_counter() - t0
 
     def close(self) -> None:
-        after = _descendants_cpu()
-        if after is not None and self._cpu_before is not None:
-            self.sandbox_cpu = max(0.0, after - self._cpu_before)
         self.inner.close()
-
-
-def _descendants_cpu() -> float | None:
-    """CPU seconds of this process's live descendants and of the children they reaped (the
-    sandbox worker before it is killed: it is never reaped by us, so RUSAGE_CHILDREN misses
-    it); None without psutil."""
-    try:
-        import psutil
-    except ImportError:
-        return None
-    total = 0.0
-    try:
-        children = psutil.Process().children(recursive=True)
-    except psutil.Error:
-        return None
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            t = child.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
+        self.sandbox_cpu = getattr(self.inner, "cpu_seconds", None)
 
 
 _worker_lock = threading.Lock()

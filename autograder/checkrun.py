@@ -81,6 +81,21 @@ def single_threaded_torch() -> None:
         torch.set_num_threads(1)
 
 
+def files_signature(test_dirs: Sequence[Path]) -> tuple[tuple[str, int, int, int, int], ...]:
+    """Path, size, inode, modification and change times of every ``.py`` file under
+    ``test_dirs``: a cheap test of whether any changed (ctime moves on every write, even
+    when mtime is put back); contents are hashed only when this differs."""
+    out = []
+    for folder in test_dirs:
+        for p in sorted(Path(folder).rglob("*.py")):
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((str(p), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
+
+
 def checks_digest(test_dirs: Sequence[Path]) -> str:
     """Hash of the names and contents of every ``.py`` file under ``test_dirs``."""
     h = hashlib.sha256()
@@ -121,6 +136,7 @@ class CheckSession:
         from _pytest.config import _prepareconfig  # what pytest.main itself calls
 
         self.test_dirs = tuple(Path(d) for d in test_dirs)
+        self.signature = files_signature(self.test_dirs)
         self.digest = checks_digest(self.test_dirs)
         self.plugin = GradingPlugin(_NoSandbox(), 0, hidden_dir)
         self.broken = False
@@ -143,6 +159,8 @@ class CheckSession:
         finally:
             os.chdir(cwd)
         self.collection_errors = list(self.plugin.collection_errors)
+        #: Per collected check: run without pytest's runner (see GradingPlugin.run_directly).
+        self.direct = [self.plugin.runs_directly(item) for item in self.session.items]
         self._forget_check_modules(modules_before)
         single_threaded_torch()
         # ... but verdicts come from the exception, not from pytest's report text, whose
@@ -167,7 +185,7 @@ class CheckSession:
         self.session.shouldstop = self.session.shouldfail = False
         cwd = os.getcwd()
         try:
-            self.config.hook.pytest_runtestloop(session=self.session)
+            self._run_items()
         except (KeyboardInterrupt, self.session.Interrupted):
             self.broken = True
             raise KeyboardInterrupt from None
@@ -180,6 +198,36 @@ class CheckSession:
             plugin.sandbox = _NoSandbox()
         results, plugin.results = plugin.results, []
         return results, problems
+
+    def unchanged(self) -> bool:
+        """True while the check files are those collected (hashed only when touched)."""
+        signature = files_signature(self.test_dirs)
+        if signature != self.signature:
+            if checks_digest(self.test_dirs) != self.digest:
+                return False
+            self.signature = signature  # touched, not changed
+        return True
+
+    def _run_items(self) -> None:
+        """``pytest_runtestloop``, except that checks :meth:`GradingPlugin.runs_directly`
+        accepts skip pytest's per-check protocol; the others get it, each told which
+        check pytest runs next (so shared fixtures are set up and torn down as usual)."""
+        items = self.session.items
+        following: list[pytest.Item | None] = [None] * len(items)
+        upcoming = None
+        for i in range(len(items) - 1, -1, -1):
+            following[i] = upcoming
+            if not self.direct[i]:
+                upcoming = items[i]
+        for i, item in enumerate(items):
+            if self.direct[i]:
+                self.plugin.results.append(self.plugin.run_directly(item))
+            else:
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following[i])
+            if self.session.shouldfail:
+                raise self.session.Failed(self.session.shouldfail)
+            if self.session.shouldstop:
+                raise self.session.Interrupted(self.session.shouldstop)
 
     def close(self) -> None:
         """Tear pytest down as ``pytest.main`` does at its end."""
@@ -225,8 +273,7 @@ def run_collected(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
            str(hidden_dir.resolve()) if hidden_dir else None)
     with _lock:
         session = _sessions.get(key)
-        if session is not None and (session.broken or session.digest != checks_digest(
-                session.test_dirs)):
+        if session is not None and (session.broken or not session.unchanged()):
             _sessions.pop(key)
             session.close()
             session = None

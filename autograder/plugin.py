@@ -18,7 +18,11 @@ the sandbox and returns the decoded value, or raises
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
+import io
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,11 @@ _KIND_TO_OUTCOME: dict[str, Outcome] = {
     "crash": "error",
     "grader_error": "grader_error",
 }
+
+#: Fixtures :meth:`GradingPlugin.run_directly` supplies itself (``request`` only as theirs).
+_OWN_FIXTURES = frozenset({"student", "rng", "seed", "request"})
+#: Marks that act when pytest sets a check up: such checks keep pytest's runner.
+_SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
 MARKERS = (
     "points(n): points a check is worth",
@@ -130,30 +139,89 @@ class GradingPlugin:
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            self.results.append(self._record(item, call, report))
+            student = getattr(item, "funcargs", {}).get("student")
+            self.results.append(self._record(
+                item, report.when, exc=call.excinfo.value if call.excinfo else None,
+                passed=report.passed, skipped=report.skipped, text=report.longreprtext,
+                duration=report.duration, student=student if isinstance(student, Student) else None))
 
-    def _record(self, item: pytest.Item, call: pytest.CallInfo[None],
-                report: pytest.TestReport) -> CheckResult:
+    # -- running a check without pytest's runner ----------------------------------
+
+    def runs_directly(self, item: pytest.Item) -> bool:
+        """Whether :meth:`run_directly` gives ``item`` exactly what pytest's runner would.
+
+        True for a plain test function of a module whose fixtures are only this
+        plugin's (``student``, ``rng``, ``seed``) and its direct parameters, with no
+        mark that acts at set-up (skip, skipif, xfail, usefixtures, filterwarnings).
+        Anything else (autouse or conftest fixtures, classes, xunit set-up
+        functions, async tests) keeps pytest's full protocol.
+        """
+        if type(item) is not pytest.Function or not isinstance(item.parent, pytest.Module):
+            return False
+        if inspect.iscoroutinefunction(item.obj) or inspect.isasyncgenfunction(item.obj):
+            return False
+        if any(m.name in _SETUP_MARKS for m in item.iter_markers()):
+            return False
+        params = set(item.callspec.params) if hasattr(item, "callspec") else set()
+        return set(item.fixturenames) <= _OWN_FIXTURES | params and set(
+            item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params
+
+    def run_directly(self, item: pytest.Item) -> CheckResult:
+        """Run ``item`` (one :meth:`runs_directly` accepted) and record its verdict.
+
+        pytest's runner costs ~0.4 ms per check in hooks and fixture lookups, as
+        much as a typical check itself; here the same function gets the same
+        arguments, its printing is discarded as ``--capture=sys`` does, and the
+        verdict comes from the same :meth:`_record`.
+        """
+        assert isinstance(item, pytest.Function)
+        student = Student(self.sandbox)
+        seed = check_seed(self.grading_seed, item.name)
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        values = {"student": student, "seed": seed}
+        kwargs: dict[str, Any] = {}
+        for name in item._fixtureinfo.argnames:
+            if name == "rng":
+                kwargs[name] = np.random.default_rng(seed)
+            else:
+                kwargs[name] = values[name] if name in values else params[name]
+        exc: BaseException | None = None
+        sink = io.StringIO()
+        start = time.perf_counter()
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                item.obj(**kwargs)
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            raise
+        except BaseException as error:  # what pytest's CallInfo catches too
+            exc = error
+        duration = time.perf_counter() - start
+        skipped = isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception))
+        return self._record(item, "call", exc=exc, passed=exc is None, skipped=skipped,
+                            text=str(exc) if skipped else "", duration=duration,
+                            student=student)
+
+    def _record(self, item: pytest.Item, when: str, *, exc: BaseException | None,
+                passed: bool, skipped: bool, text: str, duration: float,
+                student: Student | None) -> CheckResult:
         points_marker = item.get_closest_marker("points")
         question_marker = item.get_closest_marker("question")
         points = float(points_marker.args[0]) if points_marker and points_marker.args else 0.0
         question = str(question_marker.args[0]) if question_marker and question_marker.args else ""
         visibility = "hidden" if self._is_hidden(item) else "public"
-        student = getattr(item, "funcargs", {}).get("student")
-        stdout = "".join(student.stdout)[-20000:] if isinstance(student, Student) else ""
+        stdout = "".join(student.stdout)[-20000:] if student is not None else ""
         base: dict[str, Any] = dict(name=item.name, question=question, max_score=points,
                                     visibility=visibility, stdout=stdout,
-                                    duration=round(report.duration, 4))
+                                    duration=round(duration, 4))
         if not points_marker or not question_marker:
             return CheckResult(score=0.0, outcome="grader_error", message=(
                 "this check lacks a points(...) or question(...) marker; tell your instructor"),
                 **base)
-        if report.passed:
+        if passed:
             return CheckResult(score=points, outcome="passed", **base)
-        if report.skipped:
+        if skipped:
             return CheckResult(score=0.0, outcome="grader_error",
-                               message=f"check was skipped: {report.longreprtext[-300:]}", **base)
-        exc = call.excinfo.value if call.excinfo is not None else None
+                               message=f"check was skipped: {text[-300:]}", **base)
         if isinstance(exc, StudentCodeFailure):
             o = exc.outcome
             message = o.message if o.kind in ("not_implemented", "missing") else \
@@ -170,8 +238,8 @@ class GradingPlugin:
         if isinstance(exc, AssertionError):
             return CheckResult(score=0.0, outcome="failed",
                                message=str(exc).split("\nassert")[0][:2000], **base)
-        where = "setting up" if report.when == "setup" else "running"
-        text = f"{type(exc).__name__}: {exc}" if exc is not None else report.longreprtext[-500:]
+        where = "setting up" if when == "setup" else "running"
+        text = f"{type(exc).__name__}: {exc}" if exc is not None else text[-500:]
         return CheckResult(score=0.0, outcome="grader_error", message=(
             f"the grader failed while {where} this check ({text[:500]}); this is not your "
             "fault, tell your instructor"), **base)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
 import secrets
 import select
 import shutil
@@ -167,6 +168,10 @@ class WorkerSandbox:
         self._fork = fork and forkserver.available(config)
         self._server: ForkServer | None = None
         self._proc: subprocess.Popen[bytes] | ForkedWorker | None = None
+        #: Every forked worker of this sandbox, and RUSAGE_CHILDREN's CPU when the first
+        #: plain one started: what :attr:`cpu_seconds` adds up.
+        self._forked: list[ForkedWorker] = []
+        self._children_cpu_at_start: float | None = None
         #: Read end of bubblewrap's --info-fd, and the sandbox init's host pid read from it.
         self._info: int | None = None
         self._init_pid: int | None = None
@@ -269,6 +274,8 @@ class WorkerSandbox:
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
                 env[key] = os.environ[key]
+        if self._children_cpu_at_start is None:
+            self._children_cpu_at_start = _children_cpu()
         user: dict[str, Any] = {}
         if how.popen_user is not None:
             user = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
@@ -300,6 +307,7 @@ class WorkerSandbox:
         with open(self._stderr_path, "ab") as err:
             self._stderr_mark = err.tell()
             self._proc = server.fork(err.fileno())
+        self._forked.append(self._proc)
         assert self._proc.stdin is not None
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._spawned_at = time.monotonic()
@@ -379,7 +387,6 @@ class WorkerSandbox:
 
     def close(self) -> None:
         """Kill the worker and everything it started, then delete its folders."""
-        forked = self._proc if isinstance(self._proc, ForkedWorker) else None
         # A forked worker is killed by the fork server's clean-up in release() below.
         self._kill(forked=self._server is None)
         slot, self._slot = self._slot, None
@@ -389,12 +396,31 @@ class WorkerSandbox:
         if server is not None:
             forkserver.release(server)
             self.uid = None
-            if forked is not None:
-                try:
-                    forked.wait(timeout=2)  # its exit status, reported by the zygote
-                except subprocess.TimeoutExpired:
-                    pass
+        for forked in self._forked:
+            try:
+                forked.wait(timeout=2)  # its exit status and CPU time, reported by the zygote
+            except subprocess.TimeoutExpired:
+                pass
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU time of this sandbox's workers, once closed; None when unknown.
+
+        A forked worker's comes from the zygote that reaped it.  A plain worker's is
+        this process's RUSAGE_CHILDREN growth since it started: what reached it through
+        bubblewrap (a worker killed with its sandbox may be missed), plus any other
+        child reaped meanwhile.
+        """
+        total = 0.0
+        for forked in self._forked:
+            cpu = forked.cpu_seconds
+            if cpu is None:
+                return None
+            total += cpu
+        if self._children_cpu_at_start is not None:
+            total += max(0.0, _children_cpu() - self._children_cpu_at_start)
+        return total
 
     def __enter__(self) -> WorkerSandbox:
         return self
@@ -723,6 +749,11 @@ class WorkerSandbox:
             return b"".join(chunks)
 
         return protocol.read_frame(read, self.config.reply_bytes)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _safe_relative(name: str) -> bool:

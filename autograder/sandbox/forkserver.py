@@ -69,6 +69,11 @@ class ForkedWorker:
     def returncode(self) -> int | None:
         return self.server.exit_status(self.job)
 
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker used, once it exited and the zygote reported it."""
+        return self.server.exit_cpu(self.job)
+
     def poll(self) -> int | None:
         """The exit status (negative: killed by that signal) once the zygote reported it."""
         if self.returncode is None:
@@ -100,6 +105,7 @@ class ForkServer:
         self.uid = self._slot.uid
         self._tmp = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
         self._status: dict[str, int] = {}
+        self._cpu: dict[str, float] = {}
         self._replies: dict[tuple[str, str], dict[str, Any]] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._info: int | None = None
@@ -194,6 +200,9 @@ class ForkServer:
     def exit_status(self, job: str) -> int | None:
         return self._status.get(job)
 
+    def exit_cpu(self, job: str) -> float | None:
+        return self._cpu.get(job)
+
     def _request(self, message: dict[str, Any], fds: list[int]) -> None:
         try:
             socket.send_fds(self._ctl, [json.dumps(message).encode()], fds)
@@ -236,6 +245,8 @@ class ForkServer:
                 return False
             if op == "exit" and type(message.get("status")) is int:
                 self._status[job] = message["status"]
+                if type(message.get("cpu")) in (int, float):
+                    self._cpu[job] = float(message["cpu"])
             elif op == "error":
                 self.broken = True
                 return False

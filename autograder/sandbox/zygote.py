@@ -24,8 +24,9 @@ Requests, one JSON object per packet:
     submission finds nothing of this one.  Reply ``{"op": "cleaned", "job":
     ID, "ok": bool}``, ``ok`` only when nothing is left.
 
-Each reaped child is reported as ``{"op": "exit", "job": ID, "status": S}``
-with ``S`` as :attr:`subprocess.Popen.returncode` gives it.  The zygote exits
+Each reaped worker is reported as ``{"op": "exit", "job": ID, "status": S,
+"cpu": SECONDS}`` with ``S`` as :attr:`subprocess.Popen.returncode` gives it
+and the CPU time it and the children it waited for used.  The zygote exits
 when the harness closes its end.  Like ``worker.py`` it may import only the
 standard library, NumPy and the files beside it.
 """
@@ -230,7 +231,7 @@ def main() -> None:
                 pass
         while jobs:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
@@ -240,7 +241,8 @@ def main() -> None:
             if role in REPLIES:
                 send({"op": REPLIES[role], "job": job, "ok": code == 0})
             elif job:
-                send({"op": "exit", "job": job, "status": code})
+                send({"op": "exit", "job": job, "status": code,
+                      "cpu": round(usage.ru_utime + usage.ru_stime, 6)})
         if ctl.fileno() not in readable:
             continue
         data, fds, _, _ = socket.recv_fds(ctl, 65536, 3)

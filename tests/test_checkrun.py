@@ -1,0 +1,187 @@
+"""Running the checks (checkrun.py, plugin.py): collected once, and the same verdicts whether a
+check goes through pytest's runner or is run directly.
+
+Most checks skip pytest's per-check protocol (``GradingPlugin.runs_directly``);
+these tests hold that shortcut to giving exactly what the protocol gives, on
+every submission of the repository's corpora, and show which checks keep the
+protocol (autouse fixtures, set-up marks, classes, other fixtures) and that they
+still count.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import plugin as plugin_module
+from autograder.checkrun import CheckSession, close_sessions
+from autograder.grading import GradingJob, grade
+from autograder.paths import CourseDir
+from autograder.results import SubmissionResult
+from autograder.sandbox.isolation import Isolation
+from autograder.spec import load_spec
+from autograder.submission import load_submission
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "tests" / "corpus"
+
+
+def _verdicts(result: SubmissionResult) -> list[tuple[str, str, float, str]]:
+    return [(c.name, c.outcome, c.score, c.message) for c in result.checks]
+
+
+def _submissions(course: CourseDir, name: str) -> list[Path]:
+    spec = load_spec(course.spec_file(name))
+    stub = course.assignment_dir(name) / spec.modules[0]
+    return [course.solution_dir(name), stub, *sorted((CORPUS / name).glob("*.py"))]
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=[] if n == "assignment3" else [pytest.mark.slow])
+    for n in ("assignment1", "assignment2", "assignment3", "assignment4")])
+def test_direct_runs_give_what_pytests_runner_gives(name: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    course = CourseDir(REPO)
+    spec = load_spec(course.spec_file(name))
+    job = GradingJob.for_assignment(course, spec, hidden=True, seed=3,
+                                    isolation=Isolation.detect("auto"))
+    for path in _submissions(course, name):
+        submission = load_submission(path, spec)
+        close_sessions()
+        direct = grade(submission, job, fork=True)
+        with monkeypatch.context() as m:
+            m.setattr(plugin_module.GradingPlugin, "runs_directly", lambda self, item: False)
+            close_sessions()
+            protocol = grade(submission, job, fork=True)
+        close_sessions()
+        assert _verdicts(direct) == _verdicts(protocol), path.name
+        assert direct.score == protocol.score and direct.status == protocol.status
+
+
+UNUSUAL = '''
+import pytest
+from autograder.checks import assert_equal
+
+pytestmark = pytest.mark.question("add")
+calls = []
+
+
+@pytest.fixture(scope="module")
+def table():
+    calls.append("table")
+    return {(2, 3): 5, (1, 1): 2}
+
+
+@pytest.mark.points(1)
+def test_plain(student):
+    print("a check that prints")
+    assert_equal(student.add(2, 3), 5, call="add(2, 3)")
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("a, b", [(2, 3), (1, 1)])
+def test_parametrized(student, a, b):
+    assert_equal(student.add(a, b), a + b, call=f"add({a}, {b})")
+
+
+@pytest.mark.points(1)
+def test_with_a_fixture_of_its_own(student, table):
+    for (a, b), total in table.items():
+        assert_equal(student.add(a, b), total, call=f"add({a}, {b})")
+
+
+@pytest.mark.points(1)
+@pytest.mark.skipif(False, reason="never")
+def test_with_a_setup_mark(student):
+    assert_equal(student.add(1, 2), 3, call="add(1, 2)")
+
+
+@pytest.mark.points(1)
+def test_plain_assert(student):
+    assert student.add(1, 2) == 4, "add(1, 2) should be 4 here"
+
+
+@pytest.mark.points(1)
+def test_skips_itself(student):
+    pytest.skip("no data")
+
+
+class TestInAClass:
+    @pytest.mark.points(1)
+    def test_method(self, student):
+        assert_equal(student.add(0, 0), 0, call="add(0, 0)")
+'''
+
+AUTOUSE = '''
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def every_check():
+    yield
+'''
+
+
+def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: CourseDir) -> None:
+    tests = demo_course.public_tests_dir("demo")
+    (tests / "test_public.py").unlink()
+    (tests / "test_unusual.py").write_text(UNUSUAL)
+    spec_file = demo_course.spec_file("demo")
+    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 9", 1))
+    spec = load_spec(spec_file)
+    session = CheckSession([tests], None)
+    try:
+        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct,
+                                                          strict=True)}
+    finally:
+        session.close()
+    assert runs == {
+        "test_plain": True, "test_parametrized[2-3]": True, "test_parametrized[1-1]": True,
+        "test_with_a_fixture_of_its_own": False, "test_with_a_setup_mark": False,
+        "test_plain_assert": True, "test_skips_itself": True, "test_method": False}
+
+    job = GradingJob.for_assignment(demo_course, spec, hidden=False)
+    result = grade(load_submission(demo_course.solution_dir("demo") / "demo.py", spec), job)
+    outcomes = {c.name: (c.outcome, c.message) for c in result.checks}
+    assert list(outcomes) == list(runs)  # in collection order, whichever runner
+    assert outcomes["test_plain_assert"] == ("failed", "add(1, 2) should be 4 here")
+    assert outcomes["test_skips_itself"][0] == "grader_error"
+    assert "check was skipped" in outcomes["test_skips_itself"][1]
+    assert {n for n, (o, _) in outcomes.items() if o == "passed"} == {
+        "test_plain", "test_parametrized[2-3]", "test_parametrized[1-1]",
+        "test_with_a_fixture_of_its_own", "test_with_a_setup_mark", "test_method"}
+
+    (tests / "conftest.py").write_text(AUTOUSE)
+    session = CheckSession([tests], None)
+    try:
+        assert not any(session.direct)  # an autouse fixture: every check keeps pytest's runner
+    finally:
+        session.close()
+
+
+def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(
+        demo_course: CourseDir) -> None:
+    from autograder import checkrun
+
+    spec = load_spec(demo_course.spec_file("demo"))
+    job = GradingJob.for_assignment(demo_course, spec, hidden=False)
+    solution = load_submission(demo_course.solution_dir("demo") / "demo.py", spec)
+    close_sessions()
+    assert grade(solution, job).score == 3
+    [session] = checkrun._sessions.values()
+
+    check = demo_course.public_tests_dir("demo") / "test_public.py"
+    check.touch()
+    grade(solution, job)
+    assert list(checkrun._sessions.values()) == [session]  # same contents: kept
+
+    # Same size, same modification time: the change time and the contents tell it.
+    stat = check.stat()
+    check.write_text(check.read_text().replace("(2, 3), 5", "(2, 3), 6"))
+    os.utime(check, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    result = grade(solution, job)
+    assert [c.outcome for c in result.checks if c.name == "test_add_small"] == ["failed"]
+    assert list(checkrun._sessions.values()) != [session]
+    close_sessions()

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _pytest.python
 import numpy as np
 import pytest
 
@@ -49,6 +50,8 @@ _KIND_TO_OUTCOME: dict[str, Outcome] = {
 
 #: Fixtures :meth:`GradingPlugin.run_directly` supplies itself (``request`` only as theirs).
 _OWN_FIXTURES = frozenset({"student", "rng", "seed", "request"})
+#: What pytest resolves a direct ``parametrize`` argument with (None if that changes).
+_DIRECT_PARAM = getattr(_pytest.python, "get_direct_param_fixture_func", None)
 #: Marks that act when pytest sets a check up: such checks keep pytest's runner.
 _SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
@@ -163,8 +166,17 @@ class GradingPlugin:
         if any(m.name in _SETUP_MARKS for m in item.iter_markers()):
             return False
         params = set(item.callspec.params) if hasattr(item, "callspec") else set()
-        return set(item.fixturenames) <= _OWN_FIXTURES | params and set(
-            item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params
+        if not (set(item.fixturenames) <= _OWN_FIXTURES | params
+                and set(item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params):
+            return False
+        for name, defs in item._fixtureinfo.name2fixturedefs.items():
+            func = defs[-1].func if defs else None
+            if name in params:  # a plain parameter, not one passed through a fixture (indirect)
+                if _DIRECT_PARAM is None or func is not _DIRECT_PARAM:
+                    return False
+            elif getattr(func, "__self__", None) is not self:  # e.g. a conftest's own `rng`
+                return False
+        return True
 
     def run_directly(self, item: pytest.Item) -> CheckResult:
         """Run ``item`` (one :meth:`runs_directly` accepted) and record its verdict.

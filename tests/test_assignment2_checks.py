@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from corpus import code_dump, mistakes, solution_file, write_mistake
 
 from autograder.spec import load_spec
 
@@ -15,7 +16,7 @@ CORPUS = REPO / "tests" / "corpus" / "assignment2"
 SOLUTION = REPO / "solutions" / "assignment2" / "mlp.py"
 STUB = REPO / "assignments" / "assignment2" / "mlp.py"
 
-#: corpus file -> (function it breaks, checks of that function that must fail, words of the hint)
+#: corpus mistake -> (function it breaks, checks of that function that must fail, words of the hint)
 WRONG = {
     "wrong_softmax_unstable": (
         "softmax", {"test_softmax_large_logits", "test_softmax_3d_every_axis"},
@@ -84,8 +85,15 @@ def graded(grade_path):
 
 
 def test_corpus_has_every_mistake():
-    names = {p.stem for p in CORPUS.glob("*.py")}
-    assert names == {"zeros", *WRONG}
+    assert {m.name for m in mistakes("assignment2")} == set(WRONG)
+    assert [p.name for p in CORPUS.glob("*.py")] == ["zeros.py"]
+
+
+@pytest.mark.parametrize("mistake", mistakes("assignment2"), ids=lambda m: m.name)
+def test_mistake_applies_compiles_and_changes_the_code(mistake):
+    source = mistake.source()
+    compile(source, f"{mistake.name}.py", "exec")
+    assert code_dump(source) != code_dump(solution_file("assignment2").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -119,9 +127,9 @@ def test_zeros_fail_every_check(graded):
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_loses_points(graded, name):
+def test_wrong_submission_loses_points(graded, name, tmp_path):
     function, must_fail, hint = WRONG[name]
-    result = graded(CORPUS / f"{name}.py")
+    result = graded(write_mistake("assignment2", name, tmp_path))
     assert result.status == "ok"
     assert 0 < result.score < result.max_score
     failed = {c.name: c for c in result.checks if not c.passed}

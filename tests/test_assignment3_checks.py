@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from corpus import Mistake, code_dump, mistakes, solution_file, write_mistake
 
 from autograder.results import SubmissionResult
 
@@ -20,7 +21,7 @@ POINTS = {"output_sizes": (10, 5), "param_counts": (10, 4), "kernels": (10, 4),
           "conv2d_forward": (25, 8), "pooling": (15, 6), "unpooling": (10, 4),
           "conv_transpose2d": (20, 6), "backward": (10, 4)}
 
-#: wrong file -> (questions that lose points, checks that must fail, function named in the
+#: corpus mistake -> (questions that lose points, checks that must fail, function named in the
 #: messages, words of the hint the failing checks give).
 WRONG = {
     "wrong_kernel_flipped": (
@@ -127,11 +128,23 @@ def test_zeros_fail_every_check(graded: Callable[[Path], SubmissionResult]) -> N
     assert [c.name for c in result.checks if c.outcome != "failed"] == []
 
 
+def test_corpus_is_complete() -> None:
+    assert sorted(m.name for m in mistakes("assignment3")) == sorted(WRONG)
+    assert [p.name for p in CORPUS.glob("*.py")] == ["zeros.py"]
+
+
+@pytest.mark.parametrize("mistake", mistakes("assignment3"), ids=lambda m: m.name)
+def test_mistake_applies_compiles_and_changes_the_code(mistake: Mistake) -> None:
+    source = mistake.source()
+    compile(source, f"{mistake.name}.py", "exec")
+    assert code_dump(source) != code_dump(solution_file("assignment3").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_submission_loses_points(graded: Callable[[Path], SubmissionResult],
-                                       name: str) -> None:
+                                       name: str, tmp_path: Path) -> None:
     questions, must_fail, function, hint = WRONG[name]
-    result = graded(CORPUS / f"{name}.py")
+    result = graded(write_mistake("assignment3", name, tmp_path))
     assert result.status == "ok"
     assert result.score < 110
     lost = {q.name for q in result.questions if q.score < q.max_score}

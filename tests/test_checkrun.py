@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from corpus import mistakes, write_mistake
 
 from autograder import plugin as plugin_module
 from autograder.checkrun import CheckSession, close_sessions
@@ -32,22 +33,25 @@ def _verdicts(result: SubmissionResult) -> list[tuple[str, str, float, str]]:
     return [(c.name, c.outcome, c.score, c.message) for c in result.checks]
 
 
-def _submissions(course: CourseDir, name: str) -> list[Path]:
+def _submissions(course: CourseDir, name: str, folder: Path) -> list[Path]:
+    """The solution, the stub and the corpus of ``name``, its mistakes written into ``folder``."""
     spec = load_spec(course.spec_file(name))
     stub = course.assignment_dir(name) / spec.modules[0]
-    return [course.solution_dir(name), stub, *sorted((CORPUS / name).glob("*.py"))]
+    wrong = [write_mistake(name, m.name, folder) for m in mistakes(name)]
+    return [course.solution_dir(name), stub,
+            *sorted([CORPUS / name / "zeros.py", *wrong], key=lambda p: p.name)]
 
 
 @pytest.mark.parametrize("name", [
     pytest.param(n, marks=[] if n == "assignment3" else [pytest.mark.slow])
     for n in ("assignment1", "assignment2", "assignment3", "assignment4")])
-def test_direct_runs_give_what_pytests_runner_gives(name: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
     course = CourseDir(REPO)
     spec = load_spec(course.spec_file(name))
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=3,
                                     isolation=Isolation.detect("auto"))
-    for path in _submissions(course, name):
+    for path in _submissions(course, name, tmp_path):
         submission = load_submission(path, spec)
         close_sessions()
         direct = grade(submission, job, fork=True)
@@ -108,10 +112,33 @@ def test_skips_itself(student):
     pytest.skip("no data")
 
 
+@pytest.fixture
+def doubled(request):
+    return 2 * request.param
+
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("doubled", [1], indirect=True)
+def test_indirect_parameter(student, doubled):
+    assert_equal(student.add(1, 1), doubled, call="add(1, 1)")
+
+
 class TestInAClass:
     @pytest.mark.points(1)
     def test_method(self, student):
         assert_equal(student.add(0, 0), 0, call="add(0, 0)")
+'''
+
+OWN_SEED = '''
+
+@pytest.fixture
+def seed():
+    return 7
+
+
+@pytest.mark.points(1)
+def test_own_seed(student, seed):
+    assert_equal(seed, 7, call="seed")
 '''
 
 AUTOUSE = '''
@@ -129,7 +156,7 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     (tests / "test_public.py").unlink()
     (tests / "test_unusual.py").write_text(UNUSUAL)
     spec_file = demo_course.spec_file("demo")
-    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 9", 1))
+    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 11", 1))
     spec = load_spec(spec_file)
     session = CheckSession([tests], None)
     try:
@@ -140,7 +167,8 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     assert runs == {
         "test_plain": True, "test_parametrized[2-3]": True, "test_parametrized[1-1]": True,
         "test_with_a_fixture_of_its_own": False, "test_with_a_setup_mark": False,
-        "test_plain_assert": True, "test_skips_itself": True, "test_method": False}
+        "test_plain_assert": True, "test_skips_itself": True, "test_indirect_parameter[1]": False,
+        "test_method": False}
 
     job = GradingJob.for_assignment(demo_course, spec, hidden=False)
     result = grade(load_submission(demo_course.solution_dir("demo") / "demo.py", spec), job)
@@ -151,7 +179,18 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     assert "check was skipped" in outcomes["test_skips_itself"][1]
     assert {n for n, (o, _) in outcomes.items() if o == "passed"} == {
         "test_plain", "test_parametrized[2-3]", "test_parametrized[1-1]",
-        "test_with_a_fixture_of_its_own", "test_with_a_setup_mark", "test_method"}
+        "test_with_a_fixture_of_its_own", "test_with_a_setup_mark", "test_indirect_parameter[1]",
+        "test_method"}
+
+    # A check module's own `seed` fixture replaces the grader's: its checks keep pytest's runner.
+    (tests / "test_unusual.py").write_text(UNUSUAL + OWN_SEED)
+    session = CheckSession([tests], None)
+    try:
+        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct,
+                                                          strict=True)}
+    finally:
+        session.close()
+    assert runs["test_own_seed"] is False and runs["test_plain"] is True
 
     (tests / "conftest.py").write_text(AUTOUSE)
     session = CheckSession([tests], None)

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from corpus import write_mistake
+from test_isolation import tmp_listing
 
 from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
@@ -116,7 +118,7 @@ def test_nothing_carries_over_to_the_next_submission() -> None:
         seen = second.call("look", (), {})
         assert second._server is server and second.uid == uid  # the same zygote and uid
     assert seen.ok, seen.message
-    assert seen.value == {"cwd": ["probe.py"], "tmp": [], "shm": [], "processes": []}
+    assert seen.value == {"cwd": ["probe.py"], "tmp": tmp_listing(), "shm": [], "processes": []}
 
 
 def test_a_dead_zygote_is_replaced_and_grading_goes_on() -> None:
@@ -150,13 +152,13 @@ def test_a_zygote_dying_mid_call_fails_that_call_only() -> None:
     assert again.ok, again.message
 
 
-def test_forked_and_plain_workers_grade_alike() -> None:
+def test_forked_and_plain_workers_grade_alike(tmp_path: Path) -> None:
     course = CourseDir(REPO)
     spec = load_spec(course.spec_file("assignment3"))
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=7,
                                     isolation=Isolation("bwrap"))
     for path in (course.solution_dir("assignment3"),
-                 REPO / "tests" / "corpus" / "assignment3" / "wrong_stride_ignored.py"):
+                 write_mistake("assignment3", "wrong_stride_ignored", tmp_path)):
         submission = load_submission(path, spec)
         plain = grade(submission, job)
         fast = grade(submission, job, fork=True)

@@ -135,9 +135,10 @@ def kill_all():
 
 
 def tmp_listing() -> list[str]:
-    """What the sandbox's fresh /tmp holds: nothing, unless the interpreter lives under /tmp."""
-    prefix = Path(sys.prefix).resolve()
-    return [prefix.parts[2]] if prefix.parts[1:2] == ("tmp",) else []
+    """What the sandbox's fresh /tmp holds: nothing, unless the interpreter (or the venv it
+    runs in) lives under /tmp: then the way down to it."""
+    parts = [Path(f).parts for f in isolation._python_folders()]
+    return sorted({p[2] for p in parts if p[1:2] == ("tmp",) and len(p) > 2})
 
 
 def sandbox(source: str = PROBE, **config: Any) -> WorkerSandbox:
@@ -208,7 +209,8 @@ def test_worker_sees_a_read_only_system_and_only_numpy(tmp_path: Path) -> None:
         seen = call(box, "look")
         assert seen["cwd"] == "/home/student" and seen["home"] == ["probe.py"]
         assert seen["tmp"] == tmp_listing()
-        expected_root = {"dev", "etc", "home", "opt", "proc", "tmp", prefix.parts[1]}
+        expected_root = {"dev", "etc", "home", "opt", "proc", "tmp"}
+        expected_root |= {Path(f).parts[1] for f in isolation._python_folders()}
         expected_root |= {d[1:] for d in isolation.SYSTEM_DIRS if os.path.lexists(d)}
         assert set(seen["root"]) == expected_root
         # Above the interpreter's folder, only the path down to it exists.

@@ -166,7 +166,7 @@ def _kill_all() -> bool:
             return True
         if not _others_alive():
             return True
-        time.sleep(0.001)
+        time.sleep(0.0001)
     return False
 
 

@@ -287,22 +287,34 @@ _busy = False
 _interrupted = False
 
 
-def warm_up() -> None:
-    """Pay the start-up once per executor process: torch, NumPy, pytest and the engine."""
+def warm_up(task: GradeTask | None = None) -> None:
+    """Pay the start-up once per executor process: torch, NumPy, pytest and the engine, and
+    with ``task`` (any of the batch's) its checks, collected, and its sandbox's fork server."""
     import numpy  # noqa: F401
     import torch
 
     from . import checkrun, plugin  # noqa: F401
+    from .sandbox import forkserver
 
     # One grading per process at a time: torch's own thread pool only competes with
     # the other processes for the cores.
     torch.set_num_threads(1)
+    if task is None:
+        return
+    try:
+        job = _job_for(task)
+        checkrun.prepare(job.test_dirs, job.hidden_dir)
+        server = forkserver.acquire(job.sandbox_config())
+        if server is not None:
+            forkserver.release(server)
+    except Exception:  # the first submission graded reports what is wrong
+        pass
 
 
-def _init_local_worker() -> None:
+def _init_local_worker(task: GradeTask | None) -> None:
     """Initializer of a local pool process: Ctrl-C aborts the current grading, nothing else."""
     signal.signal(signal.SIGINT, _on_sigint)
-    warm_up()
+    warm_up(task)
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -370,9 +382,11 @@ def grade_task(task: GradeTask) -> dict[str, Any]:
 # -- executors ------------------------------------------------------------------
 
 @contextlib.contextmanager
-def open_executor(jobs: int, scheduler: str | None = None) -> Iterator[Executor]:
+def open_executor(jobs: int, scheduler: str | None = None,
+                  warm: GradeTask | None = None) -> Iterator[Executor]:
     """A local process pool of ``jobs`` processes, or an executor on the Dask cluster at
-    ``scheduler``; shut down (pending work cancelled) on exit."""
+    ``scheduler``, each process warmed up (:func:`warm_up`) for ``warm``'s batch; shut down
+    (pending work cancelled) on exit."""
     if scheduler:
         try:
             from dask.distributed import Client
@@ -384,14 +398,14 @@ def open_executor(jobs: int, scheduler: str | None = None) -> Iterator[Executor]
         except OSError as exc:
             raise AutograderError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         try:
-            client.run(warm_up)
+            client.run(warm_up, warm)
             yield client.get_executor(pure=False)
         finally:
             client.close()
         return
     pool = ProcessPoolExecutor(max_workers=max(1, jobs),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_local_worker)
+                               initializer=_init_local_worker, initargs=(warm,))
     try:
         yield pool
     except BaseException:
@@ -575,7 +589,8 @@ def _grade_all(tasks: list[GradeTask], jobs: int, scheduler: str | None,
     try:
         while pending:
             retry: list[GradeTask] = []
-            with open_executor(jobs, scheduler) as executor:
+            warm = replace(pending[0], files={}, student="", source="")
+            with open_executor(jobs, scheduler, warm) as executor:
                 futures: dict[Future[dict[str, Any]], GradeTask] = {
                     executor.submit(grade_task, t): t for t in pending}
                 handled: set[Future[dict[str, Any]]] = set()

@@ -269,26 +269,41 @@ def run_collected(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
     errors, no checks found), which are grader errors.  One run at a time per
     process: pytest is not thread-safe.
     """
-    key = (tuple(str(Path(d).resolve()) for d in test_dirs),
-           str(hidden_dir.resolve()) if hidden_dir else None)
     with _lock:
-        session = _sessions.get(key)
-        if session is not None and (session.broken or not session.unchanged()):
-            _sessions.pop(key)
-            session.close()
-            session = None
-        if session is None:
-            session = CheckSession(test_dirs, hidden_dir)
-            _sessions[key] = session
-            while len(_sessions) > MAX_SESSIONS:
-                _sessions.popitem(last=False)[1].close()
-        _sessions.move_to_end(key)
+        key, session = _session_for(test_dirs, hidden_dir)
         try:
             return session.run(sandbox, seed)
         finally:
             if session.broken:
                 _sessions.pop(key, None)
                 session.close()
+
+
+def prepare(test_dirs: Sequence[Path], hidden_dir: Path | None) -> None:
+    """Configure pytest and collect the checks now (a batch process's start-up), so that
+    the first submission graded does not pay for it."""
+    with _lock:
+        _session_for(test_dirs, hidden_dir)
+
+
+def _session_for(test_dirs: Sequence[Path],
+                 hidden_dir: Path | None) -> tuple[tuple[Any, ...], CheckSession]:
+    """This process's session for these folders, collected again if a check file changed;
+    call with ``_lock`` held."""
+    key = (tuple(str(Path(d).resolve()) for d in test_dirs),
+           str(hidden_dir.resolve()) if hidden_dir else None)
+    session = _sessions.get(key)
+    if session is not None and (session.broken or not session.unchanged()):
+        _sessions.pop(key)
+        session.close()
+        session = None
+    if session is None:
+        session = CheckSession(test_dirs, hidden_dir)
+        _sessions[key] = session
+        while len(_sessions) > MAX_SESSIONS:
+            _sessions.popitem(last=False)[1].close()
+    _sessions.move_to_end(key)
+    return key, session
 
 
 def close_sessions() -> None:

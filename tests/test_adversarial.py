@@ -43,6 +43,7 @@ from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
 from autograder.plugin import check_seed
 from autograder.results import SubmissionResult
+from autograder.sandbox import forkserver
 from autograder.sandbox.client import WorkerSandbox
 from autograder.sandbox.isolation import (
     UID_BASE,
@@ -276,7 +277,9 @@ def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name:
     assert_as_expected(result, {**expected, "checks": {**expected["checks"],
                                                        **forked.get("checks", {})}})
     host.assert_untouched()
-    # The uid stays the fork server's, for the next submission: none of this one's processes.
+    # The uid stays the fork server's, for the next submission: none of this one's processes
+    # once the clean-up close() began is done.
+    forkserver.settle_all()
     assert uid is not None and processes_of(uid) == []
 
 

@@ -143,7 +143,9 @@ class WorkerSandbox:
 
     The worker is started lazily, restarted after it dies or times out, and
     killed with everything it started on :meth:`close`; when it runs as a uid
-    of its own, :meth:`close` returns only once no process of that uid is left.
+    of its own, :meth:`close` returns only once no process of that uid is left (a
+    forked worker's uid is the fork server's: what is left of it is killed before
+    the fork server forks again).
 
     With ``fork=True`` the worker is forked from a shared zygote when this
     machine allows it (see :mod:`.forkserver`), which saves a new interpreter and

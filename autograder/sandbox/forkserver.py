@@ -12,9 +12,9 @@ capability and ``no_new_privs``, the per-process limits, a fresh process
 whose memory holds nothing of another submission (the zygote never reads a
 submission).  What changes: the submissions graded by one fork server share
 its pid namespace and its uid, one after another, never at the same time.
-Between two of them the harness kills every process of that uid and the
-zygote empties every folder the uid can write to; a fork server that cannot
-do both is closed and replaced.
+Between two of them every process of that uid is killed and every folder it
+can write to emptied (begun when a submission is done, finished before the
+next fork); a fork server that cannot do both is closed and replaced.
 
 Only root can hand out uids, so fork servers exist only for a root harness
 at the ``bwrap`` level; elsewhere :func:`acquire` returns None and the
@@ -106,6 +106,8 @@ class ForkServer:
         self._tmp = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
         self._status: dict[str, int] = {}
         self._cpu: dict[str, float] = {}
+        #: The job id of a clean-up asked for and not yet waited for.
+        self._cleaning: str | None = None
         self._replies: dict[tuple[str, str], dict[str, Any]] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._info: int | None = None
@@ -156,8 +158,10 @@ class ForkServer:
     # -- requests ---------------------------------------------------------------
 
     def fork(self, stderr: int) -> ForkedWorker:
-        """A new worker whose stderr is ``stderr``; it waits for its first frame on stdin."""
-        if self.broken:
+        """A new worker whose stderr is ``stderr``; it waits for its first frame on stdin.
+
+        Never before the last submission's clean-up is done (:meth:`settle`)."""
+        if not self.settle():
             raise ForkServerError("this fork server is broken")
         job = secrets.token_hex(8)
         in_r, in_w = os.pipe()
@@ -185,7 +189,32 @@ class ForkServer:
     def clean(self) -> bool:
         """Kill every process of the uid and empty every folder it can write to; True when
         nothing is left, so the next submission can have this fork server."""
-        return self._helper("clean", "cleaned")
+        self.begin_clean()
+        return self.settle()
+
+    def begin_clean(self) -> None:
+        """Ask for :meth:`clean` without waiting: the zygote does it while the harness goes
+        on; :meth:`settle` (and any fork) waits for it to be done."""
+        if self.broken or self._cleaning is not None:
+            return
+        job = secrets.token_hex(8)
+        try:
+            self._request({"op": "clean", "job": job, "uid": self.uid}, [])
+        except ForkServerError:
+            return
+        self._cleaning = job
+
+    def settle(self) -> bool:
+        """Wait for a clean-up begun by :meth:`begin_clean`; False (and broken) when it
+        failed or the fork server is gone."""
+        job, self._cleaning = self._cleaning, None
+        if job is not None and not self.broken:
+            try:
+                if self._await(("cleaned", job), REPLY_TIMEOUT).get("ok") is not True:
+                    self.broken = True
+            except ForkServerError:
+                pass
+        return not self.broken
 
     def _helper(self, op: str, reply: str) -> bool:
         if self.broken:
@@ -327,6 +356,8 @@ def acquire(config: Any) -> ForkServer | None:
     key = server_key(config)
     with _lock:
         for server in list(_servers):
+            if server.key == key and not server.busy and not server.broken:
+                server.settle()  # the last submission's clean-up, begun by release()
             if server.broken:
                 _servers.remove(server)
                 server.close()
@@ -346,15 +377,25 @@ def acquire(config: Any) -> ForkServer | None:
 
 
 def release(server: ForkServer) -> None:
-    """Take a fork server back once its worker's processes are killed: cleaned for the next
-    submission, or closed when it cannot be."""
-    ok = server.clean()
+    """Take a fork server back from its submission.  Its clean-up (every process of its uid
+    killed, every folder that uid can write to emptied) is begun here and finished before
+    it forks for anyone else; a fork server that cannot be cleaned is closed."""
+    server.begin_clean()
     with _lock:
         server.busy = False
-        if not ok:
+        if server.broken:
             if server in _servers:
                 _servers.remove(server)
             server.close()
+
+
+def settle_all() -> None:
+    """Wait until every idle fork server of this process has finished its clean-up."""
+    with _lock:
+        for server in list(_servers):
+            if not server.busy and not server.settle():
+                _servers.remove(server)
+                server.close()
 
 
 @atexit.register

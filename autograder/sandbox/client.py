@@ -12,7 +12,6 @@ missing, late or malformed reply into a failed call, never into an exception.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import resource
 import secrets
@@ -32,7 +31,16 @@ from typing import Any, Literal, Protocol
 
 from . import forkserver, protocol
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
-from .isolation import Isolation, UidSlot, kill_uid, launch, needs_own_uid, seccomp_filter
+from .isolation import (
+    Isolation,
+    UidSlot,
+    kill_uid,
+    launch,
+    needs_own_uid,
+    read_init_pid,
+    seccomp_pipe,
+    worker_env,
+)
 
 #: How a call into student code ended.  ``ok`` carries a value.
 CallKind = Literal[
@@ -255,27 +263,12 @@ class WorkerSandbox:
         if isolation.level == "bwrap":
             self._info, info_fd = os.pipe()
             os.set_blocking(self._info, False)
-            program = seccomp_filter()
-            if program is not None:
-                seccomp_fd, seccomp_w = os.pipe()
-                os.write(seccomp_w, program)  # a few hundred bytes: fits in the pipe
-                os.close(seccomp_w)
+            seccomp_fd = seccomp_pipe()
         self._init_pid = None
         passed = tuple(fd for fd in (info_fd, seccomp_fd) if fd is not None)
         how = launch(isolation, self._workerdir, self._workdir, self._maskdir, self.config,
                      self.uid, info_fd, seccomp_fd)
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(self._workdir),
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "LC_ALL": "C.UTF-8",
-        }
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            if key in os.environ:
-                env[key] = os.environ[key]
+        env = worker_env(home=str(self._workdir))
         if self._children_cpu_at_start is None:
             self._children_cpu_at_start = _children_cpu()
         user: dict[str, Any] = {}
@@ -500,17 +493,8 @@ class WorkerSandbox:
 
     def _sandbox_init(self) -> int | None:
         """Host pid of the bwrap sandbox's init (from --info-fd), once bubblewrap wrote it."""
-        if self._init_pid is None and self._info is not None:
-            try:
-                data = os.read(self._info, 4096)
-            except (BlockingIOError, OSError):
-                return None
-            try:
-                pid = json.loads(data.decode()).get("child-pid")
-            except (ValueError, AttributeError):
-                return None
-            if type(pid) is int and pid > 1:
-                self._init_pid = pid
+        if self._init_pid is None:
+            self._init_pid = read_init_pid(self._info)
         return self._init_pid
 
     # -- calls -----------------------------------------------------------

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import GraderError
-from .isolation import UidSlot, kill_uid, seccomp_filter, zygote_launch
+from .isolation import UidSlot, kill_uid, read_init_pid, seccomp_pipe, worker_env, zygote_launch
 
 #: Seconds the zygote may take to start (interpreter and NumPy in a new sandbox).
 STARTUP_TIMEOUT = 15.0
@@ -131,20 +131,10 @@ class ForkServer:
             os.chmod(folder, 0o755)
         self._info, info_w = os.pipe()
         os.set_blocking(self._info, False)
-        passed = [info_w]
-        program = seccomp_filter()
-        seccomp_fd = None
-        if program is not None:
-            seccomp_fd, seccomp_w = os.pipe()
-            os.write(seccomp_w, program)
-            os.close(seccomp_w)
-            passed.append(seccomp_fd)
+        seccomp_fd = seccomp_pipe()
+        passed = [fd for fd in (info_w, seccomp_fd) if fd is not None]
         how = zygote_launch(config.isolation, workerdir, maskdir, config, info_w, seccomp_fd)
-        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LC_ALL": "C.UTF-8"}
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-            if key in os.environ:
-                env[key] = os.environ[key]
+        env = worker_env()
         try:
             with open(self._tmp / "zygote.stderr", "wb") as err:
                 self._proc = subprocess.Popen(how.argv, stdin=theirs.fileno(),
@@ -295,7 +285,7 @@ class ForkServer:
         self._ctl.close()
         proc, self._proc = self._proc, None
         if proc is not None:
-            init = _read_init_pid(self._info)
+            init = read_init_pid(self._info)
             for pid in (init, proc.pid):
                 if pid is not None:
                     try:
@@ -316,17 +306,6 @@ class ForkServer:
             else:
                 _stuck.append(slot)  # never hand out a uid with a live process
         shutil.rmtree(self._tmp, ignore_errors=True)
-
-
-def _read_init_pid(info: int | None) -> int | None:
-    """Host pid of the bwrap sandbox's init, from its --info-fd."""
-    if info is None:
-        return None
-    try:
-        pid = json.loads(os.read(info, 4096).decode()).get("child-pid")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return pid if type(pid) is int and pid > 1 else None
 
 
 def server_key(config: Any) -> tuple[Any, ...]:

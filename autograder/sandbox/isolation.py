@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -261,6 +262,43 @@ def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | No
         cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                 "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     return Launch([*cmd, *program], hidden=tuple(hidden))
+
+
+def worker_env(home: str | None = None) -> dict[str, str]:
+    """The environment of a worker (or zygote): a plain PATH, one BLAS thread, no bytecode
+    files, and the host's OpenBLAS CPU hints (a mismatch can crash OpenBLAS at import)."""
+    env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LC_ALL": "C.UTF-8"}
+    if home is not None:
+        env["HOME"] = home
+    for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def seccomp_pipe() -> int | None:
+    """The read end of a pipe holding :func:`seccomp_filter` (for ``bwrap --seccomp``), or
+    None on machines without a filter.  The caller passes it to bwrap, then closes it."""
+    program = seccomp_filter()
+    if program is None:
+        return None
+    read_end, write_end = os.pipe()
+    os.write(write_end, program)  # a few hundred bytes: fits in the pipe
+    os.close(write_end)
+    return read_end
+
+
+def read_init_pid(info: int | None) -> int | None:
+    """Host pid of a bwrap sandbox's init, from the read end of its ``--info-fd`` (made
+    non-blocking); None until bubblewrap wrote it.  Killing it ends the whole sandbox."""
+    if info is None:
+        return None
+    try:
+        pid = json.loads(os.read(info, 4096).decode()).get("child-pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return pid if type(pid) is int and pid > 1 else None
 
 
 def _inside(path: str, roots: tuple[str, ...] | list[str]) -> bool:

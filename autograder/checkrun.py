@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import site
 import sys
+import sysconfig
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -33,6 +35,10 @@ from .plugin import GradingPlugin
 from .results import CheckResult
 from .sandbox.client import Sandbox
 
+#: Where installed libraries live (module files there are never check modules).
+_LIBRARIES = tuple(sorted({os.path.join(p, "") for p in (
+    sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])}))
 #: Sessions kept per process (least recently used ones are closed beyond this).
 MAX_SESSIONS = 4
 
@@ -253,7 +259,10 @@ class CheckSession:
         roots = tuple(str(d.resolve()) + os.sep for d in self.test_dirs)
         for name in set(sys.modules) - before:
             file = getattr(sys.modules[name], "__file__", None)
-            if isinstance(file, str) and os.path.realpath(file).startswith(roots):
+            if not isinstance(file, str) or (file.startswith(_LIBRARIES)
+                                             and not file.startswith(roots)):
+                continue  # e.g. torch, imported by the checks: ~1000 modules, no realpath
+            if os.path.realpath(file).startswith(roots):
                 del sys.modules[name]
 
 

@@ -23,6 +23,8 @@ import hashlib
 import inspect
 import io
 import time
+import types
+import unittest
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,10 @@ _KIND_TO_OUTCOME: dict[str, Outcome] = {
 _OWN_FIXTURES = frozenset({"student", "rng", "seed", "request"})
 #: What pytest resolves a direct ``parametrize`` argument with (None if that changes).
 _DIRECT_PARAM = getattr(_pytest.python, "get_direct_param_fixture_func", None)
+#: Hooks of pytest's per-check protocol: a check that another plugin (a conftest) hooks into
+#: keeps pytest's runner.
+_RUNTEST_HOOKS = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call",
+                  "pytest_runtest_teardown", "pytest_runtest_makereport", "pytest_pyfunc_call")
 #: Marks that act when pytest sets a check up: such checks keep pytest's runner.
 _SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
@@ -60,6 +66,12 @@ MARKERS = (
     "question(name): the assignment.toml question a check counts towards",
     "hidden: a hidden check (also implied by living in solutions/<name>/hidden/)",
 )
+
+
+def _is_pytests_own(plugin: object) -> bool:
+    """True for pytest's built-in plugins (modules or objects of ``_pytest``)."""
+    module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+    return module == "_pytest" or module.startswith("_pytest.")
 
 
 def check_seed(seed: int, name: str) -> int:
@@ -166,6 +178,8 @@ class GradingPlugin:
         if any(m.name in _SETUP_MARKS for m in item.iter_markers()):
             return False
         params = set(item.callspec.params) if hasattr(item, "callspec") else set()
+        if params & _OWN_FIXTURES:  # a parameter named like one of ours replaces it
+            return False
         if not (set(item.fixturenames) <= _OWN_FIXTURES | params
                 and set(item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params):
             return False
@@ -176,6 +190,10 @@ class GradingPlugin:
                     return False
             elif getattr(func, "__self__", None) is not self:  # e.g. a conftest's own `rng`
                 return False
+        for hook in _RUNTEST_HOOKS:  # a conftest's own hook would be skipped
+            for impl in getattr(item.ihook, hook).get_hookimpls():
+                if impl.plugin is not self and not _is_pytests_own(impl.plugin):
+                    return False
         return True
 
     def run_directly(self, item: pytest.Item) -> CheckResult:
@@ -208,7 +226,8 @@ class GradingPlugin:
         except BaseException as error:  # what pytest's CallInfo catches too
             exc = error
         duration = time.perf_counter() - start
-        skipped = isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception))
+        skipped = isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception,
+                                   unittest.SkipTest))
         return self._record(item, "call", exc=exc, passed=exc is None, skipped=skipped,
                             text=str(exc) if skipped else "", duration=duration,
                             student=student)

@@ -123,6 +123,18 @@ def test_indirect_parameter(student, doubled):
     assert_equal(student.add(1, 1), doubled, call="add(1, 1)")
 
 
+@pytest.mark.points(1)
+@pytest.mark.parametrize("seed", [11])
+def test_parameter_named_seed(student, seed):
+    assert_equal(seed, 11, call="seed")
+
+
+@pytest.mark.points(1)
+def test_raises_unittest_skip(student):
+    import unittest
+    raise unittest.SkipTest("not today")
+
+
 class TestInAClass:
     @pytest.mark.points(1)
     def test_method(self, student):
@@ -141,6 +153,11 @@ def test_own_seed(student, seed):
     assert_equal(seed, 7, call="seed")
 '''
 
+HOOK = '''
+def pytest_runtest_setup(item):
+    pass
+'''
+
 AUTOUSE = '''
 import pytest
 
@@ -156,7 +173,7 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     (tests / "test_public.py").unlink()
     (tests / "test_unusual.py").write_text(UNUSUAL)
     spec_file = demo_course.spec_file("demo")
-    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 11", 1))
+    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 13", 1))
     spec = load_spec(spec_file)
     session = CheckSession([tests], None)
     try:
@@ -168,6 +185,7 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
         "test_plain": True, "test_parametrized[2-3]": True, "test_parametrized[1-1]": True,
         "test_with_a_fixture_of_its_own": False, "test_with_a_setup_mark": False,
         "test_plain_assert": True, "test_skips_itself": True, "test_indirect_parameter[1]": False,
+        "test_parameter_named_seed[11]": False, "test_raises_unittest_skip": True,
         "test_method": False}
 
     job = GradingJob.for_assignment(demo_course, spec, hidden=False)
@@ -175,12 +193,12 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     outcomes = {c.name: (c.outcome, c.message) for c in result.checks}
     assert list(outcomes) == list(runs)  # in collection order, whichever runner
     assert outcomes["test_plain_assert"] == ("failed", "add(1, 2) should be 4 here")
-    assert outcomes["test_skips_itself"][0] == "grader_error"
-    assert "check was skipped" in outcomes["test_skips_itself"][1]
+    for name in ("test_skips_itself", "test_raises_unittest_skip"):
+        assert outcomes[name][0] == "grader_error" and "check was skipped" in outcomes[name][1]
     assert {n for n, (o, _) in outcomes.items() if o == "passed"} == {
         "test_plain", "test_parametrized[2-3]", "test_parametrized[1-1]",
         "test_with_a_fixture_of_its_own", "test_with_a_setup_mark", "test_indirect_parameter[1]",
-        "test_method"}
+        "test_parameter_named_seed[11]", "test_method"}
 
     # A check module's own `seed` fixture replaces the grader's: its checks keep pytest's runner.
     (tests / "test_unusual.py").write_text(UNUSUAL + OWN_SEED)
@@ -191,6 +209,14 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     finally:
         session.close()
     assert runs["test_own_seed"] is False and runs["test_plain"] is True
+
+    (tests / "test_unusual.py").write_text(UNUSUAL)
+    (tests / "conftest.py").write_text(HOOK)
+    session = CheckSession([tests], None)
+    try:
+        assert not any(session.direct)  # a conftest hooks into every check: pytest's runner
+    finally:
+        session.close()
 
     (tests / "conftest.py").write_text(AUTOUSE)
     session = CheckSession([tests], None)

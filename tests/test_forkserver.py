@@ -167,3 +167,24 @@ def test_forked_and_plain_workers_grade_alike(tmp_path: Path) -> None:
             [(c.name, c.outcome, c.score, c.message) for c in plain.checks]
         assert fast.score == plain.score
     assert forkserver._servers, "no fork server was used"
+
+
+
+def test_a_worker_killed_before_it_dropped_root_dies_too() -> None:
+    """A worker caught before its first frame is still root, beyond the reach of the helper
+    that kills the uid's processes: the zygote must kill it, or it would run the student's
+    code later, during the next submission graded by the same fork server."""
+    server = forkserver.acquire(config())
+    assert server is not None
+    with open(os.devnull, "wb") as err:
+        worker = server.fork(err.fileno())  # no first frame sent: it waits for it, as root
+    try:
+        server.kill_all()
+        assert worker.wait(timeout=5) == -signal.SIGKILL
+        assert not server.broken
+    finally:
+        for stream in (worker.stdin, worker.stdout):
+            if stream is not None:
+                stream.close()
+        forkserver.release(server)
+        forkserver.settle_all()

@@ -115,6 +115,10 @@ def kernel_interfaces():
     for flag in ("-U", "-n", "-m", "-p"):
         run = subprocess.run(["unshare", flag, "true"], capture_output=True, text=True)
         out[f"unshare {flag}"] = run.stderr.strip()
+    for args in (["-M", "4096"], ["-Q"], ["-S", "1"]):  # System V memory, queue, semaphores
+        kind = args[0]
+        run = subprocess.run(["ipcmk", *args], capture_output=True, text=True)
+        out[f"ipcmk {kind}"] = (run.stdout + run.stderr).strip()
     out["true"] = subprocess.run(["true"]).returncode
     thread = threading.Thread(target=lambda: None)
     thread.start()
@@ -274,6 +278,8 @@ def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> 
     assert seen["memfd"] == "PermissionError"
     for flag in ("-U", "-n", "-m", "-p"):
         assert "Operation not permitted" in seen[f"unshare {flag}"], seen
+    for kind in ("-M", "-Q", "-S"):  # they would outlive the submission in a fork server
+        assert "Operation not permitted" in seen[f"ipcmk {kind}"], seen
     assert seen["true"] == 0 and seen["thread"] == "ran"
 
 

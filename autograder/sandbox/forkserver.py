@@ -285,8 +285,10 @@ class ForkServer:
         self._ctl.close()
         proc, self._proc = self._proc, None
         if proc is not None:
-            init = read_init_pid(self._info)
-            for pid in (init, proc.pid):
+            # The init's pid is ours to kill only while bubblewrap, its parent, still runs
+            # (once bubblewrap reaped it, the pid may be another process's).
+            init = read_init_pid(self._info) if proc.poll() is None else None
+            for pid in (init, proc.pid if proc.returncode is None else None):
                 if pid is not None:
                     try:
                         os.kill(pid, 9)
@@ -335,7 +337,9 @@ def acquire(config: Any) -> ForkServer | None:
     key = server_key(config)
     with _lock:
         for server in list(_servers):
-            if server.key == key and not server.busy and not server.broken:
+            if server.busy:
+                continue  # its borrower's: closed by release() if broken
+            if server.key == key and not server.broken:
                 server.settle()  # the last submission's clean-up, begun by release()
             if server.broken:
                 _servers.remove(server)

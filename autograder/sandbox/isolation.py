@@ -420,7 +420,9 @@ def needs_own_uid(isolation: Isolation) -> bool:
 
 #: Per machine: (audit arch, syscalls refused with EPERM, clone, clone3).  Namespaces and
 #: mounts (a way to new kernel attack surface), tracing other processes, keyrings, BPF,
-#: io_uring, kernel modules, and memfd (memory that the address-space limit misses).
+#: io_uring, kernel modules, memfd (memory that the address-space limit misses), and System V
+#: and POSIX message IPC (objects that outlive the process, and the next submission of a
+#: fork server would share them; NumPy and Python's own multiprocessing never use them).
 _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
     "x86_64": (0xC000003E, {
         "ptrace": 101, "personality": 135, "pivot_root": 155, "mount": 165, "umount2": 166,
@@ -432,6 +434,10 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
         "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
         "fspick": 433, "mount_setattr": 442, "memfd_secret": 447,
+        "shmget": 29, "shmat": 30, "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66,
+        "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71,
+        "semtimedop": 220, "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242,
+        "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
     }, 56, 435),
     "aarch64": (0xC00000B7, {
         "ptrace": 117, "personality": 92, "pivot_root": 41, "mount": 40, "umount2": 39,
@@ -443,6 +449,10 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
         "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
         "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
         "fspick": 433, "mount_setattr": 442, "memfd_secret": 447,
+        "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183,
+        "mq_notify": 184, "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188,
+        "msgsnd": 189, "semget": 190, "semctl": 191, "semtimedop": 192, "semop": 193,
+        "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
     }, 220, 435),
 }
 #: clone() flags that create namespaces.

@@ -9,8 +9,9 @@ and never reads a submission: it only obeys its control socket (fd 0, a
 Requests, one JSON object per packet:
 
 ``{"op": "fork", "job": ID, "uid": N}`` with three file descriptors
-    Fork a worker that runs as uid ``N`` (its groups cleared, so no
-    capability is left), in a session of its own, with the descriptors as
+    Fork a worker that runs as uid ``N`` (groups cleared; its effective,
+    permitted and ambient capabilities drop with root, and no_new_privs keeps
+    exec from granting any), in a session of its own, with the descriptors as
     its stdin, stdout and stderr and nothing else open, then serves the
     harness exactly as a freshly started ``worker.py`` does (the submission's
     files arrive in its first frame).  Reply ``{"op": "forked", "job": ID}``.
@@ -123,6 +124,13 @@ def _prepare_workdir(names: list[str], contents: list[bytes]) -> None:
             shutil.rmtree(path)
         else:
             os.rename(path, os.path.join(WORKDIR, f".stale-{os.urandom(8).hex()}"))
+    for folder in WRITABLE[1:]:
+        # Files here that the uid does not own (e.g. hard links to the last submission's
+        # files) would escape its own clean-up; their folder is root's, so root removes them.
+        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+            path = os.path.join(folder, name)
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                os.unlink(path)
     for name, data in zip(names, contents, strict=True):
         parts = name.split("/")
         if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
@@ -213,6 +221,8 @@ def main() -> None:
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     signal.set_wakeup_fd(write_end)
     jobs: dict[int, tuple[str, str]] = {}  # pid -> (job id, what the child does)
+    #: Helpers that exited, waiting for every worker to be reaped: pid -> (job, op, ok).
+    done: dict[int, tuple[str, str, bool]] = {}
 
     def send(message: dict[str, object]) -> None:
         ctl.sendall(json.dumps(message).encode())
@@ -239,10 +249,16 @@ def main() -> None:
             job, role = jobs.pop(pid, ("", ""))
             code = os.waitstatus_to_exitcode(status)
             if role in REPLIES:
-                send({"op": REPLIES[role], "job": job, "ok": code == 0})
+                done[pid] = (job, role, code == 0)
             elif job:
                 send({"op": "exit", "job": job, "status": code,
                       "cpu": round(usage.ru_utime + usage.ru_stime, 6)})
+        # A killer's or cleaner's reply waits until no worker is left, reaped: one killed
+        # before it dropped to the uid (still root, out of the helper's reach) is killed below.
+        if done and not any(role == "fork" for _, role in jobs.values()):
+            for job, role, ok in done.values():
+                send({"op": REPLIES[role], "job": job, "ok": ok})
+            done.clear()
         if ctl.fileno() not in readable:
             continue
         data, fds, _, _ = socket.recv_fds(ctl, 65536, 3)
@@ -258,6 +274,15 @@ def main() -> None:
                 os.close(fd)
             send({"op": "error", "message": str(exc)[:500]})
             continue
+        if op in REPLIES:
+            # Workers that have not dropped to the uid yet are root, like this process: only
+            # this process can kill them (the helper below kills those that have).
+            for worker_pid, (_, role) in jobs.items():
+                if role == "fork":
+                    try:
+                        os.kill(worker_pid, signal.SIGKILL)
+                    except (PermissionError, ProcessLookupError):
+                        pass
         pid = os.fork()
         if pid == 0:
             _child(op, uid, fds, ctl, (read_end, write_end))

@@ -51,6 +51,12 @@ def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pyte
     spec = load_spec(course.spec_file(name))
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=3,
                                     isolation=Isolation.detect("auto"))
+    session = CheckSession(job.test_dirs, job.hidden_dir)
+    try:
+        # Every check of the repository runs directly: the comparison below is not vacuous.
+        assert session.direct and all(session.direct)
+    finally:
+        session.close()
     for path in _submissions(course, name, tmp_path):
         submission = load_submission(path, spec)
         close_sessions()

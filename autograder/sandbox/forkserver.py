@@ -56,28 +56,30 @@ class ForkServerError(Exception):
 
 class ForkedWorker:
     """A worker forked by the zygote, with the part of :class:`subprocess.Popen`'s interface
-    the sandbox client uses.  Its pid lives in the sandbox's namespace, so it is killed by
-    uid (:func:`kill_uid`), never by pid."""
+    the sandbox client uses.  Its pid lives in the sandbox's namespace, so the zygote kills
+    it (with every other process of the uid), never the harness by pid."""
 
     def __init__(self, server: ForkServer, job: str, stdin: int, stdout: int) -> None:
         self.server = server
         self.job = job
         self.stdin: IO[bytes] | None = os.fdopen(stdin, "wb", buffering=0)
         self.stdout: IO[bytes] | None = os.fdopen(stdout, "rb", buffering=0)
+        #: (exit status, CPU seconds) once the zygote reported them.
+        self._exit: tuple[int, float | None] | None = None
 
     @property
     def returncode(self) -> int | None:
-        return self.server.exit_status(self.job)
+        if self._exit is None:
+            self._exit = self.server.take_exit(self.job)
+        return self._exit[0] if self._exit is not None else None
 
     @property
     def cpu_seconds(self) -> float | None:
         """CPU time the worker used, once it exited and the zygote reported it."""
-        return self.server.exit_cpu(self.job)
+        return self._exit[1] if self.returncode is not None and self._exit else None
 
     def poll(self) -> int | None:
         """The exit status (negative: killed by that signal) once the zygote reported it."""
-        if self.returncode is None:
-            self.server.pump(0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -104,8 +106,8 @@ class ForkServer:
         self._slot: UidSlot | None = UidSlot.acquire()
         self.uid = self._slot.uid
         self._tmp = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
-        self._status: dict[str, int] = {}
-        self._cpu: dict[str, float] = {}
+        #: Workers' exits the zygote reported and no ForkedWorker has taken yet.
+        self._exits: dict[str, tuple[int, float | None]] = {}
         #: The job id of a clean-up asked for and not yet waited for.
         self._cleaning: str | None = None
         self._replies: dict[tuple[str, str], dict[str, Any]] = {}
@@ -170,21 +172,24 @@ class ForkServer:
         return worker
 
     def kill_all(self) -> None:
-        """Kill every process of the uid; if the zygote cannot, kill them from here and
-        give this fork server up."""
-        if not self._helper("kill", "killed"):
+        """Kill every worker and every process of the uid; if the zygote cannot, kill what
+        has the uid from here and give this fork server up."""
+        job = secrets.token_hex(8)
+        try:
+            if self.broken:
+                raise ForkServerError("this fork server is broken")
+            self._request({"op": "kill", "job": job, "uid": self.uid}, [])
+            ok = self._await(("killed", job), REPLY_TIMEOUT).get("ok") is True
+        except ForkServerError:
+            ok = False
+        if not ok:
             self.broken = True
             kill_uid(self.uid)
 
-    def clean(self) -> bool:
-        """Kill every process of the uid and empty every folder it can write to; True when
-        nothing is left, so the next submission can have this fork server."""
-        self.begin_clean()
-        return self.settle()
-
     def begin_clean(self) -> None:
-        """Ask for :meth:`clean` without waiting: the zygote does it while the harness goes
-        on; :meth:`settle` (and any fork) waits for it to be done."""
+        """Ask the zygote to kill every worker and process of the uid and empty every folder
+        the uid can write to, without waiting: it does so while the harness goes on, and
+        :meth:`settle` (which any fork calls first) waits for it to be done."""
         if self.broken or self._cleaning is not None:
             return
         job = secrets.token_hex(8)
@@ -206,21 +211,11 @@ class ForkServer:
                 pass
         return not self.broken
 
-    def _helper(self, op: str, reply: str) -> bool:
-        if self.broken:
-            return False
-        job = secrets.token_hex(8)
-        try:
-            self._request({"op": op, "job": job, "uid": self.uid}, [])
-            return self._await((reply, job), REPLY_TIMEOUT).get("ok") is True
-        except ForkServerError:
-            return False
-
-    def exit_status(self, job: str) -> int | None:
-        return self._status.get(job)
-
-    def exit_cpu(self, job: str) -> float | None:
-        return self._cpu.get(job)
+    def take_exit(self, job: str) -> tuple[int, float | None] | None:
+        """A worker's (exit status, CPU seconds), handed over once (nothing piles up here)."""
+        if job not in self._exits:
+            self.pump(0)
+        return self._exits.pop(job, None)
 
     def _request(self, message: dict[str, Any], fds: list[int]) -> None:
         try:
@@ -263,9 +258,9 @@ class ForkServer:
                 self.broken = True
                 return False
             if op == "exit" and type(message.get("status")) is int:
-                self._status[job] = message["status"]
-                if type(message.get("cpu")) in (int, float):
-                    self._cpu[job] = float(message["cpu"])
+                cpu = message.get("cpu")
+                self._exits[job] = (message["status"],
+                                    float(cpu) if type(cpu) in (int, float) else None)
             elif op == "error":
                 self.broken = True
                 return False

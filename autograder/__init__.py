@@ -1,6 +1,5 @@
 """autograder: grade NumPy exercises against PyTorch references, with student code sandboxed."""
 
-
 from .errors import AutograderError, ExitCode, GraderError
 from .results import CheckResult, QuestionResult, SubmissionResult
 from .spec import AssignmentSpec, load_spec

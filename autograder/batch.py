@@ -59,6 +59,7 @@ MAX_ATTEMPTS = 2
 
 # -- finding submissions and naming students ------------------------------------
 
+
 def discover_submissions(folder: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Path]]:
     """(submissions, skipped entries) in ``folder``: each folder, ``.py``, ``.ipynb`` or ``.zip``
     (``exclude``: folders that are not submissions, such as the output folder)."""
@@ -99,8 +100,21 @@ def _stem(path: Path) -> str:
 
 
 #: Words that mark a shared part of every file name as an export artifact, not a name.
-ARTIFACT_WORDS = ("hw", "homework", "assignment", "assign", "lab", "project", "submission",
-                  "final", "solution", "notebook", "code", "exercise", "ex")
+ARTIFACT_WORDS = (
+    "hw",
+    "homework",
+    "assignment",
+    "assign",
+    "lab",
+    "project",
+    "submission",
+    "final",
+    "solution",
+    "notebook",
+    "code",
+    "exercise",
+    "ex",
+)
 
 
 def student_ids(paths: Sequence[Path], hints: Sequence[str] = ()) -> dict[Path, str]:
@@ -149,13 +163,13 @@ def _strip_common(ids: list[str], words: tuple[str, ...]) -> list[str]:
     def artifact(part: str) -> bool:
         tokens = [t for t in re.split(r"[_\-. ]+", part.lower()) if t]
         return bool(tokens) and all(
-            any(ch.isdigit() for ch in t) or any(w == t or (len(w) > 3 and w in t)
-                                                for w in words) for t in tokens)
+            any(ch.isdigit() for ch in t) or any(w == t or (len(w) > 3 and w in t) for w in words) for t in tokens
+        )
 
     prefix = _common_prefix(ids)
     cut = max((prefix.rfind(c) for c in _SEPARATORS), default=-1)
     if cut >= 0 and artifact(prefix[:cut]):
-        stripped = [i[cut + 1:] for i in ids]
+        stripped = [i[cut + 1 :] for i in ids]
         if all(stripped) and len(set(stripped)) == len(stripped):
             ids = stripped
     suffix = _common_prefix([i[::-1] for i in ids])[::-1]
@@ -185,6 +199,7 @@ def _safe(student: str) -> str:
 
 # -- the cache ------------------------------------------------------------------
 
+
 class ResultCache:
     """Results of earlier runs under ``<out>/.cache``, one JSON file per student."""
 
@@ -204,8 +219,7 @@ class ResultCache:
             result = SubmissionResult.from_dict(data["result"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-        if (result.fingerprint != fingerprint or result.student != student
-                or result.isolation != isolation):
+        if result.fingerprint != fingerprint or result.student != student or result.isolation != isolation:
             return None
         return result
 
@@ -227,6 +241,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 # -- what an executor process runs ------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GradeTask:
@@ -325,15 +340,18 @@ def _on_sigint(signum: int, frame: Any) -> None:
 
 
 def _job_for(task: GradeTask) -> GradingJob:
-    key = (task.course_root, task.assignment, task.seed, task.hidden, task.isolation_level,
-           task.checks_fingerprint)
+    key = (task.course_root, task.assignment, task.seed, task.hidden, task.isolation_level, task.checks_fingerprint)
     job = _jobs.get(key)
     if job is None:
         course = CourseDir(Path(task.course_root))
         spec = load_spec(course.spec_file(task.assignment))
         job = GradingJob.for_assignment(
-            course, spec, hidden=task.hidden, seed=task.seed,
-            isolation=Isolation(task.isolation_level, task.isolation_reason))  # type: ignore[arg-type]
+            course,
+            spec,
+            hidden=task.hidden,
+            seed=task.seed,
+            isolation=Isolation(task.isolation_level, task.isolation_reason),
+        )  # type: ignore[arg-type]
         _jobs[key] = job
     return job
 
@@ -352,10 +370,10 @@ def grade_task(task: GradeTask) -> dict[str, Any]:
             if _interrupted:
                 raise KeyboardInterrupt
             job = _job_for(task)
-            submission = Submission(student=task.student, source=Path(task.source),
-                                    files=dict(task.files), notes=tuple(task.notes))
-            box = TimedSandbox(WorkerSandbox(submission.files, job.spec.modules,
-                                             job.sandbox_config(), fork=True))
+            submission = Submission(
+                student=task.student, source=Path(task.source), files=dict(task.files), notes=tuple(task.notes)
+            )
+            box = TimedSandbox(WorkerSandbox(submission.files, job.spec.modules, job.sandbox_config(), fork=True))
             try:
                 result = grade(submission, job, box)
             finally:
@@ -374,16 +392,15 @@ def grade_task(task: GradeTask) -> dict[str, Any]:
             "calls": box.calls,
             "pid": os.getpid(),
         }
-    result = replace(result, fingerprint=task.fingerprint,
-                     extra={**result.extra, "timing": timing})
+    result = replace(result, fingerprint=task.fingerprint, extra={**result.extra, "timing": timing})
     return result.to_dict()
 
 
 # -- executors ------------------------------------------------------------------
 
+
 @contextlib.contextmanager
-def open_executor(jobs: int, scheduler: str | None = None,
-                  warm: GradeTask | None = None) -> Iterator[Executor]:
+def open_executor(jobs: int, scheduler: str | None = None, warm: GradeTask | None = None) -> Iterator[Executor]:
     """A local process pool of ``jobs`` processes, or an executor on the Dask cluster at
     ``scheduler``, each process warmed up (:func:`warm_up`) for ``warm``'s batch; shut down
     (pending work cancelled) on exit."""
@@ -391,8 +408,7 @@ def open_executor(jobs: int, scheduler: str | None = None,
         try:
             from dask.distributed import Client
         except ImportError:
-            raise AutograderError(
-                "--scheduler needs Dask: pip install 'autograder[dask]'") from None
+            raise AutograderError("--scheduler needs Dask: pip install 'autograder[dask]'") from None
         try:
             client = Client(scheduler, timeout=30)
         except OSError as exc:
@@ -403,9 +419,12 @@ def open_executor(jobs: int, scheduler: str | None = None,
         finally:
             client.close()
         return
-    pool = ProcessPoolExecutor(max_workers=max(1, jobs),
-                               mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_local_worker, initargs=(warm,))
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, jobs),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_local_worker,
+        initargs=(warm,),
+    )
     try:
         yield pool
     except BaseException:
@@ -424,6 +443,7 @@ def _interrupt_workers(executor: Executor) -> None:
 
 
 # -- the batch ------------------------------------------------------------------
+
 
 @dataclass
 class Prepared:
@@ -459,10 +479,12 @@ def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> lis
             submission = load_submission(path, spec, student=student)
             fingerprint = submission_fingerprint(submission, job)
         except Exception as exc:  # a broken submission never stops the batch
-            message = str(exc) if isinstance(exc, AutograderError) else \
-                f"{path.name} could not be read ({type(exc).__name__}: {exc})"
-            submission = Submission(student=student, source=path, files={},
-                                    notes=(message,))
+            message = (
+                str(exc)
+                if isinstance(exc, AutograderError)
+                else f"{path.name} could not be read ({type(exc).__name__}: {exc})"
+            )
+            submission = Submission(student=student, source=path, files={}, notes=(message,))
             fingerprint = _raw_fingerprint(path, checks)
         prepared.append(Prepared(student, path, submission, fingerprint))
     return prepared
@@ -478,10 +500,20 @@ def _raw_fingerprint(path: Path, checks: str) -> str:
     return h.hexdigest()[:32]
 
 
-def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Path | None = None,
-              jobs: int = 1, seed: int = DEFAULT_SEED, force: bool = False,
-              scheduler: str | None = None, allow_weak_isolation: bool = False,
-              progress: bool = True, stream: TextIO | None = None) -> BatchOutcome:
+def run_batch(
+    course: CourseDir,
+    assignment: str,
+    submissions: Path,
+    *,
+    out: Path | None = None,
+    jobs: int = 1,
+    seed: int = DEFAULT_SEED,
+    force: bool = False,
+    scheduler: str | None = None,
+    allow_weak_isolation: bool = False,
+    progress: bool = True,
+    stream: TextIO | None = None,
+) -> BatchOutcome:
     """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
 
     Raises IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
@@ -498,13 +530,15 @@ def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Pat
         if not allow_weak_isolation:
             raise IsolationUnavailable(
                 f"{exc}; batch grading runs untrusted code and needs it "
-                "(pass --allow-weak-isolation to grade with resource limits only)") from None
+                "(pass --allow-weak-isolation to grade with resource limits only)"
+            ) from None
         isolation = Isolation.detect("auto")
         stream.write(f"warning: weak isolation ({isolation.reason})\n")
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
     if job.hidden_dir is None:
-        stream.write(f"warning: no hidden checks in {course.hidden_tests_dir(spec.name)}; "
-                     "grading with the public checks only\n")
+        stream.write(
+            f"warning: no hidden checks in {course.hidden_tests_dir(spec.name)}; grading with the public checks only\n"
+        )
     out = out or course.reports_dir(spec.name)
     out.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out / CACHE_DIR)
@@ -526,15 +560,19 @@ def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Pat
             _ensure_reports(cached, out, hidden_details)
         else:
             todo.append(p)
-    stream.write(f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
-                 f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
-                 f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, isolation "
-                 f"{isolation.level})\n")
+    stream.write(
+        f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
+        f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
+        f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, isolation "
+        f"{isolation.level})\n"
+    )
     stream.flush()
 
     log = _BatchLog(out / LOG_FILE)
-    log.line(f"batch {spec.name}: {len(prepared)} submissions, {len(todo)} to grade, "
-             f"seed {seed}, isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}")
+    log.line(
+        f"batch {spec.name}: {len(prepared)} submissions, {len(todo)} to grade, "
+        f"seed {seed}, isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}"
+    )
 
     def finished(result: SubmissionResult) -> None:
         # Reports first, the cache entry last: a result is "done" once it is cached.
@@ -544,24 +582,26 @@ def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Pat
         outcome.graded.append(result.student)
         if result.status != "ok":
             outcome.failed.append(result.student)
-        log.line(f"{result.student}: {result.status} {result.score:g}/{result.max_score:g} "
-                 f"in {result.duration:.2f}s" + "".join(f"; {n}" for n in result.notes[:3]))
+        log.line(
+            f"{result.student}: {result.status} {result.score:g}/{result.max_score:g} "
+            f"in {result.duration:.2f}s" + "".join(f"; {n}" for n in result.notes[:3])
+        )
 
     tasks = [_task(course, spec, job, p) for p in todo]
     try:
         if tasks:
-            outcome.interrupted = _grade_all(tasks, jobs, scheduler, finished, job,
-                                             progress=progress)
+            outcome.interrupted = _grade_all(tasks, jobs, scheduler, finished, job, progress=progress)
     finally:
         log.close()
     outcome.wall_seconds = time.perf_counter() - start
     if outcome.interrupted:
-        stream.write(f"\ninterrupted: {len(outcome.graded)} graded and saved in this run; "
-                     "run the same command again to grade the rest\n")
+        stream.write(
+            f"\ninterrupted: {len(outcome.graded)} graded and saved in this run; "
+            "run the same command again to grade the rest\n"
+        )
         return outcome
     ordered = [outcome.results[p.student] for p in prepared if p.student in outcome.results]
-    write_summary_html(ordered, out / "summary.html", assignment=spec.name, title=spec.title,
-                       report_links=True)
+    write_summary_html(ordered, out / "summary.html", assignment=spec.name, title=spec.title, report_links=True)
     write_gradebook(ordered, out / "gradebook.csv", questions=[q.name for q in spec.questions])
     stream.write(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed))
     return outcome
@@ -569,30 +609,50 @@ def run_batch(course: CourseDir, assignment: str, submissions: Path, *, out: Pat
 
 def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared) -> GradeTask:
     return GradeTask(
-        course_root=str(course.root.resolve()), assignment=spec.name, seed=job.seed,
-        hidden=job.hidden_dir is not None, isolation_level=job.isolation.level,
-        isolation_reason=job.isolation.reason, checks_fingerprint=job.checks_fingerprint,
-        student=p.student, source=str(p.path), files=dict(p.submission.files),
-        notes=tuple(p.submission.notes), fingerprint=p.fingerprint)
+        course_root=str(course.root.resolve()),
+        assignment=spec.name,
+        seed=job.seed,
+        hidden=job.hidden_dir is not None,
+        isolation_level=job.isolation.level,
+        isolation_reason=job.isolation.reason,
+        checks_fingerprint=job.checks_fingerprint,
+        student=p.student,
+        source=str(p.path),
+        files=dict(p.submission.files),
+        notes=tuple(p.submission.notes),
+        fingerprint=p.fingerprint,
+    )
 
 
-def _grade_all(tasks: list[GradeTask], jobs: int, scheduler: str | None,
-               finished: Callable[[SubmissionResult], None], job: GradingJob, *,
-               progress: bool) -> bool:
+def _grade_all(
+    tasks: list[GradeTask],
+    jobs: int,
+    scheduler: str | None,
+    finished: Callable[[SubmissionResult], None],
+    job: GradingJob,
+    *,
+    progress: bool,
+) -> bool:
     """Grade ``tasks`` through the executor, calling ``finished`` per result; True if interrupted."""
     from tqdm import tqdm
 
     attempts: Counter[str] = Counter()
     pending = list(tasks)
-    bar = tqdm(total=len(tasks), unit="sub", desc="grading", disable=not progress,
-               dynamic_ncols=True, smoothing=0.05, file=sys.stderr)
+    bar = tqdm(
+        total=len(tasks),
+        unit="sub",
+        desc="grading",
+        disable=not progress,
+        dynamic_ncols=True,
+        smoothing=0.05,
+        file=sys.stderr,
+    )
     try:
         while pending:
             retry: list[GradeTask] = []
             warm = replace(pending[0], files={}, student="", source="")
             with open_executor(jobs, scheduler, warm) as executor:
-                futures: dict[Future[dict[str, Any]], GradeTask] = {
-                    executor.submit(grade_task, t): t for t in pending}
+                futures: dict[Future[dict[str, Any]], GradeTask] = {executor.submit(grade_task, t): t for t in pending}
                 handled: set[Future[dict[str, Any]]] = set()
                 try:
                     for fut in as_completed(futures):
@@ -612,9 +672,14 @@ def _grade_all(tasks: list[GradeTask], jobs: int, scheduler: str | None,
     return False
 
 
-def _collect(fut: Future[dict[str, Any]], task: GradeTask,
-             finished: Callable[[SubmissionResult], None], attempts: Counter[str],
-             retry: list[GradeTask], job: GradingJob) -> bool:
+def _collect(
+    fut: Future[dict[str, Any]],
+    task: GradeTask,
+    finished: Callable[[SubmissionResult], None],
+    attempts: Counter[str],
+    retry: list[GradeTask],
+    job: GradingJob,
+) -> bool:
     """Handle one finished future; True when the submission is done (graded or given up)."""
     try:
         data = fut.result()
@@ -624,8 +689,7 @@ def _collect(fut: Future[dict[str, Any]], task: GradeTask,
         if attempts[task.student] < MAX_ATTEMPTS:
             retry.append(task)
             return False
-        result = grader_error_result(task, job, "the grading process died twice on this "
-                                                "submission")
+        result = grader_error_result(task, job, "the grading process died twice on this submission")
     except CancelledError:
         return False
     except KeyboardInterrupt:
@@ -636,8 +700,12 @@ def _collect(fut: Future[dict[str, Any]], task: GradeTask,
     return True
 
 
-def _drain(futures: Mapping[Future[dict[str, Any]], GradeTask], handled: set[Any],
-           finished: Callable[[SubmissionResult], None], job: GradingJob) -> None:
+def _drain(
+    futures: Mapping[Future[dict[str, Any]], GradeTask],
+    handled: set[Any],
+    finished: Callable[[SubmissionResult], None],
+    job: GradingJob,
+) -> None:
     """After Ctrl-C: keep the results that finished cleanly in the meantime."""
     for fut in futures:
         if fut in handled or not fut.done() or fut.cancelled():
@@ -650,10 +718,17 @@ def _drain(futures: Mapping[Future[dict[str, Any]], GradeTask], handled: set[Any
 def grader_error_result(task: GradeTask, job: GradingJob, message: str) -> SubmissionResult:
     """A result that says the grader, not the student, failed on this submission."""
     return SubmissionResult(
-        assignment=task.assignment, student=task.student, seed=task.seed, checks=(),
-        questions=(), status="grader_error",
-        notes=(*task.notes, f"grader error: {message}"), isolation=task.isolation_level,
-        hidden=task.hidden, fingerprint=task.fingerprint)
+        assignment=task.assignment,
+        student=task.student,
+        seed=task.seed,
+        checks=(),
+        questions=(),
+        status="grader_error",
+        notes=(*task.notes, f"grader error: {message}"),
+        isolation=task.isolation_level,
+        hidden=task.hidden,
+        fingerprint=task.fingerprint,
+    )
 
 
 def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
@@ -661,15 +736,14 @@ def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> 
     from .reporting.gradescope import to_gradescope
     from .reporting.html_report import render_student_html
 
-    write_atomic(out / f"{result.student}.json",
-                 json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1))
-    write_atomic(out / f"{result.student}.html",
-                 render_student_html(result, hidden_details=hidden_details))
+    write_atomic(
+        out / f"{result.student}.json", json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1)
+    )
+    write_atomic(out / f"{result.student}.html", render_student_html(result, hidden_details=hidden_details))
 
 
 def _ensure_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
-    if not (out / f"{result.student}.html").is_file() or not (
-            out / f"{result.student}.json").is_file():
+    if not (out / f"{result.student}.html").is_file() or not (out / f"{result.student}.json").is_file():
         write_reports(result, out, hidden_details)
 
 
@@ -689,34 +763,46 @@ class _BatchLog:
 
 # -- the one-screen summary -----------------------------------------------------
 
-_PROBLEM_OUTCOMES = (("timeout", "timed out"), ("forbidden", "forbidden import"),
-                     ("error", "errors/crashes"), ("memory", "out of memory"),
-                     ("not_implemented", "not implemented"), ("grader_error", "grader errors"))
+_PROBLEM_OUTCOMES = (
+    ("timeout", "timed out"),
+    ("forbidden", "forbidden import"),
+    ("error", "errors/crashes"),
+    ("memory", "out of memory"),
+    ("not_implemented", "not implemented"),
+    ("grader_error", "grader errors"),
+)
 
 
-def render_screen_summary(outcome: BatchOutcome, results: Sequence[SubmissionResult],
-                          spec: AssignmentSpec, isolation: Isolation, jobs: int,
-                          seed: int) -> str:
+def render_screen_summary(
+    outcome: BatchOutcome,
+    results: Sequence[SubmissionResult],
+    spec: AssignmentSpec,
+    isolation: Isolation,
+    jobs: int,
+    seed: int,
+) -> str:
     """What the terminal shows at the end of a batch: counts, score statistics, problems, paths."""
     lines = [""]
     n = len(results)
     graded = len(outcome.graded)
     rate = graded / outcome.wall_seconds * 60 if outcome.wall_seconds > 0 else 0.0
     lines.append(f"{spec.name} — {spec.title}")
-    lines.append(f"  {n} submissions: {graded} graded, {len(outcome.skipped)} unchanged (skipped)"
-                 f" · {_duration(outcome.wall_seconds)}"
-                 + (f" ({rate:.0f}/min)" if graded else "")
-                 + f" · seed {seed} · isolation {isolation.level}")
+    lines.append(
+        f"  {n} submissions: {graded} graded, {len(outcome.skipped)} unchanged (skipped)"
+        f" · {_duration(outcome.wall_seconds)}"
+        + (f" ({rate:.0f}/min)" if graded else "")
+        + f" · seed {seed} · isolation {isolation.level}"
+    )
     scores = [r.score for r in results if r.status == "ok"]
     if scores:
         mx = max((r.max_score for r in results), default=0.0)
-        q = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 \
-            else [scores[0]] * 3
-        full = sum(1 for r in results if r.status == "ok" and r.max_score and
-                   r.score >= r.max_score)
-        lines.append(f"  score /{mx:g}: mean {statistics.fmean(scores):.1f} · median "
-                     f"{statistics.median(scores):g} · quartiles {q[0]:g}–{q[2]:g} · min "
-                     f"{min(scores):g} · max {max(scores):g} · full marks {full}")
+        q = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else [scores[0]] * 3
+        full = sum(1 for r in results if r.status == "ok" and r.max_score and r.score >= r.max_score)
+        lines.append(
+            f"  score /{mx:g}: mean {statistics.fmean(scores):.1f} · median "
+            f"{statistics.median(scores):g} · quartiles {q[0]:g}–{q[2]:g} · min "
+            f"{min(scores):g} · max {max(scores):g} · full marks {full}"
+        )
     for outcome_name, label in _PROBLEM_OUTCOMES:
         who = [r.student for r in results if any(c.outcome == outcome_name for c in r.checks)]
         if outcome_name == "grader_error":
@@ -725,8 +811,7 @@ def render_screen_summary(outcome: BatchOutcome, results: Sequence[SubmissionRes
             shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
             lines.append(f"  {label + ':':<18} {len(who):>4}  {shown}")
     lines.append(f"  reports: {outcome.out / 'summary.html'}")
-    lines.append(f"  gradebook: {outcome.out / 'gradebook.csv'}  "
-                 f"(per student: <student>.html, <student>.json)")
+    lines.append(f"  gradebook: {outcome.out / 'gradebook.csv'}  (per student: <student>.html, <student>.json)")
     return "\n".join(lines) + "\n"
 
 
@@ -738,17 +823,24 @@ def _duration(seconds: float) -> str:
 
 # -- the command ----------------------------------------------------------------
 
+
 def run_batch_command(args: argparse.Namespace) -> ExitCode:
     """``grade batch``: grade a folder of submissions; OK unless a submission hit a grader error."""
     course = CourseDir.discover()
     outcome = run_batch(
-        course, args.assignment, args.submissions, out=args.out, jobs=args.jobs,
-        seed=DEFAULT_SEED if args.seed is None else args.seed, force=args.force,
-        scheduler=args.scheduler, allow_weak_isolation=args.allow_weak_isolation,
-        progress=not args.no_progress)
+        course,
+        args.assignment,
+        args.submissions,
+        out=args.out,
+        jobs=args.jobs,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        force=args.force,
+        scheduler=args.scheduler,
+        allow_weak_isolation=args.allow_weak_isolation,
+        progress=not args.no_progress,
+    )
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
     if outcome.failed or any(r.status != "ok" for r in outcome.results.values()):
         return ExitCode.GRADER_ERROR
     return ExitCode.OK
-

@@ -36,9 +36,21 @@ from .results import CheckResult
 from .sandbox.client import Sandbox
 
 #: Where installed libraries live (module files there are never check modules).
-_LIBRARIES = tuple(sorted({os.path.join(p, "") for p in (
-    sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
-    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])}))
+_LIBRARIES = tuple(
+    sorted(
+        {
+            os.path.join(p, "")
+            for p in (
+                sys.prefix,
+                sys.base_prefix,
+                sys.exec_prefix,
+                *site.getsitepackages(),
+                sysconfig.get_paths()["stdlib"],
+                sysconfig.get_paths()["purelib"],
+            )
+        }
+    )
+)
 #: Sessions kept per process (least recently used ones are closed beyond this).
 MAX_SESSIONS = 4
 
@@ -47,15 +59,34 @@ def pytest_args(test_dirs: Sequence[Path]) -> list[str]:
     """The pytest command line every grading run uses."""
     return [
         *[str(d) for d in test_dirs],
-        "-p", "no:terminal", "-p", "no:cacheprovider", "-p", "no:randomly",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
         # Warnings are not reported, so these two only cost time: with torch loaded,
         # unraisableexception's five gc.collect() calls take ~0.5 s per run.
-        "-p", "no:warnings", "-p", "no:unraisableexception", "-p", "no:threadexception",
+        "-p",
+        "no:warnings",
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
         # Nothing reads captured log records: the logging plugin only costs ~4 ms a run.
-        "-p", "no:logging",
-        "--import-mode=importlib", "-o", "addopts=",
-        "-o", "python_files=test_*.py check_*.py", "--rootdir", str(test_dirs[0].parent),
-        "-c", os.devnull, "--capture=sys", "--continue-on-collection-errors",
+        "-p",
+        "no:logging",
+        "--import-mode=importlib",
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=test_*.py check_*.py",
+        "--rootdir",
+        str(test_dirs[0].parent),
+        "-c",
+        os.devnull,
+        "--capture=sys",
+        "--continue-on-collection-errors",
     ]
 
 
@@ -197,8 +228,7 @@ class CheckSession:
             raise KeyboardInterrupt from None
         except BaseException as exc:
             self.broken = True
-            raise GraderError(f"pytest could not run the checks ({type(exc).__name__}: "
-                              f"{exc})") from exc
+            raise GraderError(f"pytest could not run the checks ({type(exc).__name__}: {exc})") from exc
         finally:
             os.chdir(cwd)
             plugin.sandbox = _NoSandbox()
@@ -259,8 +289,7 @@ class CheckSession:
         roots = tuple(str(d.resolve()) + os.sep for d in self.test_dirs)
         for name in set(sys.modules) - before:
             file = getattr(sys.modules[name], "__file__", None)
-            if not isinstance(file, str) or (file.startswith(_LIBRARIES)
-                                             and not file.startswith(roots)):
+            if not isinstance(file, str) or (file.startswith(_LIBRARIES) and not file.startswith(roots)):
                 continue  # e.g. torch, imported by the checks: ~1000 modules, no realpath
             if os.path.realpath(file).startswith(roots):
                 del sys.modules[name]
@@ -270,8 +299,9 @@ _lock = threading.Lock()
 _sessions: OrderedDict[tuple[Any, ...], CheckSession] = OrderedDict()
 
 
-def run_collected(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
-                  hidden_dir: Path | None) -> tuple[list[CheckResult], list[str]]:
+def run_collected(
+    sandbox: Sandbox, test_dirs: Sequence[Path], seed: int, hidden_dir: Path | None
+) -> tuple[list[CheckResult], list[str]]:
     """Run the checks under ``test_dirs`` against ``sandbox`` with this process's cached session.
 
     Returns the check results and problems of the checks themselves (collection
@@ -295,12 +325,10 @@ def prepare(test_dirs: Sequence[Path], hidden_dir: Path | None) -> None:
         _session_for(test_dirs, hidden_dir)
 
 
-def _session_for(test_dirs: Sequence[Path],
-                 hidden_dir: Path | None) -> tuple[tuple[Any, ...], CheckSession]:
+def _session_for(test_dirs: Sequence[Path], hidden_dir: Path | None) -> tuple[tuple[Any, ...], CheckSession]:
     """This process's session for these folders, collected again if a check file changed;
     call with ``_lock`` held."""
-    key = (tuple(str(Path(d).resolve()) for d in test_dirs),
-           str(hidden_dir.resolve()) if hidden_dir else None)
+    key = (tuple(str(Path(d).resolve()) for d in test_dirs), str(hidden_dir.resolve()) if hidden_dir else None)
     session = _sessions.get(key)
     if session is not None and (session.broken or not session.unchanged()):
         _sessions.pop(key)

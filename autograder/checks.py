@@ -148,9 +148,11 @@ def assert_allclose(
     bad_nan = ~np.isfinite(arr_f) & np.isfinite(exp_f)
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
-        msg = (f"{call} returned {arr_f[idx]} at index {idx} where {exp_f[idx]:.6g} was expected "
-               f"({int(bad_nan.sum())} non-finite values in all). Look for overflow, a division "
-               "by zero or an uninitialised array (np.empty).")
+        msg = (
+            f"{call} returned {arr_f[idx]} at index {idx} where {exp_f[idx]:.6g} was expected "
+            f"({int(bad_nan.sum())} non-finite values in all). Look for overflow, a division "
+            "by zero or an uninitialised array (np.empty)."
+        )
         raise CheckFailure(_with_hint(msg, hint, arr, mistakes), expected=exp, got=arr)
     close = np.isclose(arr_f, exp_f, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
@@ -160,18 +162,23 @@ def assert_allclose(
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_err = np.where(np.abs(exp_f) > 0, abs_err / np.abs(exp_f), np.inf)
     shown_idx = idx if idx else "()"
-    msg = (f"{call} returned wrong values: {int((~close).sum())} of {close.size} differ. "
-           f"First at index {shown_idx}: got {arr_f[idx]:.6g}, expected {exp_f[idx]:.6g}. "
-           f"Max abs error {float(np.nanmax(abs_err)):.3g}, max rel error "
-           f"{float(np.nanmax(rel_err[~close])):.3g} (tolerance rtol={rtol:g}, atol={atol:g}).")
+    msg = (
+        f"{call} returned wrong values: {int((~close).sum())} of {close.size} differ. "
+        f"First at index {shown_idx}: got {arr_f[idx]:.6g}, expected {exp_f[idx]:.6g}. "
+        f"Max abs error {float(np.nanmax(abs_err)):.3g}, max rel error "
+        f"{float(np.nanmax(rel_err[~close])):.3g} (tolerance rtol={rtol:g}, atol={atol:g})."
+    )
     raise CheckFailure(_with_hint(msg, hint, arr, mistakes), expected=exp, got=arr)
 
 
 def _with_hint(msg: str, hint: str, got: np.ndarray, mistakes: Mapping[str, Any] | None) -> str:
     for mistake_hint, value in (mistakes or {}).items():
         val = np.asarray(value)
-        if val.shape == got.shape and got.dtype.kind in "biuf" and np.allclose(
-                got.astype(np.float64), val.astype(np.float64), rtol=1e-5, atol=1e-7):
+        if (
+            val.shape == got.shape
+            and got.dtype.kind in "biuf"
+            and np.allclose(got.astype(np.float64), val.astype(np.float64), rtol=1e-5, atol=1e-7)
+        ):
             return f"{msg} Hint: {mistake_hint}"
     return f"{msg} Hint: {hint}" if hint else msg
 
@@ -185,8 +192,7 @@ def assert_equal(got: Any, expected: Any, *, call: str = "your function", hint: 
 
 def _plain(value: Any) -> Any:
     """Normalise NumPy scalars and 0-d arrays to Python numbers; tuples/lists to tuples."""
-    if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 \
-            and value.dtype.kind in "biuf":
+    if isinstance(value, (np.ndarray, np.generic)) and value.ndim == 0 and value.dtype.kind in "biuf":
         value = value.item()
     if isinstance(value, bool):
         return value
@@ -224,13 +230,14 @@ def assert_finite(got: Any, *, call: str = "your function") -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise CheckFailure(f"{call} returned an array of dtype {arr.dtype}, expected numbers.")
     if not np.isfinite(arr.astype(np.float64)).all():
-        raise CheckFailure(f"{call} returned NaN or inf values. Look for overflow (too large a "
-                           "learning rate?), a division by zero or an uninitialised array.")
+        raise CheckFailure(
+            f"{call} returned NaN or inf values. Look for overflow (too large a "
+            "learning rate?), a division by zero or an uninitialised array."
+        )
     return arr
 
 
-def expect_raises(exc_name: str, func: Callable[..., Any], *args: Any, reason: str = "",
-                  **kwargs: Any) -> None:
+def expect_raises(exc_name: str, func: Callable[..., Any], *args: Any, reason: str = "", **kwargs: Any) -> None:
     """Check that ``func(*args, **kwargs)`` (a ``student`` function) raises ``exc_name``."""
     name = getattr(func, "__name__", "function")
     call = describe_call(name, args, kwargs)
@@ -243,7 +250,8 @@ def expect_raises(exc_name: str, func: Callable[..., Any], *args: Any, reason: s
             raise
         raise CheckFailure(
             f"{call} raised {failure.outcome.exc_type or 'an error'}, expected {exc_name}"
-            + (f" ({reason})." if reason else ".")) from None
-    raise CheckFailure(f"{call} returned {_show(value)}, expected it to raise {exc_name}"
-                       + (f" ({reason})." if reason else "."))
-
+            + (f" ({reason})." if reason else ".")
+        ) from None
+    raise CheckFailure(
+        f"{call} returned {_show(value)}, expected it to raise {exc_name}" + (f" ({reason})." if reason else ".")
+    )

@@ -17,24 +17,38 @@ def _grade_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="grade",
         description="Grade a submission of an assignment. Other commands: "
-                    "grade list | grade batch | grade verify | grade release (see --help of each).",
+        "grade list | grade batch | grade verify | grade release (see --help of each).",
     )
     p.add_argument("assignment", help="assignment name, e.g. assignment3")
-    p.add_argument("--submission", type=Path, metavar="PATH",
-                   help="a .py file, .ipynb notebook, .zip or folder "
-                        "(default: your working copy in assignments/<name>/)")
-    p.add_argument("--hidden", action="store_true",
-                   help="also run hidden checks (instructors: needs solutions/<name>/hidden/)")
+    p.add_argument(
+        "--submission",
+        type=Path,
+        metavar="PATH",
+        help="a .py file, .ipynb notebook, .zip or folder (default: your working copy in assignments/<name>/)",
+    )
+    p.add_argument(
+        "--hidden", action="store_true", help="also run hidden checks (instructors: needs solutions/<name>/hidden/)"
+    )
     p.add_argument("--seed", type=int, default=None, help="seed for randomised checks (default 0)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write results in Gradescope's format")
-    p.add_argument("--html", type=Path, metavar="PATH",
-                   help="where to write the HTML report (default reports/<name>/<student>.html)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="where to write the HTML report (default reports/<name>/<student>.html)",
+    )
     p.add_argument("--no-html", action="store_true", help="do not write an HTML report")
-    p.add_argument("--isolation", choices=("auto", "bwrap", "rlimits"), default="auto",
-                   help="sandbox isolation level (default: the strictest available)")
-    p.add_argument("--execute", action="store_true",
-                   help="also run the --submission notebook top to bottom in the sandbox and "
-                        "put its outputs in the HTML report")
+    p.add_argument(
+        "--isolation",
+        choices=("auto", "bwrap", "rlimits"),
+        default="auto",
+        help="sandbox isolation level (default: the strictest available)",
+    )
+    p.add_argument(
+        "--execute",
+        action="store_true",
+        help="also run the --submission notebook top to bottom in the sandbox and put its outputs in the HTML report",
+    )
     return p
 
 
@@ -43,8 +57,9 @@ def _list_parser() -> argparse.ArgumentParser:
 
 
 def _batch_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grade batch",
-                                description="Grade every submission in a folder with public and hidden checks.")
+    p = argparse.ArgumentParser(
+        prog="grade batch", description="Grade every submission in a folder with public and hidden checks."
+    )
     p.add_argument("assignment")
     p.add_argument("submissions", type=Path, help="folder with one file, folder or .zip per student")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: cores)")
@@ -52,16 +67,20 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed for hidden randomised checks")
     p.add_argument("--force", action="store_true", help="regrade submissions whose result is cached")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster")
-    p.add_argument("--allow-weak-isolation", action="store_true",
-                   help="grade even where strict OS isolation (bubblewrap) is unavailable")
+    p.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="grade even where strict OS isolation (bubblewrap) is unavailable",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def _verify_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grade verify",
-                                description="Prove the checks are right: solutions pass, stubs score "
-                                            "zero, mutants are killed, notebooks run.")
+    p = argparse.ArgumentParser(
+        prog="grade verify",
+        description="Prove the checks are right: solutions pass, stubs score zero, mutants are killed, notebooks run.",
+    )
     p.add_argument("assignments", nargs="*", help="assignments to verify (default: all)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to try")
     p.add_argument("--no-mutation", action="store_true", help="skip mutation testing")
@@ -70,9 +89,10 @@ def _verify_parser() -> argparse.ArgumentParser:
 
 
 def _release_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grade release",
-                                description="Copy an assignment into a student handout, refusing "
-                                            "if it holds solution code or hidden checks.")
+    p = argparse.ArgumentParser(
+        prog="grade release",
+        description="Copy an assignment into a student handout, refusing if it holds solution code or hidden checks.",
+    )
     p.add_argument("assignment")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     return p

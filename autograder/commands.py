@@ -22,8 +22,7 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
     course = CourseDir.discover()
     spec = load_spec(course.spec_file(args.assignment))
     if args.hidden and not course.has_hidden(spec.name):
-        raise AutograderError(
-            f"--hidden: no hidden checks for {spec.name} here ({course.hidden_tests_dir(spec.name)})")
+        raise AutograderError(f"--hidden: no hidden checks for {spec.name} here ({course.hidden_tests_dir(spec.name)})")
     path: Path = args.submission or course.assignment_dir(spec.name)
     execute = getattr(args, "execute", False)
     if execute and path.suffix.lower() != ".ipynb":
@@ -31,7 +30,9 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
     student = None if args.submission else "working-copy"
     submission = load_submission(path, spec, student=student)
     job = GradingJob.for_assignment(
-        course, spec, hidden=args.hidden,
+        course,
+        spec,
+        hidden=args.hidden,
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         isolation=Isolation.detect(args.isolation),
     )
@@ -45,9 +46,11 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
     print_result(result, out, hidden_details=True)
     if execute:
         run = result.extra["notebook_outputs"]
-        out.write(f"Notebook: {run['status']}, {len(run['cells'])} code cells in "
-                  f"{run['duration']:.1f} s{': ' + run['message'] if run['message'] else ''}"
-                  " (outputs in the HTML report)\n")
+        out.write(
+            f"Notebook: {run['status']}, {len(run['cells'])} code cells in "
+            f"{run['duration']:.1f} s{': ' + run['message'] if run['message'] else ''}"
+            " (outputs in the HTML report)\n"
+        )
     if args.json:
         write_gradescope(result, args.json, hidden_details=hidden_details)
         out.write(f"JSON:   {args.json}\n")

@@ -38,23 +38,39 @@ class GradingJob:
     isolation: Isolation = field(default_factory=lambda: Isolation("rlimits", "default"))
 
     @classmethod
-    def for_assignment(cls, course: CourseDir, spec: AssignmentSpec, *, hidden: bool,
-                       seed: int = DEFAULT_SEED, isolation: Isolation | None = None) -> GradingJob:
+    def for_assignment(
+        cls,
+        course: CourseDir,
+        spec: AssignmentSpec,
+        *,
+        hidden: bool,
+        seed: int = DEFAULT_SEED,
+        isolation: Isolation | None = None,
+    ) -> GradingJob:
         dirs = [course.public_tests_dir(spec.name)]
         hidden_dir = course.hidden_tests_dir(spec.name) if hidden else None
         if hidden_dir is not None and hidden_dir.is_dir():
             dirs.append(hidden_dir)
         else:
             hidden_dir = None
-        return cls(spec=spec, test_dirs=tuple(d for d in dirs if d.is_dir()),
-                   hidden_dir=hidden_dir, seed=seed,
-                   isolation=isolation or Isolation.detect("auto"))
+        return cls(
+            spec=spec,
+            test_dirs=tuple(d for d in dirs if d.is_dir()),
+            hidden_dir=hidden_dir,
+            seed=seed,
+            isolation=isolation or Isolation.detect("auto"),
+        )
 
     def sandbox_config(self) -> SandboxConfig:
         limits = self.spec.limits
-        return SandboxConfig(call_timeout=limits.call_timeout, memory_mb=limits.memory_mb,
-                             cpu_seconds=limits.cpu_seconds, output_bytes=limits.output_bytes,
-                             forbidden=self.spec.forbidden_imports, isolation=self.isolation)
+        return SandboxConfig(
+            call_timeout=limits.call_timeout,
+            memory_mb=limits.memory_mb,
+            cpu_seconds=limits.cpu_seconds,
+            output_bytes=limits.output_bytes,
+            forbidden=self.spec.forbidden_imports,
+            isolation=self.isolation,
+        )
 
     @cached_property
     def checks_fingerprint(self) -> str:
@@ -71,8 +87,14 @@ def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
     return h.hexdigest()[:32]
 
 
-def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = None, *,
-          plugins: Sequence[object] = (), fork: bool = False) -> SubmissionResult:
+def grade(
+    submission: Submission,
+    job: GradingJob,
+    sandbox: Sandbox | None = None,
+    *,
+    plugins: Sequence[object] = (),
+    fork: bool = False,
+) -> SubmissionResult:
     """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default).
 
     ``plugins`` are extra pytest plugins for this run (``grade verify`` selects checks with one).
@@ -80,12 +102,14 @@ def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = Non
     :mod:`.sandbox.forkserver`): worth it when one process grades many submissions.
     """
     start = time.perf_counter()
-    box: Sandbox = sandbox if sandbox is not None else WorkerSandbox(
-        submission.files, job.spec.modules, job.sandbox_config(), fork=fork)
+    box: Sandbox = (
+        sandbox
+        if sandbox is not None
+        else WorkerSandbox(submission.files, job.spec.modules, job.sandbox_config(), fork=fork)
+    )
     try:
         box.start()
-        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir,
-                                    plugins=plugins)
+        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir, plugins=plugins)
         notes = list(submission.notes) + box.load_problems()
     finally:
         if sandbox is None:
@@ -95,17 +119,23 @@ def grade(submission: Submission, job: GradingJob, sandbox: Sandbox | None = Non
         notes += [f"grader error: {e}" for e in errors]
         status = "grader_error"
     return SubmissionResult(
-        assignment=job.spec.name, student=submission.student, seed=job.seed,
-        checks=tuple(checks), questions=score_questions(job.spec, checks),
-        status=status, notes=tuple(notes), isolation=box.isolation_level,
-        hidden=job.hidden_dir is not None, duration=round(time.perf_counter() - start, 4),
+        assignment=job.spec.name,
+        student=submission.student,
+        seed=job.seed,
+        checks=tuple(checks),
+        questions=score_questions(job.spec, checks),
+        status=status,
+        notes=tuple(notes),
+        isolation=box.isolation_level,
+        hidden=job.hidden_dir is not None,
+        duration=round(time.perf_counter() - start, 4),
         fingerprint=submission_fingerprint(submission, job),
     )
 
 
-def run_checks(sandbox: Sandbox, test_dirs: Sequence[Path], seed: int,
-               hidden_dir: Path | None, *,
-               plugins: Sequence[object] = ()) -> tuple[list[CheckResult], list[str]]:
+def run_checks(
+    sandbox: Sandbox, test_dirs: Sequence[Path], seed: int, hidden_dir: Path | None, *, plugins: Sequence[object] = ()
+) -> tuple[list[CheckResult], list[str]]:
     """Run the pytest checks in ``test_dirs`` in this process against ``sandbox``.
 
     ``plugins`` are extra pytest plugins registered for this run only.

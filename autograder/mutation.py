@@ -33,8 +33,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-OPERATORS = ("zeros", "bias", "arith", "range", "slice", "axis", "minmax", "compare",
-             "constant")
+OPERATORS = ("zeros", "bias", "arith", "range", "slice", "axis", "minmax", "compare", "constant")
 
 #: Helper appended to a module by the ``zeros`` mutant.
 ZEROS_HELPER_NAME = "_mutant_zeros_like"
@@ -59,22 +58,58 @@ def {ZEROS_HELPER_NAME}(value):
 _BIAS = re.compile(r"^(b|bias|biases|b\d+|b_\w+|\w*_bias)$")
 _BIAS_KEY = re.compile(r"^(b|bias|b\d*)$")
 _GEOMETRY = re.compile(r"^(stride|strides|padding|pad|dilation|dil)(_?[hw]|_top|_left)?$|^[sp][hw]$")
-_MINMAX = {"max": "min", "min": "max", "maximum": "minimum", "minimum": "maximum",
-           "amax": "amin", "amin": "amax", "argmax": "argmin", "argmin": "argmax",
-           "nanmax": "nanmin", "nanmin": "nanmax", "fmax": "fmin", "fmin": "fmax"}
+_MINMAX = {
+    "max": "min",
+    "min": "max",
+    "maximum": "minimum",
+    "minimum": "maximum",
+    "amax": "amin",
+    "amin": "amax",
+    "argmax": "argmin",
+    "argmin": "argmax",
+    "nanmax": "nanmin",
+    "nanmin": "nanmax",
+    "fmax": "fmin",
+    "fmin": "fmax",
+}
 _AXIS_KEYWORDS = ("axis", "axes", "dim")
 #: Methods/functions whose first positional argument (method form) or second
 #: (``np.f(x, axis)`` form) is an axis.
-_AXIS_FUNCTIONS = {"sum", "mean", "max", "min", "argmax", "argmin", "std", "var", "prod",
-                   "cumsum", "amax", "amin", "expand_dims", "squeeze", "concatenate", "stack",
-                   "flip", "any", "all", "nansum", "nanmean"}
+_AXIS_FUNCTIONS = {
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "std",
+    "var",
+    "prod",
+    "cumsum",
+    "amax",
+    "amin",
+    "expand_dims",
+    "squeeze",
+    "concatenate",
+    "stack",
+    "flip",
+    "any",
+    "all",
+    "nansum",
+    "nanmean",
+}
 _PERMUTE_FUNCTIONS = {"transpose", "permute"}
 _COMPARE: dict[type[ast.cmpop], tuple[type[ast.cmpop], ...]] = {
-    ast.Lt: (ast.LtE, ast.Gt), ast.LtE: (ast.Lt, ast.GtE),
-    ast.Gt: (ast.GtE, ast.Lt), ast.GtE: (ast.Gt, ast.LtE),
-    ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,),
-    ast.Is: (ast.IsNot,), ast.IsNot: (ast.Is,),
-    ast.In: (ast.NotIn,), ast.NotIn: (ast.In,),
+    ast.Lt: (ast.LtE, ast.Gt),
+    ast.LtE: (ast.Lt, ast.GtE),
+    ast.Gt: (ast.GtE, ast.Lt),
+    ast.GtE: (ast.Gt, ast.LtE),
+    ast.Eq: (ast.NotEq,),
+    ast.NotEq: (ast.Eq,),
+    ast.Is: (ast.IsNot,),
+    ast.IsNot: (ast.Is,),
+    ast.In: (ast.NotIn,),
+    ast.NotIn: (ast.In,),
 }
 _NUMPY_MODULES = ("np", "numpy")
 #: In a span's text, stands for the source the span covers (the zeros edit wraps it).
@@ -117,8 +152,9 @@ def generate_mutants(source: str, function: str, module: str = "module.py") -> l
     dropped.  Raises KeyError when ``source`` defines no such function.
     """
     tree = ast.parse(source)
-    func = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 and n.name == function), None)
+    func = next(
+        (n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == function), None
+    )
     if func is None:
         raise KeyError(function)
     text = _Source(source)
@@ -146,8 +182,17 @@ def generate_mutants(source: str, function: str, module: str = "module.py") -> l
         seen_keys[key] = seen_keys.get(key, 0) + 1
         if seen_keys[key] > 1:
             key += f" #{seen_keys[key]}"
-        mutants.append(Mutant(function=function, module=module, operator=edit.operator, key=key,
-                              lineno=edit.spans[0].lineno, source=mutated, diff=diff))
+        mutants.append(
+            Mutant(
+                function=function,
+                module=module,
+                operator=edit.operator,
+                key=key,
+                lineno=edit.spans[0].lineno,
+                source=mutated,
+                diff=diff,
+            )
+        )
     return mutants
 
 
@@ -211,8 +256,7 @@ class _Source:
 
     def offsets(self, span: _Span) -> tuple[int, int]:
         """Byte range ``[start, end)`` of ``span``."""
-        return (self.line_starts[span.lineno - 1] + span.col,
-                self.line_starts[span.end_lineno - 1] + span.end_col)
+        return (self.line_starts[span.lineno - 1] + span.col, self.line_starts[span.end_lineno - 1] + span.end_col)
 
     def splice(self, spans: Sequence[_Span], start: int = 0, end: int | None = None) -> str:
         """The source between byte offsets ``start`` and ``end`` with every span replaced."""
@@ -244,7 +288,7 @@ def _shorten_pair(before: str, after: str, width: int = 72) -> tuple[str, str]:
     lead = max(0, common - 24)
 
     def cut(text: str) -> str:
-        piece = text[lead:lead + width]
+        piece = text[lead : lead + width]
         return ("…" if lead else "") + piece + ("…" if lead + width < len(text) else "")
 
     return cut(before), cut(after)
@@ -255,15 +299,24 @@ def _context(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> ast.AST:
     current = node
     while not isinstance(current, ast.stmt) and current in parents:
         parent = parents[current]
-        if isinstance(parent, ast.stmt) and any(
-                isinstance(parent, kind) for kind in _COMPOUND):
+        if isinstance(parent, ast.stmt) and any(isinstance(parent, kind) for kind in _COMPOUND):
             return current
         current = parent
     return current
 
 
-_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
-             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_COMPOUND = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+)
 
 
 # -- edits ------------------------------------------------------------------
@@ -295,13 +348,31 @@ def _stmt_edit(operator: str, node: ast.stmt, text: str) -> _Edit:
 def _node_span(node: ast.AST, text: str) -> _Span:
     lineno: int = node.lineno  # type: ignore[attr-defined]
     end_lineno: int = node.end_lineno or lineno  # type: ignore[attr-defined]
-    return _Span(lineno, node.col_offset, end_lineno,  # type: ignore[attr-defined]
-                 node.end_col_offset or 0, text)  # type: ignore[attr-defined]
+    return _Span(
+        lineno,
+        node.col_offset,
+        end_lineno,  # type: ignore[attr-defined]
+        node.end_col_offset or 0,
+        text,
+    )  # type: ignore[attr-defined]
 
 
-_ATOMS = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Subscript, ast.List, ast.Tuple,
-          ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp, ast.GeneratorExp,
-          ast.JoinedStr)
+_ATOMS = (
+    ast.Name,
+    ast.Constant,
+    ast.Call,
+    ast.Attribute,
+    ast.Subscript,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.DictComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+    ast.JoinedStr,
+)
 _ADDITIVE = (ast.Add, ast.Sub)
 
 
@@ -331,8 +402,12 @@ def _body_nodes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AS
     the condition that leads to them is an ``if`` that is mutated) and f-strings.
     """
     body = func.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     stack: list[ast.AST] = list(reversed(body))
     while stack:
@@ -349,16 +424,17 @@ def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop(0)
         yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
-                                 ast.ClassDef)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             stack.extend(ast.iter_child_nodes(node))
 
 
 def _zeros_edits(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[_Edit]:
     """One edit turning every returned (or yielded) value of ``func`` into zeros like it."""
-    spans = [_node_span(node.value, f"{ZEROS_HELPER_NAME}(({_ORIGINAL}))")
-             for node in _own_nodes(func)
-             if isinstance(node, (ast.Return, ast.Yield)) and node.value is not None]
+    spans = [
+        _node_span(node.value, f"{ZEROS_HELPER_NAME}(({_ORIGINAL}))")
+        for node in _own_nodes(func)
+        if isinstance(node, (ast.Return, ast.Yield)) and node.value is not None
+    ]
     if spans:
         yield _Edit("zeros", tuple(spans), before="return value", after="zeros like it")
 
@@ -370,8 +446,7 @@ def _node_edits(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[_Edit]
 
 
 def _range_edits(node: ast.AST) -> Iterator[_Edit]:
-    if not (isinstance(node, ast.Call) and _callee(node) in ("range", "arange")
-            and node.args and not node.keywords):
+    if not (isinstance(node, ast.Call) and _callee(node) in ("range", "arange") and node.args and not node.keywords):
         return
     args = node.args
     stop_index = 0 if len(args) == 1 else 1
@@ -403,8 +478,12 @@ def _slice_edits(node: ast.AST) -> Iterator[_Edit]:
 def _int_value(node: ast.AST) -> int | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
-            isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) is int
+    ):
         return -node.operand.value
     return None
 
@@ -416,8 +495,11 @@ def _other_axis(k: int) -> int:
 def _axis_value_edits(value: ast.expr) -> Iterator[_Edit]:
     """Another axis; a tuple of axes shortened or shifted; a pair of axis lists (tensordot)
     with the last two axes of its second list swapped."""
-    if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == 2 and all(
-            isinstance(e, (ast.Tuple, ast.List)) for e in value.elts):
+    if (
+        isinstance(value, (ast.Tuple, ast.List))
+        and len(value.elts) == 2
+        and all(isinstance(e, (ast.Tuple, ast.List)) for e in value.elts)
+    ):
         second = value.elts[1]
         if len(second.elts) >= 2:  # type: ignore[attr-defined]
             new = copy.deepcopy(second)
@@ -426,11 +508,15 @@ def _axis_value_edits(value: ast.expr) -> Iterator[_Edit]:
         return
     k = _int_value(value)
     if k is not None:
-        yield _expr_edit("axis", value, ast.Constant(_other_axis(k)) if _other_axis(k) >= 0
-                         else ast.UnaryOp(ast.USub(), ast.Constant(-_other_axis(k))))
+        yield _expr_edit(
+            "axis",
+            value,
+            ast.Constant(_other_axis(k))
+            if _other_axis(k) >= 0
+            else ast.UnaryOp(ast.USub(), ast.Constant(-_other_axis(k))),
+        )
         return
-    if isinstance(value, (ast.Tuple, ast.List)) and value.elts and \
-            all(_int_value(e) is not None for e in value.elts):
+    if isinstance(value, (ast.Tuple, ast.List)) and value.elts and all(_int_value(e) is not None for e in value.elts):
         if len(value.elts) > 1:
             new = copy.deepcopy(value)
             new.elts = new.elts[:-1]
@@ -464,8 +550,7 @@ def _axis_edits(node: ast.AST) -> Iterator[_Edit]:
             target: ast.expr | None = node.args[1]
         elif not numpy_form and len(node.args) >= 2:
             perm, target = node.args, None
-        elif not numpy_form and len(node.args) == 1 and isinstance(node.args[0],
-                                                                   (ast.Tuple, ast.List)):
+        elif not numpy_form and len(node.args) == 1 and isinstance(node.args[0], (ast.Tuple, ast.List)):
             perm, target = node.args[0].elts, node.args[0]
         else:
             return
@@ -498,8 +583,7 @@ def _is_bias(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return bool(_BIAS.match(node.id))
     if isinstance(node, ast.Attribute):
-        return bool(_BIAS.match(node.attr)) or (node.attr in ("reshape", "T") and
-                                                _is_bias(node.value))
+        return bool(_BIAS.match(node.attr)) or (node.attr in ("reshape", "T") and _is_bias(node.value))
     if isinstance(node, ast.Subscript):
         key = node.slice
         if isinstance(key, ast.Constant) and isinstance(key.value, str):
@@ -561,8 +645,14 @@ def _compare_edits(node: ast.AST) -> Iterator[_Edit]:
 
 
 _NODE_OPERATORS: tuple[Callable[[ast.AST], Iterator[_Edit]], ...] = (
-    _bias_edits, _arith_edits, _range_edits, _slice_edits, _axis_edits, _minmax_edits,
-    _compare_edits, _constant_edits,
+    _bias_edits,
+    _arith_edits,
+    _range_edits,
+    _slice_edits,
+    _axis_edits,
+    _minmax_edits,
+    _compare_edits,
+    _constant_edits,
 )
 
 
@@ -581,8 +671,7 @@ def _callee(call: ast.Call) -> str:
 def _is_numpy_call(call: ast.Call) -> bool:
     """``np.f(...)`` rather than ``x.f(...)``."""
     func = call.func
-    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
-        func.value.id in _NUMPY_MODULES
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _NUMPY_MODULES
 
 
 def _compiles(source: str) -> bool:
@@ -595,7 +684,12 @@ def _compiles(source: str) -> bool:
 
 def _diff(source: str, mutated: str, module: str, function: str) -> str:
     """Unified diff of the lines the mutant changes, one line of context."""
-    out = difflib.unified_diff(source.splitlines(), mutated.splitlines(),
-                               fromfile=f"{module} ({function})", tofile=f"{module} (mutant)",
-                               lineterm="", n=1)
+    out = difflib.unified_diff(
+        source.splitlines(),
+        mutated.splitlines(),
+        fromfile=f"{module} ({function})",
+        tofile=f"{module} (mutant)",
+        lineterm="",
+        n=1,
+    )
     return "\n".join(out)

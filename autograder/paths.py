@@ -54,9 +54,7 @@ class CourseDir:
         folder = self.root / "assignments" / name
         if not (folder / SPEC_FILE).is_file():
             known = ", ".join(self.assignment_names()) or "none"
-            raise AssignmentNotFound(
-                f"unknown assignment {name!r} under {self.root} (known: {known})"
-            )
+            raise AssignmentNotFound(f"unknown assignment {name!r} under {self.root} (known: {known})")
         return folder
 
     def spec_file(self, name: str) -> Path:

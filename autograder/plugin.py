@@ -56,8 +56,14 @@ _OWN_FIXTURES = frozenset({"student", "rng", "seed", "request"})
 _DIRECT_PARAM = getattr(_pytest.python, "get_direct_param_fixture_func", None)
 #: Hooks of pytest's per-check protocol: a check that another plugin (a conftest) hooks into
 #: keeps pytest's runner.
-_RUNTEST_HOOKS = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call",
-                  "pytest_runtest_teardown", "pytest_runtest_makereport", "pytest_pyfunc_call")
+_RUNTEST_HOOKS = (
+    "pytest_runtest_protocol",
+    "pytest_runtest_setup",
+    "pytest_runtest_call",
+    "pytest_runtest_teardown",
+    "pytest_runtest_makereport",
+    "pytest_pyfunc_call",
+)
 #: Marks that act when pytest sets a check up: such checks keep pytest's runner.
 _SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarnings"})
 
@@ -155,10 +161,18 @@ class GradingPlugin:
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
             student = getattr(item, "funcargs", {}).get("student")
-            self.results.append(self._record(
-                item, report.when, exc=call.excinfo.value if call.excinfo else None,
-                passed=report.passed, skipped=report.skipped, text=report.longreprtext,
-                duration=report.duration, student=student if isinstance(student, Student) else None))
+            self.results.append(
+                self._record(
+                    item,
+                    report.when,
+                    exc=call.excinfo.value if call.excinfo else None,
+                    passed=report.passed,
+                    skipped=report.skipped,
+                    text=report.longreprtext,
+                    duration=report.duration,
+                    student=student if isinstance(student, Student) else None,
+                )
+            )
 
     # -- running a check without pytest's runner ----------------------------------
 
@@ -180,8 +194,10 @@ class GradingPlugin:
         params = set(item.callspec.params) if hasattr(item, "callspec") else set()
         if params & _OWN_FIXTURES:  # a parameter named like one of ours replaces it
             return False
-        if not (set(item.fixturenames) <= _OWN_FIXTURES | params
-                and set(item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params):
+        if not (
+            set(item.fixturenames) <= _OWN_FIXTURES | params
+            and set(item._fixtureinfo.argnames) <= _OWN_FIXTURES - {"request"} | params
+        ):
             return False
         for name, defs in item._fixtureinfo.name2fixturedefs.items():
             func = defs[-1].func if defs else None
@@ -226,54 +242,79 @@ class GradingPlugin:
         except BaseException as error:  # what pytest's CallInfo catches too
             exc = error
         duration = time.perf_counter() - start
-        skipped = isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception,
-                                   unittest.SkipTest))
-        return self._record(item, "call", exc=exc, passed=exc is None, skipped=skipped,
-                            text=str(exc) if skipped else "", duration=duration,
-                            student=student)
+        skipped = isinstance(exc, (pytest.skip.Exception, pytest.xfail.Exception, unittest.SkipTest))
+        return self._record(
+            item,
+            "call",
+            exc=exc,
+            passed=exc is None,
+            skipped=skipped,
+            text=str(exc) if skipped else "",
+            duration=duration,
+            student=student,
+        )
 
-    def _record(self, item: pytest.Item, when: str, *, exc: BaseException | None,
-                passed: bool, skipped: bool, text: str, duration: float,
-                student: Student | None) -> CheckResult:
+    def _record(
+        self,
+        item: pytest.Item,
+        when: str,
+        *,
+        exc: BaseException | None,
+        passed: bool,
+        skipped: bool,
+        text: str,
+        duration: float,
+        student: Student | None,
+    ) -> CheckResult:
         points_marker = item.get_closest_marker("points")
         question_marker = item.get_closest_marker("question")
         points = float(points_marker.args[0]) if points_marker and points_marker.args else 0.0
         question = str(question_marker.args[0]) if question_marker and question_marker.args else ""
         visibility = "hidden" if self._is_hidden(item) else "public"
         stdout = "".join(student.stdout)[-20000:] if student is not None else ""
-        base: dict[str, Any] = dict(name=item.name, question=question, max_score=points,
-                                    visibility=visibility, stdout=stdout,
-                                    duration=round(duration, 4))
+        base: dict[str, Any] = dict(
+            name=item.name,
+            question=question,
+            max_score=points,
+            visibility=visibility,
+            stdout=stdout,
+            duration=round(duration, 4),
+        )
         if not points_marker or not question_marker:
-            return CheckResult(score=0.0, outcome="grader_error", message=(
-                "this check lacks a points(...) or question(...) marker; tell your instructor"),
-                **base)
+            return CheckResult(
+                score=0.0,
+                outcome="grader_error",
+                message=("this check lacks a points(...) or question(...) marker; tell your instructor"),
+                **base,
+            )
         if passed:
             return CheckResult(score=points, outcome="passed", **base)
         if skipped:
-            return CheckResult(score=0.0, outcome="grader_error",
-                               message=f"check was skipped: {text[-300:]}", **base)
+            return CheckResult(score=0.0, outcome="grader_error", message=f"check was skipped: {text[-300:]}", **base)
         if isinstance(exc, StudentCodeFailure):
             o = exc.outcome
-            message = o.message if o.kind in ("not_implemented", "missing") else \
-                f"{exc.call}: {o.message}"
-            return CheckResult(score=0.0, outcome=_KIND_TO_OUTCOME.get(o.kind, "error"),
-                               message=message, traceback=o.traceback, **base)
+            message = o.message if o.kind in ("not_implemented", "missing") else f"{exc.call}: {o.message}"
+            return CheckResult(
+                score=0.0, outcome=_KIND_TO_OUTCOME.get(o.kind, "error"), message=message, traceback=o.traceback, **base
+            )
         if isinstance(exc, CheckFailure):
             message = exc.message
-            if student is not None and student.last_call and student.last_call.split("(")[0] \
-                    not in message:
+            if student is not None and student.last_call and student.last_call.split("(")[0] not in message:
                 message = f"{message} (call: {student.last_call})"
-            return CheckResult(score=0.0, outcome="failed", message=message,
-                               expected=exc.expected, got=exc.got, **base)
+            return CheckResult(score=0.0, outcome="failed", message=message, expected=exc.expected, got=exc.got, **base)
         if isinstance(exc, AssertionError):
-            return CheckResult(score=0.0, outcome="failed",
-                               message=str(exc).split("\nassert")[0][:2000], **base)
+            return CheckResult(score=0.0, outcome="failed", message=str(exc).split("\nassert")[0][:2000], **base)
         where = "setting up" if when == "setup" else "running"
         text = f"{type(exc).__name__}: {exc}" if exc is not None else text[-500:]
-        return CheckResult(score=0.0, outcome="grader_error", message=(
-            f"the grader failed while {where} this check ({text[:500]}); this is not your "
-            "fault, tell your instructor"), **base)
+        return CheckResult(
+            score=0.0,
+            outcome="grader_error",
+            message=(
+                f"the grader failed while {where} this check ({text[:500]}); this is not your "
+                "fault, tell your instructor"
+            ),
+            **base,
+        )
 
     def _is_hidden(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("hidden"):

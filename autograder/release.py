@@ -53,8 +53,7 @@ class _Body:
 def run_release_command(args: argparse.Namespace) -> ExitCode:
     """``grade release ASSIGNMENT --out DIR``: write ``DIR/ASSIGNMENT/`` or refuse, naming the leak."""
     target = release(CourseDir.discover(), args.assignment, args.out, sys.stdout)
-    sys.stdout.write(f"Students: pip install the grader, then run `grade {args.assignment}` "
-                     f"inside {target.name}/.\n")
+    sys.stdout.write(f"Students: pip install the grader, then run `grade {args.assignment}` inside {target.name}/.\n")
     return ExitCode.OK
 
 
@@ -65,20 +64,19 @@ def release(course: CourseDir, name: str, out: Path, stream: TextIO | None = Non
     solution code or hidden checks; nothing is written then.
     """
     if course.handout is not None:
-        raise AutograderError("grade release needs the course repository (with solutions/), "
-                              "not a handout")
+        raise AutograderError("grade release needs the course repository (with solutions/), not a handout")
     source = course.assignment_dir(name)
     solutions = course.solution_dir(name)
     if not solutions.is_dir():
-        raise AutograderError(f"refusing to release {name}: {solutions} is missing, so the "
-                              "handout cannot be checked for solution code")
+        raise AutograderError(
+            f"refusing to release {name}: {solutions} is missing, so the handout cannot be checked for solution code"
+        )
     files = handout_files(source)
     spec = load_spec(course.spec_file(name))
     leaks = find_leaks(source, files, solutions, spec.functions)
     if leaks:
         listed = "\n".join(f"  {leak.path}: {leak.what}" for leak in leaks)
-        raise AutograderError(f"refusing to release {name}: the handout holds code from "
-                              f"{solutions}:\n{listed}")
+        raise AutograderError(f"refusing to release {name}: the handout holds code from {solutions}:\n{listed}")
     target = Path(out) / name
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise AutograderError(f"{target} already exists; remove it or choose another --out")
@@ -87,8 +85,10 @@ def release(course: CourseDir, name: str, out: Path, stream: TextIO | None = Non
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, dest)
     if stream is not None:
-        stream.write(f"Released {name} to {target}: {len(files)} files, checked against "
-                     f"{solutions} (no solution code, no hidden checks).\n")
+        stream.write(
+            f"Released {name} to {target}: {len(files)} files, checked against "
+            f"{solutions} (no solution code, no hidden checks).\n"
+        )
     return target
 
 
@@ -104,8 +104,7 @@ def handout_files(folder: Path) -> list[Path]:
     return out
 
 
-def find_leaks(source: Path, files: list[Path], solutions: Path,
-               graded: Collection[str]) -> list[Leak]:
+def find_leaks(source: Path, files: list[Path], solutions: Path, graded: Collection[str]) -> list[Leak]:
     """Every file of the handout in ``source`` that copies from ``solutions``.
 
     Secret are: whole files under ``solutions``; the bodies of the solution
@@ -116,8 +115,12 @@ def find_leaks(source: Path, files: list[Path], solutions: Path,
     """
     digests: dict[str, str] = {}
     secrets: dict[str, list[_Body]] = {}
-    provided = {(b.name, b.dump) for rel in files if rel.suffix == ".py" and len(rel.parts) == 1
-                for b in _bodies(_read_text(source / rel), "", top_level=True)}
+    provided = {
+        (b.name, b.dump)
+        for rel in files
+        if rel.suffix == ".py" and len(rel.parts) == 1
+        for b in _bodies(_read_text(source / rel), "", top_level=True)
+    }
     for rel in handout_files(solutions):
         full = solutions / rel
         origin = f"{solutions.name}/{rel.as_posix()}"
@@ -151,9 +154,15 @@ def find_leaks(source: Path, files: list[Path], solutions: Path,
             for body in _bodies(code, ""):
                 for match in secrets.get(body.dump, []):
                     if match.name == body.name or body.size >= MIN_ANONYMOUS_NODES:
-                        leaks.append(Leak(rel.as_posix(), (
-                            f"{where}function {body.name} has the body of {match.name} in "
-                            f"solutions/{match.origin}")))
+                        leaks.append(
+                            Leak(
+                                rel.as_posix(),
+                                (
+                                    f"{where}function {body.name} has the body of {match.name} in "
+                                    f"solutions/{match.origin}"
+                                ),
+                            )
+                        )
                         break
     return leaks
 
@@ -168,12 +177,16 @@ def _bodies(code: str, origin: str, *, top_level: bool = False) -> Iterator[_Bod
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return
-    for node in (tree.body if top_level else ast.walk(tree)):
+    for node in tree.body if top_level else ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             body = body[1:]
         if not body or all(_trivial(stmt) for stmt in body):
             continue
@@ -204,6 +217,8 @@ def _notebook_cells(text: str) -> Iterator[tuple[str, str]]:
     for index, cell in enumerate(nb.cells, start=1):
         if cell.get("cell_type") != "code":
             continue
-        lines = [line[: len(line) - len(line.lstrip())] + "pass" if _MAGIC.match(line) else line
-                 for line in str(cell.get("source", "")).splitlines()]
+        lines = [
+            line[: len(line) - len(line.lstrip())] + "pass" if _MAGIC.match(line) else line
+            for line in str(cell.get("source", "")).splitlines()
+        ]
         yield "\n".join(lines), f"cell {index}: "

@@ -28,10 +28,13 @@ def score_questions(spec: AssignmentSpec, checks: Iterable[CheckResult]) -> tupl
             title, extra = q.title, q.extra_credit
         except KeyError:
             title, extra = f"{name} (not in assignment.toml)", False
-        out.append(QuestionResult(
-            name=name, title=title,
-            score=sum(c.score for c in mine),
-            max_score=sum(c.max_score for c in mine),
-            extra_credit=extra,
-        ))
+        out.append(
+            QuestionResult(
+                name=name,
+                title=title,
+                score=sum(c.score for c in mine),
+                max_score=sum(c.max_score for c in mine),
+                extra_credit=extra,
+            )
+        )
     return tuple(out)

@@ -97,8 +97,14 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
     def fail(key: str, expected: str) -> SpecError:
         return SpecError(f"{path}: key {key!r}: expected {expected}")
 
-    def get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
-            default: Any = ..., expected: str = "") -> Any:
+    def get(
+        table: dict[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        where: str,
+        default: Any = ...,
+        expected: str = "",
+    ) -> Any:
         if key not in table:
             if default is ...:
                 raise fail(f"{where}{key}", f"{expected or kind} (missing)")
@@ -110,8 +116,7 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
             raise fail(f"{where}{key}", f"{expected or kind}, got {value!r}")
         return value
 
-    known = {"title", "modules", "questions", "limits", "forbidden_imports", "notebook",
-             "hidden_feedback"}
+    known = {"title", "modules", "questions", "limits", "forbidden_imports", "notebook", "hidden_feedback"}
     for key in data:
         if key not in known:
             raise fail(key, f"one of {sorted(known)} (unknown key)")
@@ -123,13 +128,16 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
 
     limits_table = get(data, "limits", dict, "", default={}, expected="a table")
     limit_fields: dict[str, type | tuple[type, ...]] = {
-        "call_timeout": (int, float), "memory_mb": int, "cpu_seconds": int, "output_bytes": int}
+        "call_timeout": (int, float),
+        "memory_mb": int,
+        "cpu_seconds": int,
+        "output_bytes": int,
+    }
     limit_values: dict[str, Any] = {}
     for key, value in limits_table.items():
         if key not in limit_fields:
             raise fail(f"limits.{key}", f"one of {sorted(limit_fields)} (unknown key)")
-        limit_values[key] = get(limits_table, key, limit_fields[key], "limits.",
-                                expected="a positive number")
+        limit_values[key] = get(limits_table, key, limit_fields[key], "limits.", expected="a positive number")
         if limit_values[key] <= 0:
             raise fail(f"limits.{key}", f"a positive number, got {value!r}")
 
@@ -155,16 +163,19 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
         points = get(table, "points", (int, float), where, expected="a positive number")
         if points <= 0:
             raise fail(f"{where}points", f"a positive number, got {points!r}")
-        questions.append(Question(
-            name=name,
-            title=get(table, "title", str, where, default=name),
-            functions=tuple(functions),
-            points=float(points),
-            extra_credit=get(table, "extra_credit", bool, where, default=False),
-        ))
+        questions.append(
+            Question(
+                name=name,
+                title=get(table, "title", str, where, default=name),
+                functions=tuple(functions),
+                points=float(points),
+                extra_credit=get(table, "extra_credit", bool, where, default=False),
+            )
+        )
 
-    forbidden = get(data, "forbidden_imports", list, "", default=list(DEFAULT_FORBIDDEN),
-                    expected="a list of module names")
+    forbidden = get(
+        data, "forbidden_imports", list, "", default=list(DEFAULT_FORBIDDEN), expected="a list of module names"
+    )
     hidden_feedback = get(data, "hidden_feedback", str, "", default="pass_fail")
     if hidden_feedback not in HIDDEN_FEEDBACK:
         raise fail("hidden_feedback", f"one of {HIDDEN_FEEDBACK}, got {hidden_feedback!r}")

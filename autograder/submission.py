@@ -58,8 +58,7 @@ def load_submission(path: Path, spec: AssignmentSpec, student: str | None = None
         files = {path.name: _read(path)}
         notes = []
     else:
-        raise SubmissionError(
-            f"{path}: expected a .py file, a .ipynb notebook, a .zip or a folder")
+        raise SubmissionError(f"{path}: expected a .py file, a .ipynb notebook, a .zip or a folder")
     return _match_modules(student, path, files, spec, notes)
 
 
@@ -102,8 +101,7 @@ def _from_zip(path: Path) -> dict[str, bytes]:
                 name = PurePosixPath(info.filename)
                 if info.is_dir() or ".." in name.parts or name.is_absolute():
                     continue
-                if any(part.startswith(".") or part in ("__pycache__", "__MACOSX")
-                       for part in name.parts):
+                if any(part.startswith(".") or part in ("__pycache__", "__MACOSX") for part in name.parts):
                     continue
                 if name.suffix.lower() not in (".py", ".ipynb") or len(files) >= MAX_FILES:
                     continue
@@ -112,14 +110,15 @@ def _from_zip(path: Path) -> dict[str, bytes]:
                 total += info.file_size
                 if total > MAX_TOTAL_BYTES:
                     raise SubmissionError(f"{path}: more than {MAX_TOTAL_BYTES} bytes of source")
-                files[str(name)] = archive.read(info)[:_limit(info.filename)]
+                files[str(name)] = archive.read(info)[: _limit(info.filename)]
     except zipfile.BadZipFile as exc:
         raise SubmissionError(f"{path}: not a valid zip file ({exc})") from None
     return files
 
 
-def _match_modules(student: str, source: Path, files: dict[str, bytes], spec: AssignmentSpec,
-                   notes: list[str]) -> Submission:
+def _match_modules(
+    student: str, source: Path, files: dict[str, bytes], spec: AssignmentSpec, notes: list[str]
+) -> Submission:
     """Place the spec's modules at the top level, converting notebooks where needed."""
     out: dict[str, bytes] = {}
     notes = list(notes)
@@ -132,19 +131,21 @@ def _match_modules(student: str, source: Path, files: dict[str, bytes], spec: As
             out[module] = files[candidates[0]]
             unused = sorted(r for r in files if r.lower().endswith(".ipynb"))
             if unused:
-                notes.append(f"graded {candidates[0]}; {', '.join(unused)} was not graded "
-                             "(to grade a notebook, give it alone: --submission NOTEBOOK.ipynb)")
+                notes.append(
+                    f"graded {candidates[0]}; {', '.join(unused)} was not graded "
+                    "(to grade a notebook, give it alone: --submission NOTEBOOK.ipynb)"
+                )
             continue
         stem = module[:-3]
-        notebooks = sorted((r for r in files if r.lower().endswith(".ipynb")),
-                           key=lambda r: (stem not in r, r.count("/"), r))
+        notebooks = sorted(
+            (r for r in files if r.lower().endswith(".ipynb")), key=lambda r: (stem not in r, r.count("/"), r)
+        )
         py_files = [r for r in files if r.endswith(".py")]
         if notebooks:
             from .notebooks import notebook_source_to_module
 
             expected = spec.functions if len(spec.modules) == 1 else ()
-            text, nb_notes = notebook_source_to_module(files[notebooks[0]], notebooks[0],
-                                                       expected)
+            text, nb_notes = notebook_source_to_module(files[notebooks[0]], notebooks[0], expected)
             out[module] = text.encode()
             notes += nb_notes
         elif len(spec.modules) == 1 and len(py_files) == 1:

@@ -128,14 +128,12 @@ class VerifyOptions:
 def run_verify_command(args: argparse.Namespace) -> ExitCode:
     """``grade verify [ASSIGNMENT...]``: print each problem, then a one-screen summary."""
     course = CourseDir.discover()
-    options = VerifyOptions(seeds=tuple(args.seeds), mutation=not args.no_mutation,
-                            notebooks=not args.no_notebooks)
+    options = VerifyOptions(seeds=tuple(args.seeds), mutation=not args.no_mutation, notebooks=not args.no_notebooks)
     reports = verify(course, list(args.assignments), options, sys.stdout)
     return ExitCode.OK if all(r.ok for r in reports) else ExitCode.VERIFY_FAILED
 
 
-def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions,
-           out: TextIO) -> list[AssignmentReport]:
+def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions, out: TextIO) -> list[AssignmentReport]:
     """Verify ``names`` (every assignment when empty), printing problems as found and a summary."""
     names = list(names) or course.assignment_names()
     if not names:
@@ -145,8 +143,9 @@ def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions,
     if not options.seeds:
         raise AutograderError("--seeds: give at least one seed")
     isolation = Isolation.detect(options.isolation)
-    out.write(f"grade verify: {', '.join(names)} (seeds {' '.join(map(str, options.seeds))}, "
-              f"isolation: {isolation.level})\n")
+    out.write(
+        f"grade verify: {', '.join(names)} (seeds {' '.join(map(str, options.seeds))}, isolation: {isolation.level})\n"
+    )
     out.flush()
     reports = []
     with MutantGrader(options.jobs) as grader:
@@ -158,8 +157,9 @@ def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions,
     return reports
 
 
-def verify_assignment(course: CourseDir, name: str, options: VerifyOptions, isolation: Isolation,
-                      grader: MutantGrader, out: TextIO) -> AssignmentReport:
+def verify_assignment(
+    course: CourseDir, name: str, options: VerifyOptions, isolation: Isolation, grader: MutantGrader, out: TextIO
+) -> AssignmentReport:
     """Run every stage on assignment ``name``; problems are printed to ``out`` as they are found."""
     start = time.perf_counter()
     spec = load_spec(course.spec_file(name))
@@ -182,8 +182,7 @@ def verify_assignment(course: CourseDir, name: str, options: VerifyOptions, isol
         for skipped in ("points", "solution", "stub", "mutation"):
             add(Stage(skipped, "skipped", f"skipped (no solution in {solution_dir})"))
     else:
-        solution_stage, runs = check_solution(course, spec, solution_files, options.seeds,
-                                              isolation)
+        solution_stage, runs = check_solution(course, spec, solution_files, options.seeds, isolation)
         add(solution_stage)
         add(check_points(spec, runs[0]))
         add(check_stub(course, spec, stub_files, stub_missing, options.seeds[0], isolation))
@@ -192,8 +191,7 @@ def verify_assignment(course: CourseDir, name: str, options: VerifyOptions, isol
         elif solution_stage.status != "ok":
             add(Stage("mutation", "skipped", "skipped (the solution does not pass every check)"))
         else:
-            stage, score = check_mutants(course, spec, solution_files, runs, options, isolation,
-                                         grader)
+            stage, score = check_mutants(course, spec, solution_files, runs, options, isolation, grader)
             report.mutation_score = score
             add(stage)
     add(check_notebooks(course, spec, options))
@@ -217,13 +215,18 @@ def _module_files(folder: Path, spec: AssignmentSpec) -> tuple[dict[str, bytes],
     return files, missing
 
 
-def _grade_files(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes], student: str,
-                 seed: int, isolation: Isolation, plugins: Sequence[object] = ()
-                 ) -> SubmissionResult:
+def _grade_files(
+    course: CourseDir,
+    spec: AssignmentSpec,
+    files: dict[str, bytes],
+    student: str,
+    seed: int,
+    isolation: Isolation,
+    plugins: Sequence[object] = (),
+) -> SubmissionResult:
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
     source = course.solution_dir(spec.name)
-    return grade(Submission(student=student, source=source, files=dict(files)), job,
-                 plugins=plugins, fork=True)
+    return grade(Submission(student=student, source=source, files=dict(files)), job, plugins=plugins, fork=True)
 
 
 def _where(check: CheckResult) -> str:
@@ -235,9 +238,9 @@ def _clip(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def check_solution(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes],
-                   seeds: Sequence[int], isolation: Isolation
-                   ) -> tuple[Stage, list[SubmissionResult]]:
+def check_solution(
+    course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes], seeds: Sequence[int], isolation: Isolation
+) -> tuple[Stage, list[SubmissionResult]]:
     """Grade the solution with public and hidden checks for every seed; it must pass them all."""
     runs = [_grade_files(course, spec, files, "solution", seed, isolation) for seed in seeds]
     failures: dict[str, tuple[CheckResult, list[int]]] = {}
@@ -250,14 +253,13 @@ def check_solution(course: CourseDir, spec: AssignmentSpec, files: dict[str, byt
                 failures.setdefault(check.name, (check, []))[1].append(seed)
     for check, failed_seeds in failures.values():
         seeds_text = ", ".join(map(str, failed_seeds))
-        problems.append(f"the solution fails {_where(check)} with seed {seeds_text}: "
-                        f"{check.outcome}: {_clip(check.message)}")
+        problems.append(
+            f"the solution fails {_where(check)} with seed {seeds_text}: {check.outcome}: {_clip(check.message)}"
+        )
     n = len(runs[0].checks)
     if problems:
-        return Stage("solution", "FAIL", f"{len(failures)} of {n} checks fail on the solution",
-                     problems), runs
-    return Stage("solution", "ok", f"full marks on all {n} checks with seeds "
-                 f"{', '.join(map(str, seeds))}"), runs
+        return Stage("solution", "FAIL", f"{len(failures)} of {n} checks fail on the solution", problems), runs
+    return Stage("solution", "ok", f"full marks on all {n} checks with seeds {', '.join(map(str, seeds))}"), runs
 
 
 def check_points(spec: AssignmentSpec, result: SubmissionResult) -> Stage:
@@ -269,32 +271,44 @@ def check_points(spec: AssignmentSpec, result: SubmissionResult) -> Stage:
         if check.max_score <= 0:
             problems.append(f"check {_where(check)} has no points: add @pytest.mark.points(n)")
         if not check.question:
-            problems.append(f"check {check.name} has no question: add "
-                            "pytest.mark.question(name) (or pytestmark in its file)")
+            problems.append(
+                f"check {check.name} has no question: add pytest.mark.question(name) (or pytestmark in its file)"
+            )
         elif check.question not in names:
-            problems.append(f"check {_where(check)} counts towards a question assignment.toml "
-                            f"does not have (questions: {', '.join(sorted(names))})")
+            problems.append(
+                f"check {_where(check)} counts towards a question assignment.toml "
+                f"does not have (questions: {', '.join(sorted(names))})"
+            )
     for q in spec.questions:
         mine = [c for c in checks if c.question == q.name]
         if not mine:
-            problems.append(f"question {q.name!r} ({q.points:g} points in assignment.toml) "
-                            "has no checks")
+            problems.append(f"question {q.name!r} ({q.points:g} points in assignment.toml) has no checks")
             continue
         public = sum(c.max_score for c in mine if c.visibility == "public")
         hidden = sum(c.max_score for c in mine if c.visibility == "hidden")
         if abs(public + hidden - q.points) > 1e-9:
-            problems.append(f"question {q.name!r}: assignment.toml gives {q.points:g} points, its "
-                            f"{len(mine)} checks add up to {public + hidden:g} "
-                            f"({public:g} public + {hidden:g} hidden)")
+            problems.append(
+                f"question {q.name!r}: assignment.toml gives {q.points:g} points, its "
+                f"{len(mine)} checks add up to {public + hidden:g} "
+                f"({public:g} public + {hidden:g} hidden)"
+            )
     n_public = sum(1 for c in checks if c.visibility == "public")
     total = sum(q.points for q in spec.questions)
-    summary = (f"{len(spec.questions)} questions, {total:g} points, {len(checks)} checks "
-               f"({n_public} public, {len(checks) - n_public} hidden)")
+    summary = (
+        f"{len(spec.questions)} questions, {total:g} points, {len(checks)} checks "
+        f"({n_public} public, {len(checks) - n_public} hidden)"
+    )
     return Stage("points", "FAIL" if problems else "ok", summary, problems)
 
 
-def check_stub(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes],
-               missing: list[str], seed: int, isolation: Isolation) -> Stage:
+def check_stub(
+    course: CourseDir,
+    spec: AssignmentSpec,
+    files: dict[str, bytes],
+    missing: list[str],
+    seed: int,
+    isolation: Isolation,
+) -> Stage:
     """Grade the untouched stub: every check must fail on it (a passing one is vacuous)."""
     if missing:
         return Stage("stub", "FAIL", "no stub to grade", missing)
@@ -302,25 +316,25 @@ def check_stub(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes],
     problems = []
     for check in result.checks:
         if check.passed:
-            problems.append(f"{_where(check)} passes on the untouched stub: the check is "
-                            "vacuous (it never looks at the student's answer, or accepts any)")
+            problems.append(
+                f"{_where(check)} passes on the untouched stub: the check is "
+                "vacuous (it never looks at the student's answer, or accepts any)"
+            )
         elif check.outcome == "grader_error":
-            problems.append(f"{_where(check)} breaks on the stub with a grader error: "
-                            f"{_clip(check.message)}")
+            problems.append(f"{_where(check)} breaks on the stub with a grader error: {_clip(check.message)}")
     todo = sum(1 for c in result.checks if c.outcome == "not_implemented")
     if problems:
         passing = sum(1 for c in result.checks if c.passed)
-        return Stage("stub", "FAIL", f"scores {result.score:g} ({passing} checks pass on the "
-                     "stub)", problems)
-    return Stage("stub", "ok", f"scores 0 on all {len(result.checks)} checks "
-                 f"({todo} say 'not implemented')")
+        return Stage("stub", "FAIL", f"scores {result.score:g} ({passing} checks pass on the stub)", problems)
+    return Stage("stub", "ok", f"scores 0 on all {len(result.checks)} checks ({todo} say 'not implemented')")
 
 
 # -- signatures ------------------------------------------------------------------------------
 
 
-def _functions(files: dict[str, bytes], problems: list[str], label: str
-               ) -> dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+def _functions(
+    files: dict[str, bytes], problems: list[str], label: str
+) -> dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
     found: dict[str, tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = {}
     for module, data in files.items():
         try:
@@ -348,12 +362,17 @@ def _function_header(func: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
 
 
 def _signature_dump(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
-    return "|".join(ast.dump(part) if part is not None else "-" for part in (
-        func.args, func.returns, *func.decorator_list)) + type(func).__name__
+    return (
+        "|".join(
+            ast.dump(part) if part is not None else "-" for part in (func.args, func.returns, *func.decorator_list)
+        )
+        + type(func).__name__
+    )
 
 
-def compare_signatures(spec: AssignmentSpec, stub_files: dict[str, bytes],
-                       solution_files: dict[str, bytes], missing: list[str]) -> Stage:
+def compare_signatures(
+    spec: AssignmentSpec, stub_files: dict[str, bytes], solution_files: dict[str, bytes], missing: list[str]
+) -> Stage:
     """Stub and solution define each function of the spec, with equal signatures and docstrings."""
     problems = list(missing)
     stub = _functions(stub_files, problems, "stub")
@@ -366,26 +385,25 @@ def compare_signatures(spec: AssignmentSpec, stub_files: dict[str, bytes],
             if name in spec.functions and stub_files and solution_files:
                 where = "stub" if s is None else "solution"
                 modules = ", ".join(spec.modules)
-                problems.append(f"{name} is in assignment.toml but the {where} ({modules}) "
-                                "does not define it")
+                problems.append(f"{name} is in assignment.toml but the {where} ({modules}) does not define it")
             continue
         compared += 1
         (s_module, s_func), (r_module, r_func) = s, r
         if s_module != r_module:
-            problems.append(f"{name} is in {s_module} in the stub but in {r_module} in the "
-                            "solution")
+            problems.append(f"{name} is in {s_module} in the stub but in {r_module} in the solution")
         if _signature_dump(s_func) != _signature_dump(r_func):
-            problems.append(f"{name}: the signatures differ\n"
-                            f"    stub ({s_module}, line {s_func.lineno}):     "
-                            f"{signature_text(s_func)}\n"
-                            f"    solution ({r_module}, line {r_func.lineno}): "
-                            f"{signature_text(r_func)}")
+            problems.append(
+                f"{name}: the signatures differ\n"
+                f"    stub ({s_module}, line {s_func.lineno}):     "
+                f"{signature_text(s_func)}\n"
+                f"    solution ({r_module}, line {r_func.lineno}): "
+                f"{signature_text(r_func)}"
+            )
         s_doc, r_doc = ast.get_docstring(s_func) or "", ast.get_docstring(r_func) or ""
         if s_doc != r_doc:
             problems.append(f"{name}: the docstrings differ{_first_difference(s_doc, r_doc)}")
     if problems:
-        return Stage("signatures", "FAIL", f"{len(problems)} problems in {compared} functions",
-                     problems)
+        return Stage("signatures", "FAIL", f"{len(problems)} problems in {compared} functions", problems)
     return Stage("signatures", "ok", f"{compared} functions agree (signature and docstring)")
 
 
@@ -395,8 +413,7 @@ def _first_difference(a: str, b: str) -> str:
         x = al[i] if i < len(al) else "<end>"
         y = bl[i] if i < len(bl) else "<end>"
         if x != y:
-            return (f" at docstring line {i + 1}:\n    stub:     {x.strip()!r}\n"
-                    f"    solution: {y.strip()!r}")
+            return f" at docstring line {i + 1}:\n    stub:     {x.strip()!r}\n    solution: {y.strip()!r}"
     return ""
 
 
@@ -409,8 +426,7 @@ class QuestionFilter:
     def __init__(self, questions: Iterable[str]) -> None:
         self.questions = frozenset(questions)
 
-    def pytest_collection_modifyitems(self, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item in items:
@@ -482,27 +498,43 @@ def grade_mutants(task: MutationTask) -> list[MutantVerdict]:
         files[mutant.module] = mutant.source.encode("utf-8")
         killers: list[int] = []
         for seed in task.seeds:
-            result = _grade_files(course, spec, files, f"mutant-{task.function}", seed,
-                                  task.isolation, plugins=[QuestionFilter([task.question]),
-                                                           StopAtFirstFailure()])
+            result = _grade_files(
+                course,
+                spec,
+                files,
+                f"mutant-{task.function}",
+                seed,
+                task.isolation,
+                plugins=[QuestionFilter([task.question]), StopAtFirstFailure()],
+            )
             lost = [c for c in result.checks if not c.passed]
             if not result.checks:
-                verdicts.append(MutantVerdict(mutant.key, "error", "; ".join(result.notes)
-                                              or "no checks ran", time.perf_counter() - start))
+                verdicts.append(
+                    MutantVerdict(
+                        mutant.key, "error", "; ".join(result.notes) or "no checks ran", time.perf_counter() - start
+                    )
+                )
                 break
             if lost and seed == task.seeds[0]:
-                verdicts.append(MutantVerdict(mutant.key, "killed", f"{lost[0].name}: "
-                                              f"{lost[0].outcome}", time.perf_counter() - start))
+                verdicts.append(
+                    MutantVerdict(
+                        mutant.key, "killed", f"{lost[0].name}: {lost[0].outcome}", time.perf_counter() - start
+                    )
+                )
                 break
             if lost:
                 killers.append(seed)
         else:
             tried = ", ".join(map(str, task.seeds))
-            detail = (f"seeds {tried}; only seed {', '.join(map(str, killers))} kills it, so a "
-                      "randomised check misses it with the others") if killers else \
-                f"seeds {tried}"
-            verdicts.append(MutantVerdict(mutant.key, "survived", detail,
-                                          time.perf_counter() - start))
+            detail = (
+                (
+                    f"seeds {tried}; only seed {', '.join(map(str, killers))} kills it, so a "
+                    "randomised check misses it with the others"
+                )
+                if killers
+                else f"seeds {tried}"
+            )
+            verdicts.append(MutantVerdict(mutant.key, "survived", detail, time.perf_counter() - start))
     return verdicts
 
 
@@ -528,8 +560,7 @@ class MutantGrader:
             return [grade_mutants(t) for t in tasks]
         if self._pool is None:
             methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                "forkserver" if "forkserver" in methods else "spawn")
+            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
         # Largest first, so the pool's two workers finish together.
         order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i].mutants))
@@ -568,36 +599,43 @@ def load_allow_list(path: Path, spec: AssignmentSpec) -> tuple[list[AllowEntry],
         values = {k: table.get(k) for k in ("function", "key", "reason")}
         bad = [k for k, v in values.items() if not isinstance(v, str) or not v.strip()]
         if bad:
-            problems.append(f"{where}: needs a non-empty {', '.join(bad)} (every entry "
-                            "says why no check can tell the mutant from the solution)")
+            problems.append(
+                f"{where}: needs a non-empty {', '.join(bad)} (every entry "
+                "says why no check can tell the mutant from the solution)"
+            )
             continue
         if set(table) - set(values):
             problems.append(f"{where}: unknown keys {sorted(set(table) - set(values))}")
         if values["function"] not in spec.functions:
-            problems.append(f"{where}: {values['function']!r} is not a function of "
-                            "assignment.toml")
+            problems.append(f"{where}: {values['function']!r} is not a function of assignment.toml")
             continue
-        entries.append(AllowEntry(str(values["function"]), str(values["key"]),
-                                  str(values["reason"])))
+        entries.append(AllowEntry(str(values["function"]), str(values["key"]), str(values["reason"])))
     return entries, problems
 
 
 def _toml_entry(mutant: Mutant) -> str:
-    return (f'    [[mutant]]\n    function = {json.dumps(mutant.function)}\n'
-            f'    key = {json.dumps(mutant.key, ensure_ascii=False)}\n'
-            f'    reason = "..."\n')
+    return (
+        f"    [[mutant]]\n    function = {json.dumps(mutant.function)}\n"
+        f"    key = {json.dumps(mutant.key, ensure_ascii=False)}\n"
+        f'    reason = "..."\n'
+    )
 
 
-def check_mutants(course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes],
-                  solution_runs: Sequence[SubmissionResult], options: VerifyOptions,
-                  isolation: Isolation, grader: MutantGrader) -> tuple[Stage, float | None]:
+def check_mutants(
+    course: CourseDir,
+    spec: AssignmentSpec,
+    files: dict[str, bytes],
+    solution_runs: Sequence[SubmissionResult],
+    options: VerifyOptions,
+    isolation: Isolation,
+    grader: MutantGrader,
+) -> tuple[Stage, float | None]:
     """Mutate every function of the spec and grade the mutants; every one must lose points."""
     allow_path = course.equivalent_mutants_file(spec.name)
     entries, problems = load_allow_list(allow_path, spec)
     allowed = {(e.function, e.key) for e in entries}
     slowest = max((c.duration for r in solution_runs for c in r.checks), default=0.0)
-    timeout = min(spec.limits.call_timeout,
-                  max(MIN_MUTANT_TIMEOUT, MUTANT_TIMEOUT_FACTOR * slowest))
+    timeout = min(spec.limits.call_timeout, max(MIN_MUTANT_TIMEOUT, MUTANT_TIMEOUT_FACTOR * slowest))
     questions_with_checks = {c.question for c in solution_runs[0].checks}
     tasks, generated, by_key = [], 0, {}
     all_keys: set[tuple[str, str]] = set()
@@ -613,18 +651,30 @@ def check_mutants(course: CourseDir, spec: AssignmentSpec, files: dict[str, byte
             generated += len(mutants)
             all_keys.update((function, m.key) for m in mutants)
             equivalent += sum(1 for m in mutants if (function, m.key) in allowed)
-            todo = sample_mutants([m for m in mutants if (function, m.key) not in allowed],
-                                  options.mutants_per_function)
+            todo = sample_mutants(
+                [m for m in mutants if (function, m.key) not in allowed], options.mutants_per_function
+            )
             by_key.update({(function, m.key): m for m in todo})
             if todo:
-                tasks.append(MutationTask(
-                    root=course.root, assignment=spec.name, question=question.name,
-                    function=function, seeds=tuple(options.seeds), call_timeout=timeout,
-                    isolation=isolation, files=files, mutants=tuple(todo)))
+                tasks.append(
+                    MutationTask(
+                        root=course.root,
+                        assignment=spec.name,
+                        question=question.name,
+                        function=function,
+                        seeds=tuple(options.seeds),
+                        call_timeout=timeout,
+                        isolation=isolation,
+                        files=files,
+                        mutants=tuple(todo),
+                    )
+                )
     for entry in entries:
         if (entry.function, entry.key) not in all_keys:
-            problems.append(f"{allow_path}: the entry for {entry.function} {entry.key!r} "
-                            "matches no mutant (the solution changed?): remove it")
+            problems.append(
+                f"{allow_path}: the entry for {entry.function} {entry.key!r} "
+                "matches no mutant (the solution changed?): remove it"
+            )
     results = grader.run(tasks)
     killed = graded = 0
     for task, verdicts in zip(tasks, results, strict=True):
@@ -640,13 +690,12 @@ def check_mutants(course: CourseDir, spec: AssignmentSpec, files: dict[str, byte
                     f"({verdict.detail})\n"
                     f"    {mutant.key}\n" + textwrap.indent(mutant.diff, "    ") + "\n"
                     "  Add a check that tells it apart; or, if no input can, list it in "
-                    f"{allow_path.name} with the reason:\n" + _toml_entry(mutant))
+                    f"{allow_path.name} with the reason:\n" + _toml_entry(mutant)
+                )
             else:
-                problems.append(f"mutant of {task.function} could not be graded "
-                                f"({mutant.key}): {verdict.detail}")
+                problems.append(f"mutant of {task.function} could not be graded ({mutant.key}): {verdict.detail}")
     score = killed / graded if graded else None
-    summary = (f"{_percent(score)}: {killed}/{graded} killed ({generated} generated, "
-               f"{equivalent} equivalent)")
+    summary = f"{_percent(score)}: {killed}/{graded} killed ({generated} generated, {equivalent} equivalent)"
     return Stage("mutation", "FAIL" if problems else "ok", summary, problems), score
 
 
@@ -656,8 +705,7 @@ def _defining_module(files: dict[str, bytes], function: str) -> str | None:
             tree = ast.parse(data)
         except SyntaxError:
             continue
-        if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == function
-               for n in tree.body):
+        if any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == function for n in tree.body):
             return module
     return None
 
@@ -675,8 +723,7 @@ def check_notebooks(course: CourseDir, spec: AssignmentSpec, options: VerifyOpti
         return Stage("notebooks", "skipped", "skipped (--no-notebooks)")
     from . import notebooks
 
-    execute: Callable[[AssignmentSpec, CourseDir], list[str]] | None = getattr(
-        notebooks, "execute_handout", None)
+    execute: Callable[[AssignmentSpec, CourseDir], list[str]] | None = getattr(notebooks, "execute_handout", None)
     path = course.handout_notebook(spec.name, spec.notebook)
     if execute is None or (spec.notebook is None and not path.is_file()):
         return Stage("notebooks", "skipped", "skipped (no notebooks)")
@@ -696,17 +743,14 @@ def render_summary(reports: Sequence[AssignmentReport]) -> str:
         lines.append(f"{report.name} — {report.title}  ({report.duration:.1f} s)")
         for stage in report.stages:
             took = f"{stage.duration:5.1f}s" if stage.status != "skipped" else ""
-            lines.append(f"  {stage.name:<11}{stage.status:<8}{_clip(stage.summary, 52):<53}"
-                         f"{took}")
+            lines.append(f"  {stage.name:<11}{stage.status:<8}{_clip(stage.summary, 52):<53}{took}")
     failed = [r for r in reports if not r.ok]
-    scores = ", ".join(f"{r.name} {_percent(r.mutation_score)}" for r in reports
-                       if r.mutation_score is not None)
+    scores = ", ".join(f"{r.name} {_percent(r.mutation_score)}" for r in reports if r.mutation_score is not None)
     if scores:
         lines.append(f"mutation scores: {scores}")
     if failed:
         n = sum(len(s.problems) for r in failed for s in r.stages)
-        lines.append(f"FAILED: {n} problems in {', '.join(r.name for r in failed)} "
-                     "(details above)")
+        lines.append(f"FAILED: {n} problems in {', '.join(r.name for r in failed)} (details above)")
     else:
         lines.append(f"OK: {len(reports)} assignments verified")
     return "\n".join(lines) + "\n"

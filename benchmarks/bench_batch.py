@@ -45,8 +45,7 @@ def assignment_ready(course: Path, name: str) -> bool:
     """True when ``name`` has a spec, a solution module and hidden checks in ``course``."""
     spec = course / "assignments" / name / "assignment.toml"
     hidden = course / "solutions" / name / "hidden"
-    return spec.is_file() and any((course / "solutions" / name).glob("*.py")) and any(
-        hidden.glob("test_*.py"))
+    return spec.is_file() and any((course / "solutions" / name).glob("*.py")) and any(hidden.glob("test_*.py"))
 
 
 class MemorySampler(threading.Thread):
@@ -83,15 +82,27 @@ class MemorySampler(threading.Thread):
             self.stop.wait(self.every)
 
 
-def run_batch(course: Path, assignment: str, submissions: Path, out: Path, jobs: int,
-              extra: list[str]) -> tuple[float, MemorySampler, subprocess.CompletedProcess[str]]:
+def run_batch(
+    course: Path, assignment: str, submissions: Path, out: Path, jobs: int, extra: list[str]
+) -> tuple[float, MemorySampler, subprocess.CompletedProcess[str]]:
     """Run ``grade batch`` once; (wall seconds, memory sampler, completed process)."""
     env = {**os.environ, "AUTOGRADER_ROOT": str(course)}
-    cmd = [sys.executable, "-m", "autograder", "batch", assignment, str(submissions),
-           "--out", str(out), "--jobs", str(jobs), "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        assignment,
+        str(submissions),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--no-progress",
+        *extra,
+    ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = MemorySampler(proc.pid)
     sampler.start()
     stdout, stderr = proc.communicate()
@@ -114,8 +125,9 @@ def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
-def report(label: str, wall: float, start: float, sampler: MemorySampler,
-           results: list[dict[str, Any]], jobs: int) -> None:
+def report(
+    label: str, wall: float, start: float, sampler: MemorySampler, results: list[dict[str, Any]], jobs: int
+) -> None:
     n = len(results)
     timing = [r.get("extra", {}).get("timing", {}) for r in results]
     task = [t.get("task", r["duration"]) for t, r in zip(timing, results, strict=True)]
@@ -128,38 +140,51 @@ def report(label: str, wall: float, start: float, sampler: MemorySampler,
     steady = (mtimes[-1] - mtimes[0]) / (n - 1) if n > 1 else float("nan")
     first = mtimes[0] - start if mtimes else float("nan")
     mib = 1024 * 1024
-    print(f"\n== {label}: {n} submissions, --jobs {jobs}, isolation "
-          f"{results[0].get('isolation', '?') if results else '?'}")
-    print(f"total wall time            {wall:8.2f} s   ({n / wall * 60:.0f} submissions/min, "
-          f"{wall / n:.3f} s per submission)")
-    print(f"first result after         {first:8.2f} s   (pool start-up, torch import, "
-          "collecting the checks, one grading)")
-    print(f"steady state               {steady:8.3f} s per submission   "
-          f"({60 / steady if steady > 0 else float('nan'):.0f} submissions/min)")
+    print(
+        f"\n== {label}: {n} submissions, --jobs {jobs}, isolation "
+        f"{results[0].get('isolation', '?') if results else '?'}"
+    )
+    print(
+        f"total wall time            {wall:8.2f} s   ({n / wall * 60:.0f} submissions/min, "
+        f"{wall / n:.3f} s per submission)"
+    )
+    print(
+        f"first result after         {first:8.2f} s   (pool start-up, torch import, collecting the checks, one grading)"
+    )
+    print(
+        f"steady state               {steady:8.3f} s per submission   "
+        f"({60 / steady if steady > 0 else float('nan'):.0f} submissions/min)"
+    )
     print("per submission, in its executor process (mean / median):")
-    print(f"  grading                  {mean(task) * 1000:8.1f} / "
-          f"{statistics.median(task) * 1000:.1f} ms")
-    print(f"  student code (calls)     {mean(student) * 1000:8.1f} / "
-          f"{statistics.median(student) * 1000:.1f} ms")
-    print(f"  engine overhead          {mean(overhead) * 1000:8.1f} / "
-          f"{statistics.median(overhead) * 1000:.1f} ms   (grading - student code)")
-    print(f"    sandbox start/transport{mean(startup_transport) * 1000:8.1f} / "
-          f"{statistics.median(startup_transport) * 1000:.1f} ms")
-    print(f"    harness (pytest, refs) {mean(harness) * 1000:8.1f} / "
-          f"{statistics.median(harness) * 1000:.1f} ms")
+    print(f"  grading                  {mean(task) * 1000:8.1f} / {statistics.median(task) * 1000:.1f} ms")
+    print(f"  student code (calls)     {mean(student) * 1000:8.1f} / {statistics.median(student) * 1000:.1f} ms")
+    print(
+        f"  engine overhead          {mean(overhead) * 1000:8.1f} / "
+        f"{statistics.median(overhead) * 1000:.1f} ms   (grading - student code)"
+    )
+    print(
+        f"    sandbox start/transport{mean(startup_transport) * 1000:8.1f} / "
+        f"{statistics.median(startup_transport) * 1000:.1f} ms"
+    )
+    print(f"    harness (pytest, refs) {mean(harness) * 1000:8.1f} / {statistics.median(harness) * 1000:.1f} ms")
     cpu_h = [t.get("cpu_harness", 0.0) for t in timing]
     cpu_s = [t.get("cpu_sandbox") or 0.0 for t in timing]
     cpu = mean(cpu_h) + mean(cpu_s)
     cores = min(jobs, os.cpu_count() or 1)
     print("CPU per submission (load-independent):")
-    print(f"  harness process          {mean(cpu_h) * 1000:8.1f} ms   (pytest, references, "
-          "verdicts, transport)")
-    print(f"  sandbox processes        {mean(cpu_s) * 1000:8.1f} ms   (the worker: forked, or a "
-          "new interpreter with NumPy; the student's module and calls)")
-    print(f"  => on {cores} idle core{'s' if cores > 1 else ''}: "
-          f"{cpu / cores:.3f} s per submission ({60 * cores / cpu if cpu else 0:.0f}/min)")
-    print(f"peak memory                {sampler.peak_total / mib:8.0f} MiB all processes, "
-          f"{sampler.peak_single / mib:.0f} MiB largest process")
+    print(f"  harness process          {mean(cpu_h) * 1000:8.1f} ms   (pytest, references, verdicts, transport)")
+    print(
+        f"  sandbox processes        {mean(cpu_s) * 1000:8.1f} ms   (the worker: forked, or a "
+        "new interpreter with NumPy; the student's module and calls)"
+    )
+    print(
+        f"  => on {cores} idle core{'s' if cores > 1 else ''}: "
+        f"{cpu / cores:.3f} s per submission ({60 * cores / cpu if cpu else 0:.0f}/min)"
+    )
+    print(
+        f"peak memory                {sampler.peak_total / mib:8.0f} MiB all processes, "
+        f"{sampler.peak_single / mib:.0f} MiB largest process"
+    )
 
 
 def numpy_import_ms() -> float:
@@ -176,12 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", type=int, default=100, help="submissions (default 100)")
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--assignment", default=None,
-                   help="assignment3 when complete, else a generated demo course")
-    p.add_argument("--kinds", nargs="+", default=["correct"],
-                   help="kinds of submissions (default: honest ones only)")
-    p.add_argument("--hang", action="store_true",
-                   help="also time one hanging submission against its configured limit")
+    p.add_argument("--assignment", default=None, help="assignment3 when complete, else a generated demo course")
+    p.add_argument("--kinds", nargs="+", default=["correct"], help="kinds of submissions (default: honest ones only)")
+    p.add_argument("--hang", action="store_true", help="also time one hanging submission against its configured limit")
     p.add_argument("--keep", type=Path, help="keep the work folder here")
     args = p.parse_args(argv)
 
@@ -197,21 +219,23 @@ def main(argv: list[str] | None = None) -> int:
     generate_for_course(course, assignment, subs, args.n, kinds=args.kinds)
     out = work / "out"
 
-    print(f"machine now: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"a fresh 'import numpy' takes {numpy_import_ms():.0f} ms")
+    print(
+        f"machine now: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"a fresh 'import numpy' takes {numpy_import_ms():.0f} ms"
+    )
     start = time.time()
     wall, sampler, proc = run_batch(course, assignment, subs, out, args.jobs, [])
     if proc.returncode not in (0, 4):
         print(proc.stdout, proc.stderr, sep="\n")
         return proc.returncode
-    report(f"{assignment}, kinds {' '.join(args.kinds)}", wall, start, sampler,
-           load_results(out), args.jobs)
+    report(f"{assignment}, kinds {' '.join(args.kinds)}", wall, start, sampler, load_results(out), args.jobs)
     print("\n" + proc.stdout.strip())
 
     wall2, _, proc2 = run_batch(course, assignment, subs, out, args.jobs, [])
-    print(f"\nre-run with nothing changed: {wall2:.2f} s; "
-          + next((line.strip() for line in proc2.stdout.splitlines() if "unchanged" in line),
-                 ""))
+    print(
+        f"\nre-run with nothing changed: {wall2:.2f} s; "
+        + next((line.strip() for line in proc2.stdout.splitlines() if "unchanged" in line), "")
+    )
 
     if args.hang:
         from autograder.sandbox.client import MAX_TIMEOUTS_PER_FUNCTION
@@ -225,10 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         r = load_results(hout)[0]
         timeouts = sum(1 for c in r["checks"] if c["outcome"] == "timeout")
         limit = spec.limits.call_timeout * MAX_TIMEOUTS_PER_FUNCTION
-        print(f"\nhanging submission: graded in {r['duration']:.2f} s "
-              f"({hwall:.2f} s with start-up); its limit: {spec.limits.call_timeout:g} s per "
-              f"call, {MAX_TIMEOUTS_PER_FUNCTION} timed-out calls per function = {limit:g} s; "
-              f"{timeouts} checks timed out")
+        print(
+            f"\nhanging submission: graded in {r['duration']:.2f} s "
+            f"({hwall:.2f} s with start-up); its limit: {spec.limits.call_timeout:g} s per "
+            f"call, {MAX_TIMEOUTS_PER_FUNCTION} timed-out calls per function = {limit:g} s; "
+            f"{timeouts} checks timed out"
+        )
     if args.keep is None:
         import shutil
 

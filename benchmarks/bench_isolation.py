@@ -52,8 +52,7 @@ def lifecycle(level: str) -> dict[str, float]:
     box.close()
     t4 = time.perf_counter()
     assert not problems and outcome.ok, (problems, outcome.message)
-    return {"prepare": t1 - t0, "start+import": t2 - t1, "first call": t3 - t2,
-            "close": t4 - t3, "total": t4 - t0}
+    return {"prepare": t1 - t0, "start+import": t2 - t1, "first call": t3 - t2, "close": t4 - t3, "total": t4 - t0}
 
 
 def round_trips(level: str, calls: int) -> list[float]:
@@ -71,8 +70,13 @@ def round_trips(level: str, calls: int) -> list[float]:
 
 def bare_interpreter() -> dict[str, float]:
     """A plain subprocess importing NumPy (the worker's environment): what any worker costs."""
-    env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "LC_ALL": "C.UTF-8"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "LC_ALL": "C.UTF-8",
+    }
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-I", "-B", "-c", "import numpy"], check=True, env=env)
     return {"total": time.perf_counter() - t0}
@@ -98,8 +102,9 @@ def main() -> None:
         for level in levels:
             rows[level].append(lifecycle(level))
         rows["plain"].append(bare_interpreter())
-    results = {level: {phase: median_ms([r[phase] for r in rows[level]]) for phase in rows[level][0]}
-               for level in levels}
+    results = {
+        level: {phase: median_ms([r[phase] for r in rows[level]]) for phase in rows[level][0]} for level in levels
+    }
     bare = median_ms([r["total"] for r in rows["plain"]])
     trips = {level: median_ms(round_trips(level, args.calls)) for level in levels}
     phases = list(next(iter(results.values())))
@@ -107,17 +112,20 @@ def main() -> None:
     print(f"  {'phase':<14}" + "".join(f"{level:>10}" for level in levels))
     for phase in phases:
         print(f"  {phase:<14}" + "".join(f"{results[level][phase]:10.1f}" for level in levels))
-    print(f"  {'call (warm)':<14}" + "".join(f"{trips[level]:10.2f}" for level in levels)
-          + f"   median of {args.calls} calls")
+    print(
+        f"  {'call (warm)':<14}"
+        + "".join(f"{trips[level]:10.2f}" for level in levels)
+        + f"   median of {args.calls} calls"
+    )
     print(f"plain 'python -I -c \"import numpy\"' subprocess: {bare:.1f} ms")
     for level in levels:
-        print(f"{level}: {results[level]['total'] - bare:+.1f} ms per submission over that plain "
-              "subprocess")
+        print(f"{level}: {results[level]['total'] - bare:+.1f} ms per submission over that plain subprocess")
     if "bwrap" in results:
-        paired = median_ms([b["total"] - r["total"]
-                            for b, r in zip(rows["bwrap"], rows["rlimits"], strict=True)])
-        print(f"bwrap over rlimits: {paired:+.1f} ms per submission (median of paired runs), "
-              f"{trips['bwrap'] - trips['rlimits']:+.2f} ms per call")
+        paired = median_ms([b["total"] - r["total"] for b, r in zip(rows["bwrap"], rows["rlimits"], strict=True)])
+        print(
+            f"bwrap over rlimits: {paired:+.1f} ms per submission (median of paired runs), "
+            f"{trips['bwrap'] - trips['rlimits']:+.2f} ms per call"
+        )
 
 
 if __name__ == "__main__":

@@ -41,20 +41,27 @@ def main() -> None:
     args = parser.parse_args()
     submission = args.submission or f"solutions/{args.assignment}"
     py = sys.executable
-    total = wall([py, "-m", "autograder", args.assignment, "--submission", submission,
-                  "--no-html"], args.runs)
-    with_html = wall([py, "-m", "autograder", args.assignment, "--submission", submission],
-                     args.runs)
+    total = wall([py, "-m", "autograder", args.assignment, "--submission", submission, "--no-html"], args.runs)
+    with_html = wall([py, "-m", "autograder", args.assignment, "--submission", submission], args.runs)
     bare = wall([py, "-c", "pass"], args.runs)
     torch_import = wall([py, "-c", "import torch"], args.runs) - bare
     pytest_import = wall([py, "-c", "import pytest"], args.runs) - bare
-    worker = wall([py, "-c", (
-        "from autograder.sandbox.client import WorkerSandbox, SandboxConfig\n"
-        "s = WorkerSandbox({'m.py': b'def f(x):\\n    return x\\n'}, ('m.py',), SandboxConfig())\n"
-        "s.call('f', (1,), {}); s.close()")], args.runs)
+    worker = wall(
+        [
+            py,
+            "-c",
+            (
+                "from autograder.sandbox.client import WorkerSandbox, SandboxConfig\n"
+                "s = WorkerSandbox({'m.py': b'def f(x):\\n    return x\\n'}, ('m.py',), SandboxConfig())\n"
+                "s.call('f', (1,), {}); s.close()"
+            ),
+        ],
+        args.runs,
+    )
     print(f"grade {args.assignment} --submission {submission}  (median of {args.runs} runs)")
-    print(f"  wall, no HTML                 {total:6.2f} s   target {TARGET_S:.1f} s "
-          f"({total / TARGET_S:.2f}x of target)")
+    print(
+        f"  wall, no HTML                 {total:6.2f} s   target {TARGET_S:.1f} s ({total / TARGET_S:.2f}x of target)"
+    )
     print(f"  wall, with HTML report        {with_html:6.2f} s")
     print(f"  of which import torch         {torch_import:6.2f} s")
     print(f"  of which import pytest        {pytest_import:6.2f} s")

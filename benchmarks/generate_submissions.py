@@ -50,12 +50,18 @@ KINDS: dict[str, float] = {
 }
 #: The outcome a check of each kind must show at least once (None: all pass).
 EXPECTED_OUTCOME: dict[str, str | None] = {
-    "correct": None, "folder": None, "notebook": None, "zip": None,
-    "wrong": "failed", "crashing": "error", "hanging": "timeout",
-    "forbidden": "forbidden", "stub": "not_implemented",
+    "correct": None,
+    "folder": None,
+    "notebook": None,
+    "zip": None,
+    "wrong": "failed",
+    "crashing": "error",
+    "hanging": "timeout",
+    "forbidden": "forbidden",
+    "stub": "not_implemented",
 }
 
-_PERTURB = '''
+_PERTURB = """
 
 # ---- generated: wrong answers --------------------------------------------
 def _perturb(value):
@@ -84,7 +90,7 @@ def _wrong(function):
 
     wrapper.__name__ = function.__name__
     return wrapper
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -123,10 +129,19 @@ def plan_kinds(n: int, kinds: Sequence[str] | None = None, seed: int = 0) -> lis
     return plan
 
 
-def generate(out: Path, *, solution: Path, module: str, functions: Sequence[str], n: int,
-             stub: Path | None = None, kinds: Sequence[str] | None = None, seed: int = 0,
-             hang_function: str | None = None,
-             plan: Sequence[str] | None = None) -> list[Generated]:
+def generate(
+    out: Path,
+    *,
+    solution: Path,
+    module: str,
+    functions: Sequence[str],
+    n: int,
+    stub: Path | None = None,
+    kinds: Sequence[str] | None = None,
+    seed: int = 0,
+    hang_function: str | None = None,
+    plan: Sequence[str] | None = None,
+) -> list[Generated]:
     """Write ``n`` submissions into ``out`` and ``out/../<out.name>.manifest.json``; return them.
 
     ``functions`` are the graded functions (the ones a wrong or crashing variant
@@ -147,8 +162,20 @@ def generate(out: Path, *, solution: Path, module: str, functions: Sequence[str]
         counters[kind] = nth + 1
         if kind == "stub" and stub_source is None:
             kind = "wrong"
-        made.append(_write(out, student, kind, nth, source, stub_source or "", module,
-                           list(functions), rng, hang_function or functions[-1]))
+        made.append(
+            _write(
+                out,
+                student,
+                kind,
+                nth,
+                source,
+                stub_source or "",
+                module,
+                list(functions),
+                rng,
+                hang_function or functions[-1],
+            )
+        )
     manifest = {"module": module, "seed": seed, "submissions": [asdict(g) for g in made]}
     manifest_path(out).write_text(json.dumps(manifest, indent=1))
     return made
@@ -159,9 +186,18 @@ def manifest_path(out: Path) -> Path:
     return out.parent / f"{out.name}.manifest.json"
 
 
-def _write(out: Path, student: str, kind: str, nth: int, source: str, stub_source: str,
-           module: str, functions: list[str], rng: random.Random,
-           hang_function: str) -> Generated:
+def _write(
+    out: Path,
+    student: str,
+    kind: str,
+    nth: int,
+    source: str,
+    stub_source: str,
+    module: str,
+    functions: list[str],
+    rng: random.Random,
+    hang_function: str,
+) -> Generated:
     variant = ""
     broken: tuple[str, ...] = ()
     text = source
@@ -172,29 +208,35 @@ def _write(out: Path, student: str, kind: str, nth: int, source: str, stub_sourc
         variant = ("raises", "import_error", "syntax_error", "exits")[nth % 4]
         if variant == "raises":
             broken = tuple(sorted(rng.sample(functions, k=min(len(functions), 2))))
-            text = source + "".join(textwrap.dedent(f'''
+            text = source + "".join(
+                textwrap.dedent(f"""
 
                 def {f}(*args, **kwargs):
                     values = list(args)
                     return values[len(values) + 6]  # IndexError, on purpose
-                ''') for f in broken)
+                """)
+                for f in broken
+            )
         elif variant == "import_error":
             text = source + '\n\nraise RuntimeError("this module fails when imported")\n'
         elif variant == "syntax_error":
             text = source + "\n\ndef half_written(x:\n    return x\n"
         else:
             broken = (rng.choice(functions),)
-            text = source + textwrap.dedent(f'''
+            text = source + textwrap.dedent(f"""
 
                 def {broken[0]}(*args, **kwargs):
                     import os
                     os._exit(3)
-                ''')
+                """)
     elif kind == "hanging":
         variant = ("busy_loop", "sleep")[nth % 2]
         broken = (hang_function,)
-        body = "    while True:\n        pass\n" if variant == "busy_loop" else \
-            "    import time\n    time.sleep(10 ** 6)\n"
+        body = (
+            "    while True:\n        pass\n"
+            if variant == "busy_loop"
+            else "    import time\n    time.sleep(10 ** 6)\n"
+        )
         text = source + f"\n\ndef {hang_function}(*args, **kwargs):\n" + body
     elif kind == "forbidden":
         variant = ("torch", "scipy")[nth % 2]
@@ -241,17 +283,28 @@ def _notebook(code: str) -> dict[str, object]:
         return c
 
     return {
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "cells": [cell("markdown", "# My solutions"), cell("code", "%matplotlib inline"),
-                  cell("code", code), cell("code", "print('done')")],
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [
+            cell("markdown", "# My solutions"),
+            cell("code", "%matplotlib inline"),
+            cell("code", code),
+            cell("code", "print('done')"),
+        ],
     }
 
 
-def generate_for_course(course_root: Path, assignment: str, out: Path, n: int, *,
-                        kinds: Sequence[str] | None = None, seed: int = 0,
-                        plan: Sequence[str] | None = None) -> list[Generated]:
+def generate_for_course(
+    course_root: Path,
+    assignment: str,
+    out: Path,
+    n: int,
+    *,
+    kinds: Sequence[str] | None = None,
+    seed: int = 0,
+    plan: Sequence[str] | None = None,
+) -> list[Generated]:
     """:func:`generate` for ``assignment`` of the course at ``course_root`` (solution and stub
     from ``solutions/<name>/`` and ``assignments/<name>/``; graded functions from the spec,
     extra credit left out)."""
@@ -262,9 +315,17 @@ def generate_for_course(course_root: Path, assignment: str, out: Path, n: int, *
     spec = load_spec(course.spec_file(assignment))
     module = spec.modules[0]
     functions = [f for q in spec.questions if not q.extra_credit for f in q.functions]
-    return generate(out, solution=course.solution_dir(assignment) / module, module=module,
-                    functions=functions, n=n, stub=course.assignment_dir(assignment) / module,
-                    kinds=kinds, seed=seed, plan=plan)
+    return generate(
+        out,
+        solution=course.solution_dir(assignment) / module,
+        module=module,
+        functions=functions,
+        n=n,
+        stub=course.assignment_dir(assignment) / module,
+        kinds=kinds,
+        seed=seed,
+        plan=plan,
+    )
 
 
 DEMO_SPEC = """\
@@ -304,18 +365,19 @@ def conv(x, w):
     raise NotImplementedError("conv")
 '''
 
-DEMO_SOLUTION = DEMO_STUB.replace(
-    'raise NotImplementedError("add")', "return a + b").replace(
-    'raise NotImplementedError("conv")', """n, c, h, wd = x.shape
+DEMO_SOLUTION = DEMO_STUB.replace('raise NotImplementedError("add")', "return a + b").replace(
+    'raise NotImplementedError("conv")',
+    """n, c, h, wd = x.shape
     k, _, f, _ = w.shape
     out = np.zeros((n, k, h - f + 1, wd - f + 1))
     for i in range(h - f + 1):
         for j in range(wd - f + 1):
             patch = x[:, :, i:i + f, j:j + f]
             out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
-    return out""")
+    return out""",
+)
 
-DEMO_PUBLIC = '''\
+DEMO_PUBLIC = """\
 import numpy as np
 import pytest
 import torch
@@ -344,9 +406,9 @@ def test_conv_small(student):
     w = np.ones((1, 1, 2, 2))
     expected = F.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
     assert_allclose(student.conv(x, w), expected, call="conv(x, w)")
-'''
+"""
 
-DEMO_HIDDEN = '''\
+DEMO_HIDDEN = """\
 import pytest
 import torch
 import torch.nn.functional as F
@@ -369,7 +431,7 @@ def test_conv_random(student, rng):
     x, w = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3))
     expected = F.conv2d(torch.from_numpy(x), torch.from_numpy(w)).numpy()
     assert_allclose(student.conv(x, w), expected, call="conv(x, w)")
-'''
+"""
 
 
 def build_demo_course(root: Path) -> Path:
@@ -392,16 +454,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("-n", type=int, default=100, help="number of submissions (default 100)")
     p.add_argument("--kinds", nargs="+", choices=sorted(KINDS), help="only these kinds")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--course", type=Path, default=Path(__file__).resolve().parent.parent,
-                   help="course root (default: this repository)")
+    p.add_argument(
+        "--course",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="course root (default: this repository)",
+    )
     args = p.parse_args(argv)
-    made = generate_for_course(args.course, args.assignment, args.out, args.n,
-                               kinds=args.kinds, seed=args.seed)
+    made = generate_for_course(args.course, args.assignment, args.out, args.n, kinds=args.kinds, seed=args.seed)
     counts: dict[str, int] = {}
     for g in made:
         counts[g.kind] = counts.get(g.kind, 0) + 1
-    print(f"{len(made)} submissions in {args.out}: "
-          + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"{len(made)} submissions in {args.out}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return 0
 
 

@@ -66,9 +66,10 @@ def scale(x, factor=2.0):
 '''
 
 DEMO_SOLUTION = DEMO_STUB.replace('raise NotImplementedError("add")', "return a + b").replace(
-    'raise NotImplementedError("scale")', "return np.asarray(x) * factor")
+    'raise NotImplementedError("scale")', "return np.asarray(x) * factor"
+)
 
-DEMO_PUBLIC = '''
+DEMO_PUBLIC = """
 import pytest
 from autograder.checks import assert_allclose, assert_equal
 
@@ -90,9 +91,9 @@ def test_add_arrays(student, rng):
 @pytest.mark.question("scale")
 def test_scale(student):
     assert_allclose(student.scale([1.0, 2.0], 3.0), [3.0, 6.0], call="scale([1, 2], 3)")
-'''
+"""
 
-DEMO_HIDDEN = '''
+DEMO_HIDDEN = """
 import pytest
 import torch
 from autograder.checks import assert_allclose
@@ -112,7 +113,7 @@ def test_add_torch(student, rng):
 def test_scale_default(student, rng):
     x = rng.standard_normal((2, 3))
     assert_allclose(student.scale(x), 2.0 * x, call="scale(x)")
-'''
+"""
 
 
 def build_demo_course(root: Path) -> CourseDir:

@@ -65,8 +65,7 @@ BATCH_SEED = 1234
 SLOW = {"import_loop", "infinite_loop", "read_secrets"}
 TARGETS_LINE = "TARGETS: dict = {}"
 
-needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
-                                 reason=f"strict isolation unavailable: {bwrap_problem()}")
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 
 
 def expectations() -> dict[str, dict[str, Any]]:
@@ -74,8 +73,11 @@ def expectations() -> dict[str, dict[str, Any]]:
 
 
 def attacks_at(level: str) -> list[Any]:
-    return [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
-            for name, e in expectations().items() if level in e["levels"]]
+    return [
+        pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
+        for name, e in expectations().items()
+        if level in e["levels"]
+    ]
 
 
 # -- the host side of an attack -----------------------------------------------------
@@ -93,8 +95,7 @@ class Host:
     forbidden: list[Path]
     listeners: list[socket.socket] = field(default_factory=list)
 
-    def submission(self, name: str, folder: Path | None = None, student: str | None = None
-                   ) -> Path:
+    def submission(self, name: str, folder: Path | None = None, student: str | None = None) -> Path:
         """The attack's source with the real targets filled in, as ``<student>.py``."""
         source = (SUBMISSIONS / f"{name}.py").read_text()
         source = source.replace(TARGETS_LINE, f"TARGETS: dict = {self.targets!r}")
@@ -165,16 +166,20 @@ def host(tmp_path: Path) -> Iterator[Host]:
     port, listeners = _listeners(abstract)
     torch_spec = importlib.util.find_spec("torch")
     targets = {
-        "hidden_check": str(hidden_check), "solution": str(solution),
-        "course_canary": str(course_canary), "tmp_canary": str(tmp_canary),
-        "result_file": str(result_file), "token": token,
-        "pwn_paths": [str(p) for p in forbidden], "port": port, "abstract": abstract,
+        "hidden_check": str(hidden_check),
+        "solution": str(solution),
+        "course_canary": str(course_canary),
+        "tmp_canary": str(tmp_canary),
+        "result_file": str(result_file),
+        "token": token,
+        "pwn_paths": [str(p) for p in forbidden],
+        "port": port,
+        "abstract": abstract,
         "site_packages": str(Path(torch_spec.origin).parent.parent) if torch_spec else "",
         "torch_init": torch_spec.origin if torch_spec else "",
         "answers": _memorised_answers(),
     }
-    canaries = {p: p.read_bytes() for p in (course_canary, tmp_canary, result_file,
-                                            hidden_check, solution)}
+    canaries = {p: p.read_bytes() for p in (course_canary, tmp_canary, result_file, hidden_check, solution)}
     try:
         yield Host(course, targets, canaries, forbidden, listeners)
     finally:
@@ -195,13 +200,13 @@ def assert_no_process_left(uid: int | None) -> None:
         slot.release()
 
 
-def grade_attack(host: Host, name: str, level: str, *, seed: int = BATCH_SEED,
-                 hidden: bool = True, fork: bool = False) -> tuple[SubmissionResult, int | None]:
+def grade_attack(
+    host: Host, name: str, level: str, *, seed: int = BATCH_SEED, hidden: bool = True, fork: bool = False
+) -> tuple[SubmissionResult, int | None]:
     """Grade attack ``name`` with its own sandbox (forked from a fork server with ``fork``);
     (result, the sandbox's uid)."""
     spec = load_spec(host.course.spec_file(ASSIGNMENT))
-    job = GradingJob.for_assignment(host.course, spec, hidden=hidden, seed=seed,
-                                    isolation=Isolation(level))  # type: ignore[arg-type]
+    job = GradingJob.for_assignment(host.course, spec, hidden=hidden, seed=seed, isolation=Isolation(level))  # type: ignore[arg-type]
     submission = load_submission(host.submission(name), spec)
     sandbox = WorkerSandbox(submission.files, spec.modules, job.sandbox_config(), fork=fork)
     try:
@@ -245,13 +250,17 @@ def test_every_attack_states_what_it_must_get() -> None:
         assert set(e) <= {"levels", "score", "checks", "forked"}, name
         if "forked" in e:
             assert e["forked"]["why"] and set(e["forked"]["checks"]) <= set(e["checks"]), name
-            outcomes = {**{n: c["outcome"] for n, c in e["checks"].items()},
-                        **{n: c["outcome"] for n, c in e["forked"]["checks"].items()}}
-            assert sum(2 for n in ("test_add_public", "test_double_public")
-                       if outcomes[n] == "passed") == e["score"], name
+            outcomes = {
+                **{n: c["outcome"] for n, c in e["checks"].items()},
+                **{n: c["outcome"] for n, c in e["forked"]["checks"].items()},
+            }
+            assert sum(2 for n in ("test_add_public", "test_double_public") if outcomes[n] == "passed") == e["score"], (
+                name
+            )
         honest_add = e["checks"]["test_add_public"]["outcome"] == "passed"
         assert e["score"] == (2 if honest_add else 0) + (
-            2 if e["checks"]["test_double_public"]["outcome"] == "passed" else 0), name
+            2 if e["checks"]["test_double_public"]["outcome"] == "passed" else 0
+        ), name
         if name not in ("honest", "honest_loops"):
             assert (SUBMISSIONS / f"{name}.py").read_text().startswith('"""Attack: '), name
 
@@ -274,8 +283,7 @@ def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name:
     assert result.isolation == "bwrap"
     expected = expectations()[name]
     forked = expected.get("forked", {})
-    assert_as_expected(result, {**expected, "checks": {**expected["checks"],
-                                                       **forked.get("checks", {})}})
+    assert_as_expected(result, {**expected, "checks": {**expected["checks"], **forked.get("checks", {})}})
     host.assert_untouched()
     # The uid stays the fork server's, for the next submission: none of this one's processes
     # once the clean-up close() began is done.
@@ -298,16 +306,14 @@ def test_syntax_error_is_reported_with_its_line_at_both_levels(host: Host) -> No
     path.parent.mkdir()
     path.write_text("import numpy as np\n\n\ndef add(a, b)\n    return a + b\n")
     for level in levels:
-        job = GradingJob.for_assignment(host.course, spec, hidden=True, seed=BATCH_SEED,
-                                        isolation=Isolation(level))  # type: ignore[arg-type]
+        job = GradingJob.for_assignment(host.course, spec, hidden=True, seed=BATCH_SEED, isolation=Isolation(level))  # type: ignore[arg-type]
         result = grade(load_submission(path, spec), job)
         assert result.score == 0 and {c.outcome for c in result.checks} == {"error"}, level
         for check in result.checks:
             assert "SyntaxError (target.py, line 4)" in check.message, (level, check.message)
 
 
-@pytest.mark.parametrize("level", [
-    pytest.param("bwrap", marks=needs_bwrap), "rlimits"])
+@pytest.mark.parametrize("level", [pytest.param("bwrap", marks=needs_bwrap), "rlimits"])
 def test_memorised_public_case_passes_only_with_the_public_seed(host: Host, level: str) -> None:
     public, _ = grade_attack(host, "hardcode", level, seed=0, hidden=False)
     checks = {c.name: c for c in public.checks}
@@ -362,18 +368,17 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
     host.canaries[victim] = victim.read_bytes()
     stream = io.StringIO()
 
-    outcome = run_batch(host.course, ASSIGNMENT, folder, out=out, jobs=2, seed=BATCH_SEED,
-                        progress=False, stream=stream)
+    outcome = run_batch(
+        host.course, ASSIGNMENT, folder, out=out, jobs=2, seed=BATCH_SEED, progress=False, stream=stream
+    )
 
     assert not outcome.interrupted and not outcome.failed, stream.getvalue()
     expected = expectations()
-    assert sorted(outcome.results) == sorted([*attackers, *(f"honest_student_{i}"
-                                                             for i in range(3))])
+    assert sorted(outcome.results) == sorted([*attackers, *(f"honest_student_{i}" for i in range(3))])
     for student, result in outcome.results.items():
         assert result.isolation == "bwrap" and result.seed == BATCH_SEED and result.hidden
         want = expected["honest" if student.startswith("honest_student") else student]
-        assert result.score == want["score"], (student, [(c.name, c.outcome)
-                                                          for c in result.checks])
+        assert result.score == want["score"], (student, [(c.name, c.outcome) for c in result.checks])
         if student.startswith("honest"):
             assert result.score == result.max_score == 4
     assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()

@@ -19,42 +19,60 @@ SPEC = load_spec(REPO / "assignments" / NAME / "assignment.toml")
 #: wrong submission -> ({check that must fail: text its message must hold}, questions it may lose)
 WRONG: dict[str, tuple[dict[str, str], set[str]]] = {
     "wrong_mse_loss_sum_default": (
-        {"test_mse_loss_mean_is_default": "default reduction is 'mean'",
-         "test_fit_loss_history_starts_at_zero_weights_and_never_increases": "record the mean",
-         "test_fit_matches_torch_gradient_descent": "losses"},
-        {"mse_loss", "fit"}),
+        {
+            "test_mse_loss_mean_is_default": "default reduction is 'mean'",
+            "test_fit_loss_history_starts_at_zero_weights_and_never_increases": "record the mean",
+            "test_fit_matches_torch_gradient_descent": "losses",
+        },
+        {"mse_loss", "fit"},
+    ),
     "wrong_grad_no_factor_two": (
-        {"test_mse_grad_small": "keep the factor 2",
-         "test_mse_grad_single_sample": "keep the factor 2",
-         "test_fit_matches_torch_gradient_descent": "losses"},
-        {"mse_grad", "fit"}),
+        {
+            "test_mse_grad_small": "keep the factor 2",
+            "test_mse_grad_single_sample": "keep the factor 2",
+            "test_fit_matches_torch_gradient_descent": "losses",
+        },
+        {"mse_grad", "fit"},
+    ),
     "wrong_grad_sign": (
-        {"test_mse_grad_small": "wrong sign",
-         "test_fit_converges_to_least_squares": "diverged"},
-        {"mse_grad", "fit"}),
+        {"test_mse_grad_small": "wrong sign", "test_fit_converges_to_least_squares": "diverged"},
+        {"mse_grad", "fit"},
+    ),
     "wrong_grad_sum": (
-        {"test_mse_grad_small": "n times too large",
-         "test_fit_converges_to_least_squares": "diverged: NaN values",
-         "test_fit_default_hyperparameters_converge": "learning rate too large?"},
-        {"mse_grad", "fit"}),
+        {
+            "test_mse_grad_small": "n times too large",
+            "test_fit_converges_to_least_squares": "diverged: NaN values",
+            "test_fit_default_hyperparameters_converge": "learning rate too large?",
+        },
+        {"mse_grad", "fit"},
+    ),
     "wrong_gd_step_ascent": (
-        {"test_gd_step_small": "subtracts lr · grad",
-         "test_gd_step_matches_torch_sgd": "subtracts lr · grad",
-         "test_fit_converges_to_least_squares": "diverged"},
-        {"gd_step", "fit"}),
+        {
+            "test_gd_step_small": "subtracts lr · grad",
+            "test_gd_step_matches_torch_sgd": "subtracts lr · grad",
+            "test_fit_converges_to_least_squares": "diverged",
+        },
+        {"gd_step", "fit"},
+    ),
     "wrong_fit_no_bias_update": (
-        {"test_fit_converges_to_least_squares": "returned wrong values",
-         "test_fit_matches_torch_gradient_descent": "returned wrong values"},
-        {"fit"}),
+        {
+            "test_fit_converges_to_least_squares": "returned wrong values",
+            "test_fit_matches_torch_gradient_descent": "returned wrong values",
+        },
+        {"fit"},
+    ),
     "wrong_predict_column": (
-        {"test_predict_small": "column (n, 1)",
-         "test_mse_grad_small": "returned shape",
-         "test_fit_converges_to_least_squares": "ValueError"},
-        {"predict", "mse_grad", "fit"}),
+        {
+            "test_predict_small": "column (n, 1)",
+            "test_mse_grad_small": "returned shape",
+            "test_fit_converges_to_least_squares": "ValueError",
+        },
+        {"predict", "mse_grad", "fit"},
+    ),
     "wrong_grad_squeeze": (
-        {"test_mse_grad_single_sample": "do not squeeze",
-         "test_mse_grad_single_feature_random": "do not squeeze"},
-        {"mse_grad"}),
+        {"test_mse_grad_single_sample": "do not squeeze", "test_mse_grad_single_feature_random": "do not squeeze"},
+        {"mse_grad"},
+    ),
 }
 
 _cache: dict[str, SubmissionResult] = {}
@@ -103,7 +121,6 @@ def test_zeros_fail_every_check(graded):
 def test_corpus_is_complete():
     assert sorted(m.name for m in mistakes(NAME)) == sorted(WRONG)
     assert [p.name for p in CORPUS.glob("*.py")] == ["zeros.py"]
-
 
 
 @pytest.mark.parametrize("wrong", sorted(WRONG))

@@ -17,69 +17,125 @@ SOLUTION = REPO / "solutions" / "assignment3"
 STUB = REPO / "assignments" / "assignment3" / "cnn.py"
 
 #: Points per question in assignment.toml, and how many are public.
-POINTS = {"output_sizes": (10, 5), "param_counts": (10, 4), "kernels": (10, 4),
-          "conv2d_forward": (25, 8), "pooling": (15, 6), "unpooling": (10, 4),
-          "conv_transpose2d": (20, 6), "backward": (10, 4)}
+POINTS = {
+    "output_sizes": (10, 5),
+    "param_counts": (10, 4),
+    "kernels": (10, 4),
+    "conv2d_forward": (25, 8),
+    "pooling": (15, 6),
+    "unpooling": (10, 4),
+    "conv_transpose2d": (20, 6),
+    "backward": (10, 4),
+}
 
 #: corpus mistake -> (questions that lose points, checks that must fail, function named in the
 #: messages, words of the hint the failing checks give).
 WRONG = {
     "wrong_kernel_flipped": (
         {"conv2d_forward"},
-        {"test_conv2d_forward_basic", "test_conv2d_forward_stride_and_padding",
-         "test_conv2d_forward_groups", "test_conv2d_forward_dilation"},
-        "conv2d_forward", "kernel looks flipped"),
+        {
+            "test_conv2d_forward_basic",
+            "test_conv2d_forward_stride_and_padding",
+            "test_conv2d_forward_groups",
+            "test_conv2d_forward_dilation",
+        },
+        "conv2d_forward",
+        "kernel looks flipped",
+    ),
     "wrong_padding_one_side": (
         {"conv2d_forward", "pooling", "backward"},
-        {"test_conv2d_forward_stride_and_padding", "test_conv2d_forward_pair_stride_and_padding",
-         "test_conv2d_forward_pair_arguments"},
-        "conv2d_forward", "one side only"),
+        {
+            "test_conv2d_forward_stride_and_padding",
+            "test_conv2d_forward_pair_stride_and_padding",
+            "test_conv2d_forward_pair_arguments",
+        },
+        "conv2d_forward",
+        "one side only",
+    ),
     "wrong_stride_ignored": (
         {"conv2d_forward"},
-        {"test_conv2d_forward_stride_and_padding", "test_conv2d_forward_pair_arguments",
-         "test_conv2d_forward_rounds_down_when_filter_does_not_fit"},
-        "conv2d_forward", "stride was ignored"),
+        {
+            "test_conv2d_forward_stride_and_padding",
+            "test_conv2d_forward_pair_arguments",
+            "test_conv2d_forward_rounds_down_when_filter_does_not_fit",
+        },
+        "conv2d_forward",
+        "stride was ignored",
+    ),
     "wrong_avgpool_counts_padding": (
         {"pooling"},
         {"test_avg_pool2d_padding_not_counted", "test_avg_pool2d_padding_not_counted_random"},
-        "avg_pool2d", "padded zeros were counted"),
+        "avg_pool2d",
+        "padded zeros were counted",
+    ),
     "wrong_transpose_crop": (
         {"conv_transpose2d"},
-        {"test_conv_transpose2d_stride_two_padding_one", "test_conv_transpose2d_large_padding",
-         "test_conv_transpose2d_random_stride_padding_bias"},
-        "conv_transpose2d", "cropped at the end only"),
+        {
+            "test_conv_transpose2d_stride_two_padding_one",
+            "test_conv_transpose2d_large_padding",
+            "test_conv_transpose2d_random_stride_padding_bias",
+        },
+        "conv_transpose2d",
+        "cropped at the end only",
+    ),
     "wrong_convolve_not_flipped": (
         {"kernels"},
-        {"test_convolve2d_asymmetric_kernel", "test_convolve2d_random_rectangular",
-         "test_convolve2d_kernel_larger_than_image"},
-        "convolve2d", "not flipped"),
+        {
+            "test_convolve2d_asymmetric_kernel",
+            "test_convolve2d_random_rectangular",
+            "test_convolve2d_kernel_larger_than_image",
+        },
+        "convolve2d",
+        "not flipped",
+    ),
     "wrong_output_size_off_by_one": (
         {"output_sizes"},
-        {"test_conv_output_size_slides_stride_one", "test_conv_output_size_slides_stride_two",
-         "test_conv_output_size_random_hyperparameters"},
-        "conv_output_size", "off by one"),
+        {
+            "test_conv_output_size_slides_stride_one",
+            "test_conv_output_size_slides_stride_two",
+            "test_conv_output_size_random_hyperparameters",
+        },
+        "conv_output_size",
+        "off by one",
+    ),
     "wrong_vgg_no_bias": (
         {"param_counts"},
-        {"test_vgg16_param_count_imagenet", "test_vgg16_param_count_matches_torch_model",
-         "test_vgg16_param_count_other_num_classes"},
-        "vgg16_param_count", "biases too"),
+        {
+            "test_vgg16_param_count_imagenet",
+            "test_vgg16_param_count_matches_torch_model",
+            "test_vgg16_param_count_other_num_classes",
+        },
+        "vgg16_param_count",
+        "biases too",
+    ),
     "wrong_unpool_bed_of_nails_position": (
         {"unpooling"},
-        {"test_unpool_bed_of_nails_slides_example", "test_unpool_bed_of_nails_random_scale_three",
-         "test_unpool_bed_of_nails_pair_scale"},
-        "unpool_bed_of_nails", "bottom-right"),
+        {
+            "test_unpool_bed_of_nails_slides_example",
+            "test_unpool_bed_of_nails_random_scale_three",
+            "test_unpool_bed_of_nails_pair_scale",
+        },
+        "unpool_bed_of_nails",
+        "bottom-right",
+    ),
     "wrong_groups_ignored": (
         {"conv2d_forward"},
         {"test_conv2d_forward_groups", "test_conv2d_forward_depthwise"},
-        "conv2d_forward", ""),
+        "conv2d_forward",
+        "",
+    ),
     "wrong_maxpool_zero_padding": (
         {"pooling"},
         {"test_max_pool2d_padding_with_negative_inputs"},
-        "max_pool2d", "pad with -inf"),
+        "max_pool2d",
+        "pad with -inf",
+    ),
     "wrong_maxpool_backward_overwrites": (
         {"backward"},
         {"test_max_pool2d_backward_overlapping_windows"},
-        "max_pool2d_backward", "np.add.at"),
+        "max_pool2d_backward",
+        "np.add.at",
+    ),
 }
 
 
@@ -114,8 +170,7 @@ def test_points_split_between_public_and_hidden(graded: Callable[[Path], Submiss
     assert len({c.name for c in checks}) == len(checks), "check names must be unique"
 
 
-def test_stub_scores_zero_with_every_check_not_implemented(
-        graded: Callable[[Path], SubmissionResult]) -> None:
+def test_stub_scores_zero_with_every_check_not_implemented(graded: Callable[[Path], SubmissionResult]) -> None:
     result = graded(STUB)
     assert result.score == 0
     assert {c.outcome for c in result.checks} == {"not_implemented"}
@@ -133,10 +188,8 @@ def test_corpus_is_complete() -> None:
     assert [p.name for p in CORPUS.glob("*.py")] == ["zeros.py"]
 
 
-
 @pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_submission_loses_points(graded: Callable[[Path], SubmissionResult],
-                                       name: str, tmp_path: Path) -> None:
+def test_wrong_submission_loses_points(graded: Callable[[Path], SubmissionResult], name: str, tmp_path: Path) -> None:
     questions, must_fail, function, hint = WRONG[name]
     result = graded(write_mistake("assignment3", name, tmp_path))
     assert result.status == "ok"

@@ -19,51 +19,76 @@ SPEC = load_spec(REPO / "assignments" / NAME / "assignment.toml")
 #: wrong submission -> ({check that must fail: text its message must hold}, questions it may lose)
 WRONG: dict[str, tuple[dict[str, str], set[str]]] = {
     "wrong_sample_std": (
-        {"test_z_score_fit_population_std": "sample std (ddof=1",
-         "test_z_score_fit_random": "sample std (ddof=1"},
-        {"z_score"}),
+        {"test_z_score_fit_population_std": "sample std (ddof=1", "test_z_score_fit_random": "sample std (ddof=1"},
+        {"z_score"},
+    ),
     "wrong_zscore_leak": (
-        {"test_z_score_apply_uses_given_statistics": "recomputed the mean and std",
-         "test_z_score_apply_random_test_data": "recomputed the statistics"},
-        {"z_score"}),
+        {
+            "test_z_score_apply_uses_given_statistics": "recomputed the mean and std",
+            "test_z_score_apply_random_test_data": "recomputed the statistics",
+        },
+        {"z_score"},
+    ),
     "wrong_minmax_no_range": (
-        {"test_min_max_custom_range": "feature_range was ignored",
-         "test_min_max_random_range": "feature_range was ignored",
-         "test_min_max_single_sample": "maps to lo"},
-        {"min_max_normalize"}),
+        {
+            "test_min_max_custom_range": "feature_range was ignored",
+            "test_min_max_random_range": "feature_range was ignored",
+            "test_min_max_single_sample": "maps to lo",
+        },
+        {"min_max_normalize"},
+    ),
     "wrong_minmax_constant_nan": (
-        {"test_min_max_constant_feature_gives_zero": "returned nan",
-         "test_min_max_constant_feature_custom_range": "returned nan"},
-        {"min_max_normalize"}),
+        {
+            "test_min_max_constant_feature_gives_zero": "returned nan",
+            "test_min_max_constant_feature_custom_range": "returned nan",
+        },
+        {"min_max_normalize"},
+    ),
     "wrong_pca_ascending": (
-        {"test_pca_matches_torch_eigh": "ascending order",
-         "test_pca_k_truncation": "eigenvalues",
-         "test_pca_properties_random": "not sorted descending",
-         "test_pca_fewer_samples_than_features": "ascending order"},
-        {"pca", "whiten"}),
+        {
+            "test_pca_matches_torch_eigh": "ascending order",
+            "test_pca_k_truncation": "eigenvalues",
+            "test_pca_properties_random": "not sorted descending",
+            "test_pca_fewer_samples_than_features": "ascending order",
+        },
+        {"pca", "whiten"},
+    ),
     "wrong_pca_k_samples": (
         {"test_pca_fewer_samples_than_features": "also when X has fewer samples than features"},
-        {"pca"}),
+        {"pca"},
+    ),
     "wrong_whiten_no_eps": (
-        {"test_whiten_matches_reference_with_eps": "eps was left out",
-         "test_whiten_default_eps_small_variance": "eps was left out"},
-        {"whiten"}),
+        {
+            "test_whiten_matches_reference_with_eps": "eps was left out",
+            "test_whiten_default_eps_small_variance": "eps was left out",
+        },
+        {"whiten"},
+    ),
     "wrong_whiten_feature_std": (
-        {"test_whiten_covariance_is_identity": "covariance",
-         "test_whiten_matches_reference_with_eps": "returned wrong values"},
-        {"whiten"}),
+        {
+            "test_whiten_covariance_is_identity": "covariance",
+            "test_whiten_matches_reference_with_eps": "returned wrong values",
+        },
+        {"whiten"},
+    ),
     "wrong_whiten_not_centred": (
-        {"test_whiten_covariance_is_identity": "Centre the data",
-         "test_whiten_matches_reference_with_eps": "returned wrong values"},
-        {"whiten"}),
+        {
+            "test_whiten_covariance_is_identity": "Centre the data",
+            "test_whiten_matches_reference_with_eps": "returned wrong values",
+        },
+        {"whiten"},
+    ),
     "wrong_minibatches_drop_last": (
-        {"test_minibatches_cover_every_sample_once": "is missing",
-         "test_minibatches_edge_batch_sizes": "returned no batches"},
-        {"minibatches"}),
+        {
+            "test_minibatches_cover_every_sample_once": "is missing",
+            "test_minibatches_edge_batch_sizes": "returned no batches",
+        },
+        {"minibatches"},
+    ),
     "wrong_normalize_images_channels_last": (
-        {"test_normalize_images_per_channel": "ValueError",
-         "test_normalize_images_width_equals_channels": "LAST axis"},
-        {"normalize_images"}),
+        {"test_normalize_images_per_channel": "ValueError", "test_normalize_images_width_equals_channels": "LAST axis"},
+        {"normalize_images"},
+    ),
 }
 
 _cache: dict[str, SubmissionResult] = {}
@@ -112,7 +137,6 @@ def test_zeros_fail_every_check(graded):
 def test_corpus_is_complete():
     assert sorted(m.name for m in mistakes(NAME)) == sorted(WRONG)
     assert [p.name for p in CORPUS.glob("*.py")] == ["zeros.py"]
-
 
 
 @pytest.mark.parametrize("wrong", sorted(WRONG))

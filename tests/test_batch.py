@@ -46,18 +46,32 @@ def _load_generator() -> ModuleType:
 
 gen = _load_generator()
 
-needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
-                                 reason=f"strict isolation unavailable: {bwrap_problem()}")
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 
 
-def grade_cli(course: Path, assignment: str, submissions: Path, out: Path,
-              *extra: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def grade_cli(
+    course: Path, assignment: str, submissions: Path, out: Path, *extra: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     """``grade batch`` in a subprocess, as an instructor runs it."""
     env = {**os.environ, "AUTOGRADER_ROOT": str(course)}
     return subprocess.run(
-        [sys.executable, "-m", "autograder", "batch", assignment, str(submissions),
-         "--out", str(out), "--no-progress", *extra],
-        env=env, capture_output=True, text=True, timeout=timeout)
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "batch",
+            assignment,
+            str(submissions),
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def cached_results(out: Path) -> dict[str, SubmissionResult]:
@@ -79,8 +93,7 @@ def check_outcomes(results: dict[str, SubmissionResult], manifest: list[dict[str
         assert r.checks, item
         expected = gen.EXPECTED_OUTCOME[item["kind"]]
         if expected is None:
-            assert set(outcomes) == {"passed"}, (item, [(c.name, c.message) for c in r.checks
-                                                        if not c.passed])
+            assert set(outcomes) == {"passed"}, (item, [(c.name, c.message) for c in r.checks if not c.passed])
         elif item["kind"] == "stub":
             assert "passed" not in outcomes and expected in outcomes, item
         else:
@@ -94,33 +107,43 @@ def graded_line(stdout: str) -> str:
 
 # -- student ids -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("names", "expected"), [
-    (["alice.py", "bob.ipynb", "carol.zip", "dave"], ["alice", "bob", "carol", "dave"]),
-    # Canvas
-    (["smithjane_12345_678901_cnn.py", "doejohn_LATE_23456_789012_cnn-1.py"],
-     ["smithjane", "doejohn"]),
-    # Moodle folders
-    (["Jane Smith_123456_assignsubmission_file_", "John Doe_234567_assignsubmission_file_"],
-     ["Jane Smith", "John Doe"]),
-    # Blackboard
-    (["Assignment 3_jsmith_attempt_2024-03-01-23-59-59_cnn.py",
-      "Assignment 3_jdoe_attempt_2024-03-02-10-00-00_cnn.py"], ["jsmith", "jdoe"]),
-    # A common prefix and suffix shared by every name, that look like export artifacts
-    (["hw3_alice_cnn.py", "hw3_bob_cnn.py"], ["alice", "bob"]),
-    (["Assignment3-alice-final.ipynb", "Assignment3-bob-final.ipynb"], ["alice", "bob"]),
-    # ... and not when they look like a name
-    (["alice_smith.py", "alice_jones.py"], ["alice_smith", "alice_jones"]),
-    (["smith_anna.py", "jones_anna.py"], ["smith_anna", "jones_anna"]),
-    # Ambiguous: not every name follows the pattern, so nothing is stripped
-    (["smithjane_12345_678901_cnn.py", "bob.py"], ["smithjane_12345_678901_cnn", "bob"]),
-    # Stripping would merge two students, or part of the shared prefix is not an artifact
-    (["hw3_x.py", "hw3_x.ipynb"], ["hw3_x_py", "hw3_x_ipynb"]),
-    (["hw3_a_1.py", "hw3_a_2.py"], ["hw3_a_1", "hw3_a_2"]),
-    (["a_x.py", "a_x.zip"], ["a_x_py", "a_x_zip"]),
-    # One submission: no common part to strip
-    (["hw3_alice.py"], ["hw3_alice"]),
-    ([".hidden-id.py"], ["_hidden-id"]),
-])
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["alice.py", "bob.ipynb", "carol.zip", "dave"], ["alice", "bob", "carol", "dave"]),
+        # Canvas
+        (["smithjane_12345_678901_cnn.py", "doejohn_LATE_23456_789012_cnn-1.py"], ["smithjane", "doejohn"]),
+        # Moodle folders
+        (
+            ["Jane Smith_123456_assignsubmission_file_", "John Doe_234567_assignsubmission_file_"],
+            ["Jane Smith", "John Doe"],
+        ),
+        # Blackboard
+        (
+            [
+                "Assignment 3_jsmith_attempt_2024-03-01-23-59-59_cnn.py",
+                "Assignment 3_jdoe_attempt_2024-03-02-10-00-00_cnn.py",
+            ],
+            ["jsmith", "jdoe"],
+        ),
+        # A common prefix and suffix shared by every name, that look like export artifacts
+        (["hw3_alice_cnn.py", "hw3_bob_cnn.py"], ["alice", "bob"]),
+        (["Assignment3-alice-final.ipynb", "Assignment3-bob-final.ipynb"], ["alice", "bob"]),
+        # ... and not when they look like a name
+        (["alice_smith.py", "alice_jones.py"], ["alice_smith", "alice_jones"]),
+        (["smith_anna.py", "jones_anna.py"], ["smith_anna", "jones_anna"]),
+        # Ambiguous: not every name follows the pattern, so nothing is stripped
+        (["smithjane_12345_678901_cnn.py", "bob.py"], ["smithjane_12345_678901_cnn", "bob"]),
+        # Stripping would merge two students, or part of the shared prefix is not an artifact
+        (["hw3_x.py", "hw3_x.ipynb"], ["hw3_x_py", "hw3_x_ipynb"]),
+        (["hw3_a_1.py", "hw3_a_2.py"], ["hw3_a_1", "hw3_a_2"]),
+        (["a_x.py", "a_x.zip"], ["a_x_py", "a_x_zip"]),
+        # One submission: no common part to strip
+        (["hw3_alice.py"], ["hw3_alice"]),
+        ([".hidden-id.py"], ["_hidden-id"]),
+    ],
+)
 def test_student_ids(tmp_path: Path, names: list[str], expected: list[str]) -> None:
     paths = []
     for name in names:
@@ -149,10 +172,17 @@ def test_discover_submissions_skips_hidden_and_other_files(tmp_path: Path) -> No
 
 # -- the cache -------------------------------------------------------------------
 
-def _result(student: str = "alice", fingerprint: str = "a" * 32,
-            isolation: str = "bwrap") -> SubmissionResult:
-    return SubmissionResult(assignment="demo", student=student, seed=0, checks=(),
-                            questions=(), isolation=isolation, fingerprint=fingerprint)
+
+def _result(student: str = "alice", fingerprint: str = "a" * 32, isolation: str = "bwrap") -> SubmissionResult:
+    return SubmissionResult(
+        assignment="demo",
+        student=student,
+        seed=0,
+        checks=(),
+        questions=(),
+        isolation=isolation,
+        fingerprint=fingerprint,
+    )
 
 
 def test_cache_returns_a_result_only_for_its_fingerprint_and_isolation(tmp_path: Path) -> None:
@@ -164,13 +194,16 @@ def test_cache_returns_a_result_only_for_its_fingerprint_and_isolation(tmp_path:
     assert cache.load("bob", "a" * 32, "bwrap") is None
 
 
-@pytest.mark.parametrize("damage", [
-    lambda s: s[: len(s) // 2],
-    lambda s: s.replace('"schema_version": 1', '"schema_version": 99'),
-    lambda s: s.replace('"checks": []', '"checks": [{"name": 1}]'),
-    lambda s: s.replace('"student": "alice"', '"student": "mallory"'),
-    lambda s: "[]",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s[: len(s) // 2],
+        lambda s: s.replace('"schema_version": 1', '"schema_version": 99'),
+        lambda s: s.replace('"checks": []', '"checks": [{"name": 1}]'),
+        lambda s: s.replace('"student": "alice"', '"student": "mallory"'),
+        lambda s: "[]",
+    ],
+)
 def test_cache_never_trusts_a_damaged_file(tmp_path: Path, damage: Any) -> None:
     cache = ResultCache(tmp_path)
     cache.store(_result())
@@ -190,8 +223,21 @@ def test_write_atomic_replaces_and_leaves_no_temporary_file(tmp_path: Path) -> N
 # -- whole batches on the demo course ----------------------------------------------
 
 #: One submission of each kind, every crashing and forbidden variant (students 1..13).
-KINDS_ONCE = ["correct", "folder", "notebook", "zip", "wrong", "crashing", "crashing",
-              "crashing", "crashing", "hanging", "forbidden", "forbidden", "stub"]
+KINDS_ONCE = [
+    "correct",
+    "folder",
+    "notebook",
+    "zip",
+    "wrong",
+    "crashing",
+    "crashing",
+    "crashing",
+    "crashing",
+    "hanging",
+    "forbidden",
+    "forbidden",
+    "stub",
+]
 
 
 @pytest.fixture(scope="module")
@@ -202,15 +248,13 @@ def demo_batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("demo-batch")
     course = gen.build_demo_course(root / "course")
     subs = root / "submissions"
-    made = gen.generate_for_course(course, "demo", subs, len(KINDS_ONCE), plan=KINDS_ONCE,
-                                   seed=1)
+    made = gen.generate_for_course(course, "demo", subs, len(KINDS_ONCE), plan=KINDS_ONCE, seed=1)
     (subs / "student090.zip").write_bytes(b"this is not a zip file")
     (subs / "student091").mkdir()
     (subs / "readme.txt").write_text("not a submission")
     out = root / "out"
     proc = grade_cli(course, "demo", subs, out, "--jobs", "2")
-    return {"course": course, "subs": subs, "out": out, "proc": proc,
-            "manifest": [vars(g) for g in made], "made": made}
+    return {"course": course, "subs": subs, "out": out, "proc": proc, "manifest": [vars(g) for g in made], "made": made}
 
 
 @needs_bwrap
@@ -262,8 +306,7 @@ def test_screen_summary_counts_the_problems(demo_batch: dict[str, Any]) -> None:
 
 
 @needs_bwrap
-def test_rerun_skips_unchanged_and_regrades_exactly_the_changed_one(
-        demo_batch: dict[str, Any]) -> None:
+def test_rerun_skips_unchanged_and_regrades_exactly_the_changed_one(demo_batch: dict[str, Any]) -> None:
     course, subs, out = demo_batch["course"], demo_batch["subs"], demo_batch["out"]
     before = cached_results(out)
     again = grade_cli(course, "demo", subs, out, "--jobs", "2")
@@ -279,8 +322,10 @@ def test_rerun_skips_unchanged_and_regrades_exactly_the_changed_one(
     after = cached_results(out)
     assert after["student005"].score == after["student005"].max_score
     assert {s for s in after if after[s] != before[s]} == {"student005"}
-    assert pd.read_csv(out / "gradebook.csv").set_index("student").loc[
-        "student005", "total"] == after["student005"].max_score
+    assert (
+        pd.read_csv(out / "gradebook.csv").set_index("student").loc["student005", "total"]
+        == after["student005"].max_score
+    )
 
 
 @needs_bwrap
@@ -301,8 +346,7 @@ def test_changing_a_check_regrades_everything_and_force_too(tmp_path: Path) -> N
     assert {r.seed for r in cached_results(out).values()} == {7}
 
 
-def test_batch_refuses_weak_isolation_unless_allowed(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_refuses_weak_isolation_unless_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     course = CourseDir(gen.build_demo_course(tmp_path / "course"))
     subs = tmp_path / "subs"
     gen.generate_for_course(course.root, "demo", subs, 1, kinds=["correct"])
@@ -316,8 +360,7 @@ def test_batch_refuses_weak_isolation_unless_allowed(tmp_path: Path,
     monkeypatch.setattr(batch.Isolation, "detect", staticmethod(no_bwrap))
     with pytest.raises(IsolationUnavailable, match="--allow-weak-isolation"):
         run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False)
-    outcome = run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False,
-                        allow_weak_isolation=True)
+    outcome = run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False, allow_weak_isolation=True)
     (result,) = outcome.results.values()
     assert result.isolation == "rlimits" and result.score == result.max_score
 
@@ -333,16 +376,30 @@ def test_cli_maps_a_missing_folder_to_a_usage_error(tmp_path: Path) -> None:
 def test_ctrl_c_leaves_a_consistent_state_that_resumes(tmp_path: Path) -> None:
     course = gen.build_demo_course(tmp_path / "course")
     subs = tmp_path / "subs"
-    plan = ["correct", "correct", "hanging", "hanging", "wrong", "correct", "hanging",
-            "correct", "correct", "wrong"]
+    plan = ["correct", "correct", "hanging", "hanging", "wrong", "correct", "hanging", "correct", "correct", "wrong"]
     made = gen.generate_for_course(course, "demo", subs, len(plan), plan=plan, seed=3)
     out = tmp_path / "out"
     env = {**os.environ, "AUTOGRADER_ROOT": str(course)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autograder", "batch", "demo", str(subs), "--out", str(out),
-         "--jobs", "2", "--no-progress"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "batch",
+            "demo",
+            str(subs),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         if len(list((out / ".cache").glob("*.json"))) >= 2:
@@ -363,8 +420,7 @@ def test_ctrl_c_leaves_a_consistent_state_that_resumes(tmp_path: Path) -> None:
 
     resumed = grade_cli(course, "demo", subs, out, "--jobs", "2")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert (f"{len(done)} unchanged (skipped), {len(made) - len(done)} to grade"
-            in graded_line(resumed.stdout))
+    assert f"{len(done)} unchanged (skipped), {len(made) - len(done)} to grade" in graded_line(resumed.stdout)
     final = cached_results(out)
     assert {s: final[s] for s in done} == done
     check_outcomes(final, [vars(g) for g in made])
@@ -377,12 +433,11 @@ def test_batch_on_a_local_dask_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     course = CourseDir(gen.build_demo_course(tmp_path / "course"))
     subs = tmp_path / "subs"
-    made = gen.generate_for_course(course.root, "demo", subs, 6,
-                                   kinds=["correct", "zip", "wrong", "forbidden"], seed=5)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        outcome = run_batch(course, "demo", subs, out=tmp_path / "out", jobs=2,
-                            scheduler=cluster.scheduler_address, progress=False)
+    made = gen.generate_for_course(course.root, "demo", subs, 6, kinds=["correct", "zip", "wrong", "forbidden"], seed=5)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        outcome = run_batch(
+            course, "demo", subs, out=tmp_path / "out", jobs=2, scheduler=cluster.scheduler_address, progress=False
+        )
         with distributed.Client(cluster.scheduler_address) as client:
             worker_pids = set(client.run(os.getpid).values())
     assert not outcome.interrupted and sorted(outcome.graded) == sorted(g.student for g in made)
@@ -393,6 +448,7 @@ def test_batch_on_a_local_dask_cluster(tmp_path: Path) -> None:
 
 
 # -- at scale: >= 100 submissions of assignment3 ---------------------------------------
+
 
 def _assignment3_ready() -> bool:
     solution = REPO / "solutions" / "assignment3" / "cnn.py"

@@ -38,19 +38,20 @@ def _submissions(course: CourseDir, name: str, folder: Path) -> list[Path]:
     spec = load_spec(course.spec_file(name))
     stub = course.assignment_dir(name) / spec.modules[0]
     wrong = [write_mistake(name, m.name, folder) for m in mistakes(name)]
-    return [course.solution_dir(name), stub,
-            *sorted([CORPUS / name / "zeros.py", *wrong], key=lambda p: p.name)]
+    return [course.solution_dir(name), stub, *sorted([CORPUS / name / "zeros.py", *wrong], key=lambda p: p.name)]
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=[] if n == "assignment3" else [pytest.mark.slow])
-    for n in ("assignment1", "assignment2", "assignment3", "assignment4")])
-def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[] if n == "assignment3" else [pytest.mark.slow])
+        for n in ("assignment1", "assignment2", "assignment3", "assignment4")
+    ],
+)
+def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     course = CourseDir(REPO)
     spec = load_spec(course.spec_file(name))
-    job = GradingJob.for_assignment(course, spec, hidden=True, seed=3,
-                                    isolation=Isolation.detect("auto"))
+    job = GradingJob.for_assignment(course, spec, hidden=True, seed=3, isolation=Isolation.detect("auto"))
     session = CheckSession(job.test_dirs, job.hidden_dir)
     try:
         # Every check of the repository runs directly: the comparison below is not vacuous.
@@ -70,7 +71,7 @@ def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pyte
         assert direct.score == protocol.score and direct.status == protocol.status
 
 
-UNUSUAL = '''
+UNUSUAL = """
 import pytest
 from autograder.checks import assert_equal
 
@@ -145,9 +146,9 @@ class TestInAClass:
     @pytest.mark.points(1)
     def test_method(self, student):
         assert_equal(student.add(0, 0), 0, call="add(0, 0)")
-'''
+"""
 
-OWN_SEED = '''
+OWN_SEED = """
 
 @pytest.fixture
 def seed():
@@ -157,21 +158,21 @@ def seed():
 @pytest.mark.points(1)
 def test_own_seed(student, seed):
     assert_equal(seed, 7, call="seed")
-'''
+"""
 
-HOOK = '''
+HOOK = """
 def pytest_runtest_setup(item):
     pass
-'''
+"""
 
-AUTOUSE = '''
+AUTOUSE = """
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def every_check():
     yield
-'''
+"""
 
 
 def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: CourseDir) -> None:
@@ -183,16 +184,22 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     spec = load_spec(spec_file)
     session = CheckSession([tests], None)
     try:
-        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct,
-                                                          strict=True)}
+        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct, strict=True)}
     finally:
         session.close()
     assert runs == {
-        "test_plain": True, "test_parametrized[2-3]": True, "test_parametrized[1-1]": True,
-        "test_with_a_fixture_of_its_own": False, "test_with_a_setup_mark": False,
-        "test_plain_assert": True, "test_skips_itself": True, "test_indirect_parameter[1]": False,
-        "test_parameter_named_seed[11]": False, "test_raises_unittest_skip": True,
-        "test_method": False}
+        "test_plain": True,
+        "test_parametrized[2-3]": True,
+        "test_parametrized[1-1]": True,
+        "test_with_a_fixture_of_its_own": False,
+        "test_with_a_setup_mark": False,
+        "test_plain_assert": True,
+        "test_skips_itself": True,
+        "test_indirect_parameter[1]": False,
+        "test_parameter_named_seed[11]": False,
+        "test_raises_unittest_skip": True,
+        "test_method": False,
+    }
 
     job = GradingJob.for_assignment(demo_course, spec, hidden=False)
     result = grade(load_submission(demo_course.solution_dir("demo") / "demo.py", spec), job)
@@ -202,16 +209,21 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
     for name in ("test_skips_itself", "test_raises_unittest_skip"):
         assert outcomes[name][0] == "grader_error" and "check was skipped" in outcomes[name][1]
     assert {n for n, (o, _) in outcomes.items() if o == "passed"} == {
-        "test_plain", "test_parametrized[2-3]", "test_parametrized[1-1]",
-        "test_with_a_fixture_of_its_own", "test_with_a_setup_mark", "test_indirect_parameter[1]",
-        "test_parameter_named_seed[11]", "test_method"}
+        "test_plain",
+        "test_parametrized[2-3]",
+        "test_parametrized[1-1]",
+        "test_with_a_fixture_of_its_own",
+        "test_with_a_setup_mark",
+        "test_indirect_parameter[1]",
+        "test_parameter_named_seed[11]",
+        "test_method",
+    }
 
     # A check module's own `seed` fixture replaces the grader's: its checks keep pytest's runner.
     (tests / "test_unusual.py").write_text(UNUSUAL + OWN_SEED)
     session = CheckSession([tests], None)
     try:
-        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct,
-                                                          strict=True)}
+        runs = {item.name: direct for item, direct in zip(session.session.items, session.direct, strict=True)}
     finally:
         session.close()
     assert runs["test_own_seed"] is False and runs["test_plain"] is True
@@ -232,8 +244,7 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
         session.close()
 
 
-def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(
-        demo_course: CourseDir) -> None:
+def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(demo_course: CourseDir) -> None:
     from autograder import checkrun
 
     spec = load_spec(demo_course.spec_file("demo"))

@@ -57,10 +57,10 @@ def failure(fn: Callable[[], None]) -> CheckFailure:
 
 
 def test_shape_mismatch_is_reported_first() -> None:
-    exc = failure(lambda: assert_allclose(np.zeros((2, 8, 6, 6)), np.zeros((2, 8, 5, 5)),
-                                          call="conv2d_forward(x, w, stride=2)"))
-    assert exc.message == ("conv2d_forward(x, w, stride=2) returned shape (2, 8, 6, 6), "
-                           "expected (2, 8, 5, 5).")
+    exc = failure(
+        lambda: assert_allclose(np.zeros((2, 8, 6, 6)), np.zeros((2, 8, 5, 5)), call="conv2d_forward(x, w, stride=2)")
+    )
+    assert exc.message == ("conv2d_forward(x, w, stride=2) returned shape (2, 8, 6, 6), expected (2, 8, 5, 5).")
 
 
 def test_value_mismatch_gives_index_errors_and_tolerance() -> None:
@@ -75,13 +75,17 @@ def test_value_mismatch_gives_index_errors_and_tolerance() -> None:
 
 def test_classic_mistake_is_recognised() -> None:
     x = np.arange(9.0).reshape(3, 3)
-    msg = failure(lambda: assert_allclose(x[::-1, ::-1], x, call="conv(x)",
-                                          mistakes={"the kernel looks flipped": x[::-1, ::-1]},
-                                          hint="generic hint")).message
+    msg = failure(
+        lambda: assert_allclose(
+            x[::-1, ::-1], x, call="conv(x)", mistakes={"the kernel looks flipped": x[::-1, ::-1]}, hint="generic hint"
+        )
+    ).message
     assert msg.endswith("Hint: the kernel looks flipped")
-    msg = failure(lambda: assert_allclose(x + 1, x, call="conv(x)",
-                                          mistakes={"the kernel looks flipped": x[::-1, ::-1]},
-                                          hint="generic hint")).message
+    msg = failure(
+        lambda: assert_allclose(
+            x + 1, x, call="conv(x)", mistakes={"the kernel looks flipped": x[::-1, ::-1]}, hint="generic hint"
+        )
+    ).message
     assert msg.endswith("Hint: generic hint")
 
 
@@ -117,12 +121,17 @@ def test_expect_raises_through_the_student_proxy() -> None:
             raise ValueError("does not fit")
         return (n - f) // stride + 1
 
-    student = Student(InProcessSandbox({"size": size, "wrong": lambda n, f, stride=1: 2,
-                                        "todo": lambda *a, **k: (_ for _ in ()).throw(
-                                            NotImplementedError())}))
+    student = Student(
+        InProcessSandbox(
+            {
+                "size": size,
+                "wrong": lambda n, f, stride=1: 2,
+                "todo": lambda *a, **k: (_ for _ in ()).throw(NotImplementedError()),
+            }
+        )
+    )
     expect_raises("ValueError", student.size, 7, 3, stride=3)
-    msg = failure(lambda: expect_raises("ValueError", student.wrong, 7, 3, stride=3,
-                                        reason="3x3 does not fit")).message
+    msg = failure(lambda: expect_raises("ValueError", student.wrong, 7, 3, stride=3, reason="3x3 does not fit")).message
     assert msg == "wrong(7, 3, stride=3) returned 2, expected it to raise ValueError (3x3 does not fit)."
     with pytest.raises(StudentCodeFailure):
         expect_raises("ValueError", student.todo, 7, 3)
@@ -131,7 +140,8 @@ def test_expect_raises_through_the_student_proxy() -> None:
 def test_describe_call_is_short() -> None:
     x = np.zeros((2, 3, 7, 7))
     assert describe_call("conv2d_forward", (x, None), {"stride": (2, 1)}) == (
-        "conv2d_forward(array(2, 3, 7, 7) float64, None, stride=(2, 1))")
+        "conv2d_forward(array(2, 3, 7, 7) float64, None, stride=(2, 1))"
+    )
 
 
 def test_tolerances_follow_the_dtype() -> None:

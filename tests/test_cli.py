@@ -13,8 +13,9 @@ from autograder.paths import CourseDir
 
 def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_grade_working_copy_stub(demo_course: CourseDir) -> None:
@@ -29,8 +30,17 @@ def test_grade_working_copy_stub(demo_course: CourseDir) -> None:
 
 def test_grade_solution_with_hidden_checks_writes_gradescope_json(demo_course: CourseDir) -> None:
     target = demo_course.root / "out/results.json"
-    out = grade("demo", "--submission", "../solutions/demo", "--hidden", "--seed", "3",
-                "--json", str(target), cwd=demo_course.root / "assignments")
+    out = grade(
+        "demo",
+        "--submission",
+        "../solutions/demo",
+        "--hidden",
+        "--seed",
+        "3",
+        "--json",
+        str(target),
+        cwd=demo_course.root / "assignments",
+    )
     assert out.returncode == 0, out.stderr
     assert "TOTAL 5/5" in out.stdout
     data = json.loads(target.read_text())

@@ -8,8 +8,9 @@ from corpus import Mistake, code_dump, mistakes, solution_file
 ASSIGNMENTS = ("assignment1", "assignment2", "assignment3", "assignment4")
 
 
-@pytest.mark.parametrize("mistake", [m for a in ASSIGNMENTS for m in mistakes(a)],
-                         ids=lambda m: f"{m.assignment}-{m.name}")
+@pytest.mark.parametrize(
+    "mistake", [m for a in ASSIGNMENTS for m in mistakes(a)], ids=lambda m: f"{m.assignment}-{m.name}"
+)
 def test_every_mistake_applies_compiles_and_changes_the_code(mistake: Mistake) -> None:
     source = mistake.source()
     compile(source, f"{mistake.name}.py", "exec")

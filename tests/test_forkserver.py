@@ -25,8 +25,7 @@ from autograder.spec import load_spec
 from autograder.submission import load_submission
 
 pytestmark = [
-    pytest.mark.skipif(bwrap_problem() is not None,
-                       reason=f"strict isolation unavailable: {bwrap_problem()}"),
+    pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}"),
     pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root (they hand out uids)"),
 ]
 
@@ -82,13 +81,11 @@ def look():
 
 
 def config(**kwargs: object) -> SandboxConfig:
-    return SandboxConfig(isolation=Isolation("bwrap"), call_timeout=10, memory_mb=512,
-                         **kwargs)  # type: ignore[arg-type]
+    return SandboxConfig(isolation=Isolation("bwrap"), call_timeout=10, memory_mb=512, **kwargs)  # type: ignore[arg-type]
 
 
 def forked(source: str = PROBE, **kwargs: object) -> WorkerSandbox:
-    return WorkerSandbox({"probe.py": source.encode()}, ("probe.py",), config(**kwargs),
-                         fork=True)
+    return WorkerSandbox({"probe.py": source.encode()}, ("probe.py",), config(**kwargs), fork=True)
 
 
 def test_a_forked_worker_has_its_own_uid_and_no_capability() -> None:
@@ -156,18 +153,16 @@ def test_a_zygote_dying_mid_call_fails_that_call_only() -> None:
 def test_forked_and_plain_workers_grade_alike(tmp_path: Path) -> None:
     course = CourseDir(REPO)
     spec = load_spec(course.spec_file("assignment3"))
-    job = GradingJob.for_assignment(course, spec, hidden=True, seed=7,
-                                    isolation=Isolation("bwrap"))
-    for path in (course.solution_dir("assignment3"),
-                 write_mistake("assignment3", "wrong_stride_ignored", tmp_path)):
+    job = GradingJob.for_assignment(course, spec, hidden=True, seed=7, isolation=Isolation("bwrap"))
+    for path in (course.solution_dir("assignment3"), write_mistake("assignment3", "wrong_stride_ignored", tmp_path)):
         submission = load_submission(path, spec)
         plain = grade(submission, job)
         fast = grade(submission, job, fork=True)
-        assert [(c.name, c.outcome, c.score, c.message) for c in fast.checks] == \
-            [(c.name, c.outcome, c.score, c.message) for c in plain.checks]
+        assert [(c.name, c.outcome, c.score, c.message) for c in fast.checks] == [
+            (c.name, c.outcome, c.score, c.message) for c in plain.checks
+        ]
         assert fast.score == plain.score
     assert forkserver._servers, "no fork server was used"
-
 
 
 def test_a_worker_killed_before_it_dropped_root_dies_too() -> None:

@@ -10,8 +10,7 @@ from autograder.spec import load_spec
 from autograder.submission import load_submission
 
 
-def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0,
-        name: str = "demo.py"):  # type: ignore[no-untyped-def]
+def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0, name: str = "demo.py"):  # type: ignore[no-untyped-def]
     spec = load_spec(course.spec_file("demo"))
     if isinstance(source, str):
         path = course.root / "work" / name
@@ -32,8 +31,7 @@ def test_solution_gets_full_marks_with_hidden_checks(demo_course: CourseDir) -> 
     assert result.score == result.max_score == 5
     assert {c.outcome for c in result.checks} == {"passed"}
     assert {c.visibility for c in result.checks} == {"public", "hidden"}
-    assert [(q.name, q.score, q.max_score) for q in result.questions] == [
-        ("add", 3, 3), ("scale", 2, 2)]
+    assert [(q.name, q.score, q.max_score) for q in result.questions] == [("add", 3, 3), ("scale", 2, 2)]
     assert result.status == "ok" and result.seed == 0 and result.hidden
 
 
@@ -51,8 +49,10 @@ def test_stub_scores_zero_with_not_implemented(demo_course: CourseDir) -> None:
 
 
 def test_wrong_values_fail_with_a_message_naming_the_difference(demo_course: CourseDir) -> None:
-    source = ("import numpy as np\ndef add(a, b):\n    return a - b\n"
-              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    source = (
+        "import numpy as np\ndef add(a, b):\n    return a - b\n"
+        "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n"
+    )
     result = run(demo_course, source)
     checks = by_name(result)
     assert checks["test_add_arrays"].outcome == "failed"
@@ -80,10 +80,12 @@ def test_missing_function_only_fails_its_checks(demo_course: CourseDir) -> None:
 
 
 def test_crashes_and_exits_fail_only_the_affected_checks(demo_course: CourseDir) -> None:
-    source = ("import os, sys\nimport numpy as np\n"
-              "def add(a, b):\n    if np.ndim(a) == 0:\n        sys.exit(0)\n"
-              "    if np.ndim(a) == 1:\n        os._exit(0)\n    return a + b\n"
-              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    source = (
+        "import os, sys\nimport numpy as np\n"
+        "def add(a, b):\n    if np.ndim(a) == 0:\n        sys.exit(0)\n"
+        "    if np.ndim(a) == 1:\n        os._exit(0)\n    return a + b\n"
+        "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n"
+    )
     result = run(demo_course, source)
     checks = by_name(result)
     assert checks["test_add_small"].outcome == "error"
@@ -95,8 +97,10 @@ def test_crashes_and_exits_fail_only_the_affected_checks(demo_course: CourseDir)
 
 
 def test_infinite_loop_times_out_and_grading_goes_on(demo_course: CourseDir) -> None:
-    source = ("import numpy as np\ndef add(a, b):\n    while True:\n        pass\n"
-              "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n")
+    source = (
+        "import numpy as np\ndef add(a, b):\n    while True:\n        pass\n"
+        "def scale(x, factor=2.0):\n    return np.asarray(x) * factor\n"
+    )
     result = run(demo_course, source)
     checks = by_name(result)
     timed_out = [c for c in result.checks if c.question == "add"]
@@ -120,7 +124,8 @@ def test_regrade_is_deterministic_and_seed_changes_cases(demo_course: CourseDir)
     first = run(demo_course, source, seed=7)
     again = run(demo_course, source, seed=7)
     assert [(c.name, c.outcome, c.message) for c in first.checks] == [
-        (c.name, c.outcome, c.message) for c in again.checks]
+        (c.name, c.outcome, c.message) for c in again.checks
+    ]
     assert first.seed == 7
     other = run(demo_course, source, seed=8)
     assert [c.message for c in other.checks] != [c.message for c in first.checks]
@@ -128,10 +133,12 @@ def test_regrade_is_deterministic_and_seed_changes_cases(demo_course: CourseDir)
 
 def test_broken_check_is_a_grader_error_not_the_students_fault(demo_course: CourseDir) -> None:
     broken = demo_course.public_tests_dir("demo") / "test_broken.py"
-    broken.write_text("import pytest\npytestmark = pytest.mark.question('add')\n\n"
-                      "@pytest.mark.points(1)\ndef test_oops(student):\n"
-                      "    student.add(1, 2)\n    raise KeyError('bug in the check')\n\n"
-                      "def test_no_points(student):\n    pass\n")
+    broken.write_text(
+        "import pytest\npytestmark = pytest.mark.question('add')\n\n"
+        "@pytest.mark.points(1)\ndef test_oops(student):\n"
+        "    student.add(1, 2)\n    raise KeyError('bug in the check')\n\n"
+        "def test_no_points(student):\n    pass\n"
+    )
     (demo_course.public_tests_dir("demo") / "test_syntax.py").write_text("def (:\n")
     result = run(demo_course, demo_course.solution_dir("demo"))
     checks = by_name(result)

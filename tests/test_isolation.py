@@ -26,10 +26,8 @@ from autograder.sandbox import isolation
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, UidSlot, bwrap_problem, processes_of
 
-needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None,
-                                 reason=f"strict isolation unavailable: {bwrap_problem()}")
-needs_root = pytest.mark.skipif(os.getuid() != 0,
-                                reason="per-sandbox uids need root (non-root runs as itself)")
+needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
+needs_root = pytest.mark.skipif(os.getuid() != 0, reason="per-sandbox uids need root (non-root runs as itself)")
 ADVERSARIAL = Path(__file__).resolve().parent / "corpus" / "adversarial" / "submissions"
 
 PROBE = '''
@@ -182,8 +180,7 @@ def processes_in_namespace(namespace: str, zombies: bool = True) -> list[int]:
 # -- choosing the level ------------------------------------------------------------
 
 
-def test_detect_prefers_bwrap_and_says_why_when_it_cannot(monkeypatch: pytest.MonkeyPatch,
-                                                          tmp_path: Path) -> None:
+def test_detect_prefers_bwrap_and_says_why_when_it_cannot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert Isolation.detect("rlimits").level == "rlimits"
     assert "requested" in Isolation.detect("rlimits").reason
     if bwrap_problem() is None:
@@ -222,12 +219,18 @@ def test_worker_sees_a_read_only_system_and_only_numpy(tmp_path: Path) -> None:
             if not str(parent).startswith(isolation.SYSTEM_DIRS):
                 assert listdir(box, str(parent)) == [child]
         assert listdir(box, "/etc") == sorted(
-            p for p in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
-            if os.path.exists(f"/etc/{p}"))
-        assert listdir(box, str(site)) == sorted(
-            p for p in ("numpy", "numpy.libs") if (site / p).exists())
-        hidden = [repo / "solutions", repo / "autograder", Path(autograder.__file__),
-                  tmp_path, Path("/run"), Path("/var"), Path("/srv")]
+            p for p in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime") if os.path.exists(f"/etc/{p}")
+        )
+        assert listdir(box, str(site)) == sorted(p for p in ("numpy", "numpy.libs") if (site / p).exists())
+        hidden = [
+            repo / "solutions",
+            repo / "autograder",
+            Path(autograder.__file__),
+            tmp_path,
+            Path("/run"),
+            Path("/var"),
+            Path("/srv"),
+        ]
         assert call(box, "exists", [str(p) for p in hidden]) == [False] * len(hidden)
         assert call(box, "write", "/usr/x") in ("OSError", "PermissionError")
         assert call(box, "write", "/x") == "PermissionError"
@@ -247,8 +250,7 @@ def test_forbidden_packages_are_absent_not_just_blocked() -> None:
         torch = call(box, "import_without_blocker", "torch")
         assert torch.startswith("ModuleNotFoundError"), torch
         assert call(box, "import_without_blocker", "pytest").startswith("ModuleNotFoundError")
-        assert call(box, "import_without_blocker", "autograder").startswith(
-            "ModuleNotFoundError")
+        assert call(box, "import_without_blocker", "autograder").startswith("ModuleNotFoundError")
         ctypes = call(box, "import_without_blocker", "ctypes")
         assert ctypes == "ImportError: this package is not available to graded code", ctypes
         assert call(box, "import_without_blocker", "_ctypes").startswith("ModuleNotFoundError")
@@ -285,8 +287,7 @@ def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> 
 
 @needs_bwrap
 def test_limits_are_the_configured_ones() -> None:
-    cfg = {"memory_mb": 300, "cpu_seconds": 7, "file_bytes": 1 << 20, "open_files": 20,
-           "max_processes": 0}
+    cfg = {"memory_mb": 300, "cpu_seconds": 7, "file_bytes": 1 << 20, "open_files": 20, "max_processes": 0}
     with sandbox(**cfg) as box:
         limits = call(box, "look")["limits"]
     assert limits["RLIMIT_AS"] == [300 << 20, 300 << 20]
@@ -340,8 +341,7 @@ def test_kill_minus_one_cannot_reach_a_process_of_the_same_uid_outside() -> None
         call(box, "look")
         uid = box.uid
         assert uid is not None
-        outside = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                                    "--clear-groups", "sleep", "60"])
+        outside = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sleep", "60"])
         try:
             deadline = time.monotonic() + 5
             while outside.pid not in processes_of(uid) and time.monotonic() < deadline:
@@ -362,14 +362,19 @@ def test_kill_minus_one_cannot_reach_a_process_of_the_same_uid_outside() -> None
 @needs_root
 def test_fork_bomb_stops_exactly_at_the_process_limit_and_close_reaps_it() -> None:
     source = (ADVERSARIAL / "fork_bomb.py").read_text()
-    box = WorkerSandbox({"target.py": source.encode()}, ("target.py",),
-                        SandboxConfig(isolation=Isolation("bwrap"), call_timeout=20,
-                                      max_processes=6))
+    box = WorkerSandbox(
+        {"target.py": source.encode()},
+        ("target.py",),
+        SandboxConfig(isolation=Isolation("bwrap"), call_timeout=20, max_processes=6),
+    )
     try:
         outcome = box.call("double", (np.ones(3),), {})
         assert outcome.ok, outcome.message
-        found = re.search(r"forks that succeeded: (\d+); errors: \['EAGAIN'\]; "
-                          r"processes in the sandbox: (\d+)", outcome.stdout)
+        found = re.search(
+            r"forks that succeeded: (\d+); errors: \['EAGAIN'\]; "
+            r"processes in the sandbox: (\d+)",
+            outcome.stdout,
+        )
         assert found, outcome.stdout
         assert 1 <= int(found.group(1)) <= 6
         assert int(found.group(2)) == 2 + 6  # init + worker + exactly the six allowed
@@ -438,8 +443,7 @@ def test_concurrent_sandboxes_get_different_uids_and_give_them_back() -> None:
 
 
 @needs_root
-def test_uid_lock_files_are_never_followed_through_symlinks(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uid_lock_files_are_never_followed_through_symlinks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "locks"
     folder.mkdir(mode=0o700)
     victim = tmp_path / "victim.txt"
@@ -462,21 +466,31 @@ def test_bwrap_command_line_hides_everything_it_does_not_bind(tmp_path: Path) ->
     (work / "m.py").write_text("")
     how = isolation.launch(cfg.isolation, tmp_path, work, tmp_path, cfg, 61234)
     argv = how.argv
-    for flag in ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                 "--die-with-parent", "--new-session"):
+    for flag in (
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+    ):
         assert flag in argv
     assert "--unshare-user" not in argv and "--unshare-all" not in argv
     binds = {argv[i + 2] for i, a in enumerate(argv) if a == "--ro-bind"}
-    assert not any(b.startswith(("/home", "/work", "/srv", "/var", "/run", str(tmp_path / "x")))
-                   for b in binds if b != "/home/student/m.py")
+    assert not any(
+        b.startswith(("/home", "/work", "/srv", "/var", "/run", str(tmp_path / "x")))
+        for b in binds
+        if b != "/home/student/m.py"
+    )
     sizes = [argv[i + 1] for i, a in enumerate(argv) if a == "--size"]
     assert sizes == [str(cfg.tmp_bytes)] * 2
     i = argv.index("setpriv")
-    assert argv[i + 1:i + 3] == ["--reuid=61234", "--regid=61234"]
+    assert argv[i + 1 : i + 3] == ["--reuid=61234", "--regid=61234"]
     assert "--no-new-privs" in argv and "--bounding-set=-all" in argv
     assert argv[-4:] == [sys.executable, "-I", "-B", "/opt/grader-worker/worker.py"]
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"].count(
-        str(tmp_path.resolve())) == 0 or str(tmp_path.resolve()).startswith("/tmp")
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "--tmpfs"].count(str(tmp_path.resolve())) == 0 or str(
+        tmp_path.resolve()
+    ).startswith("/tmp")
 
 
 def test_signals_of_exit_codes() -> None:

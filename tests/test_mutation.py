@@ -63,8 +63,7 @@ def by_operator(mutants: list[Mutant]) -> dict[str, list[Mutant]]:
 
 
 def conv_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    return rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), \
-        rng.standard_normal(4)
+    return rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
 
 
 def test_every_operator_edits_the_conv_function() -> None:
@@ -122,8 +121,11 @@ def test_each_mutant_behaves_differently_from_the_original_on_some_input() -> No
             same.append(m.key)
     # Extra padding after the last row or column is never read by a window: equivalent.
     assert len(same) == 2
-    assert all((k.startswith("constant: …") and k.endswith("(padding + 1))))")) or
-               k.endswith("(padding, (padding + 1)), (padding, padding)))") for k in same)
+    assert all(
+        (k.startswith("constant: …") and k.endswith("(padding + 1))))"))
+        or k.endswith("(padding, (padding + 1)), (padding, padding)))")
+        for k in same
+    )
 
 
 def test_zeros_mutant_returns_zeros_of_the_right_shape_and_type() -> None:
@@ -152,14 +154,17 @@ def g(n):
 
 def test_axis_minmax_compare_and_transpose_edits() -> None:
     pool = {m.key for m in generate_mutants(CONV, "pool")}
-    assert "minmax: return np.max(x.reshape(x.shape[0], -1, size), axis=-1) -> " \
-           "return np.min(x.reshape(x.shape[0], -1, size), axis=-1)" in pool
+    assert (
+        "minmax: return np.max(x.reshape(x.shape[0], -1, size), axis=-1) -> "
+        "return np.min(x.reshape(x.shape[0], -1, size), axis=-1)" in pool
+    )
     assert any(k.startswith("axis:") and "axis=-2" in k for k in pool)
     helper = {m.key: m for m in generate_mutants(CONV, "helper")}
-    assert "axis: return a.T @ b if a.ndim < 3 else min(a.sum(), b.sum()) -> " \
-           "return a @ b if a.ndim < 3 else min(a.sum(), b.sum())" in helper
-    assert any(k.startswith("minmax:") and k.endswith("else max(a.sum(), b.sum())")
-               for k in helper)
+    assert (
+        "axis: return a.T @ b if a.ndim < 3 else min(a.sum(), b.sum()) -> "
+        "return a @ b if a.ndim < 3 else min(a.sum(), b.sum())" in helper
+    )
+    assert any(k.startswith("minmax:") and k.endswith("else max(a.sum(), b.sum())") for k in helper)
     compares = [k for k in helper if k.startswith("compare:")]
     assert any("a.ndim <= 3" in k for k in compares) and any("a.ndim > 3" in k for k in compares)
 
@@ -182,7 +187,9 @@ def test_keys_are_stable_and_repeats_are_numbered() -> None:
     assert "arith: return (a + b) * (a + b) -> return (a + b) * (a - b)" in keys
     twice = generate_mutants("def f(a):\n    a = a + 1\n    a = a + 1\n    return a\n", "f")
     assert [m.key for m in twice if m.operator == "arith"] == [
-        "arith: a = a + 1 -> a = a - 1", "arith: a = a + 1 -> a = a - 1 #2"]
+        "arith: a = a + 1 -> a = a - 1",
+        "arith: a = a + 1 -> a = a - 1 #2",
+    ]
 
 
 def test_unknown_function_raises_key_error() -> None:

@@ -24,8 +24,15 @@ from autograder.sandbox.client import SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sandbox.protocol import EncodeError, ProtocolError
 
-LEVELS = ["rlimits", pytest.param("bwrap", marks=pytest.mark.skipif(
-    bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}"))]
+LEVELS = [
+    "rlimits",
+    pytest.param(
+        "bwrap",
+        marks=pytest.mark.skipif(
+            bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}"
+        ),
+    ),
+]
 
 
 def roundtrip(value: Any) -> Any:
@@ -58,16 +65,22 @@ def frame_reader(data: bytes) -> Any:
 
 
 def test_plain_values_and_numeric_arrays_round_trip() -> None:
-    value = {"a": [1, 2.5, None, True, "s"], "t": (np.arange(6.0).reshape(2, 3), 3),
-             "scalar": np.float32(1.5), "zero_d": np.array(7), "empty": np.zeros((0, 4)),
-             "fortran": np.asfortranarray(np.arange(12).reshape(3, 4)),
-             "big_endian": np.arange(5, dtype=">i4"), "complex": np.array([1 + 2j]),
-             "bools": np.array([True, False]), "strided": np.arange(10.0)[::3]}
+    value = {
+        "a": [1, 2.5, None, True, "s"],
+        "t": (np.arange(6.0).reshape(2, 3), 3),
+        "scalar": np.float32(1.5),
+        "zero_d": np.array(7),
+        "empty": np.zeros((0, 4)),
+        "fortran": np.asfortranarray(np.arange(12).reshape(3, 4)),
+        "big_endian": np.arange(5, dtype=">i4"),
+        "complex": np.array([1 + 2j]),
+        "bools": np.array([True, False]),
+        "strided": np.arange(10.0)[::3],
+    }
     back = roundtrip(value)
     assert back.keys() == value.keys()
     assert back["a"] == [1, 2.5, None, True, "s"] and isinstance(back["t"], tuple)
-    for key in ("scalar", "zero_d", "empty", "fortran", "big_endian", "complex", "bools",
-                "strided"):
+    for key in ("scalar", "zero_d", "empty", "fortran", "big_endian", "complex", "bools", "strided"):
         want = np.asarray(value[key])
         assert type(back[key]) is np.ndarray
         assert back[key].shape == want.shape and back[key].dtype == want.dtype, key
@@ -105,11 +118,26 @@ class FakeStr:
         return str
 
 
-@pytest.mark.parametrize("value", [
-    Equal(), EqualFloat(1.0), np.zeros(3).view(EqualArray), Str("x"), FakeStr(),
-    np.array([Equal()], dtype=object), np.zeros(2, dtype=[("a", "f8")]), np.array(["s"]),
-    {1: 2}, {"k": Equal()}, [1, (2, Equal())], 2**64, {1, 2}, b"bytes",
-], ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize(
+    "value",
+    [
+        Equal(),
+        EqualFloat(1.0),
+        np.zeros(3).view(EqualArray),
+        Str("x"),
+        FakeStr(),
+        np.array([Equal()], dtype=object),
+        np.zeros(2, dtype=[("a", "f8")]),
+        np.array(["s"]),
+        {1: 2},
+        {"k": Equal()},
+        [1, (2, Equal())],
+        2**64,
+        {1, 2},
+        b"bytes",
+    ],
+    ids=lambda value: type(value).__name__,
+)
 def test_only_exact_plain_types_can_be_encoded(value: Any) -> None:
     with pytest.raises(EncodeError):
         protocol.encode(value)
@@ -125,10 +153,21 @@ def test_nesting_is_bounded_both_ways() -> None:
         protocol.decode(json.loads("[" * 100 + "]" * 100), [])
 
 
-@pytest.mark.parametrize("tree", [
-    {"$nd": 0}, {"$nd": -1}, {"$nd": "0"}, {"$nd": True}, {"$pickle": "..."},
-    {"a": 1, "b": 2}, {"$tuple": "x"}, {"$dict": []}, 2**70, -(2**70),
-])
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"$nd": 0},
+        {"$nd": -1},
+        {"$nd": "0"},
+        {"$nd": True},
+        {"$pickle": "..."},
+        {"a": 1, "b": 2},
+        {"$tuple": "x"},
+        {"$dict": []},
+        2**70,
+        -(2**70),
+    ],
+)
 def test_malformed_value_nodes_are_refused(tree: Any) -> None:
     with pytest.raises(ProtocolError):
         protocol.decode(tree, [])
@@ -153,28 +192,28 @@ def test_a_pickled_array_is_refused_without_unpickling_it(tmp_path: Path) -> Non
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("blob, match", [
-    (b"not npy at all", "not in .npy format"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", b"\0" * 8),
-     "holds 8 bytes, not 8000000000000"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (10**12,), }", b"\0" * 8),
-     "malformed header"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", b"\0" * 25), "holds 25"),
-    (npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), "non-numeric"),
-    (npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", b"\0" * 8),
-     "malformed header"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }"), "malformed header"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}"), "malformed header"),
-    (npy("__import__('os').system('touch /tmp/x')"), "malformed header"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 200 + ")" * 200 + "}"),
-     "malformed header"),
-    (npy("{'descr': 'nonsense', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8),
-     "unknown dtype"),
-    (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }", version=9),
-     "unknown .npy version"),
-    (npy("{'descr': '<V8', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8),
-     "non-numeric"),
-], ids=lambda v: "npy" if isinstance(v, bytes) else v)
+@pytest.mark.parametrize(
+    "blob, match",
+    [
+        (b"not npy at all", "not in .npy format"),
+        (
+            npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", b"\0" * 8),
+            "holds 8 bytes, not 8000000000000",
+        ),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (10**12,), }", b"\0" * 8), "malformed header"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", b"\0" * 25), "holds 25"),
+        (npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), "non-numeric"),
+        (npy("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), "malformed header"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }"), "malformed header"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}"), "malformed header"),
+        (npy("__import__('os').system('touch /tmp/x')"), "malformed header"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 200 + ")" * 200 + "}"), "malformed header"),
+        (npy("{'descr': 'nonsense', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), "unknown dtype"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0,), }", version=9), "unknown .npy version"),
+        (npy("{'descr': '<V8', 'fortran_order': False, 'shape': (1,), }", b"\0" * 8), "non-numeric"),
+    ],
+    ids=lambda v: "npy" if isinstance(v, bytes) else v,
+)
 def test_array_blobs_are_checked_before_numpy_reads_them(blob: bytes, match: str) -> None:
     with pytest.raises(ProtocolError, match=match):
         protocol.load_array(blob)
@@ -198,14 +237,17 @@ def test_frame_round_trip_with_blobs() -> None:
     assert protocol.decode(header["value"], got)[1] == "x"
 
 
-@pytest.mark.parametrize("data, match", [
-    (struct.pack("<II", 2**32 - 1, 0), "reply header of 4294967295 bytes"),
-    (struct.pack("<II", 2, 10**6) + b"{}", "reply with 1000000 arrays"),
-    (struct.pack("<II", 2, 1) + b"{}" + struct.pack("<Q", 2**63), "larger than the"),
-    (struct.pack("<II", 3, 0) + b"[1]", "not an object"),
-    (struct.pack("<II", 4, 0) + b"\xff\xfe{}", "malformed header"),
-    (struct.pack("<II", 4, 0) + b"{x:1", "malformed header"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (struct.pack("<II", 2**32 - 1, 0), "reply header of 4294967295 bytes"),
+        (struct.pack("<II", 2, 10**6) + b"{}", "reply with 1000000 arrays"),
+        (struct.pack("<II", 2, 1) + b"{}" + struct.pack("<Q", 2**63), "larger than the"),
+        (struct.pack("<II", 3, 0) + b"[1]", "not an object"),
+        (struct.pack("<II", 4, 0) + b"\xff\xfe{}", "malformed header"),
+        (struct.pack("<II", 4, 0) + b"{x:1", "malformed header"),
+    ],
+)
 def test_frames_are_bounded_and_validated(data: bytes, match: str) -> None:
     read = frame_reader(data + b"\0" * 64)
     with pytest.raises(ProtocolError, match=match):
@@ -214,7 +256,7 @@ def test_frames_are_bounded_and_validated(data: bytes, match: str) -> None:
 
 
 def test_deeply_nested_json_is_a_protocol_error_not_a_crash() -> None:
-    head = b"{\"v\": " + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    head = b'{"v": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
     with pytest.raises(ProtocolError, match="malformed header"):
         protocol.read_frame(frame_reader(struct.pack("<II", len(head), 0) + head), 1 << 22)
 
@@ -228,7 +270,7 @@ def test_truncated_stream_is_eof() -> None:
 
 # -- a real worker writing into the grader's channel ---------------------------------
 
-CHANNEL = '''
+CHANNEL = """
 import io, json, os, struct, sys, time
 import numpy as np
 
@@ -291,7 +333,7 @@ def send(kind):
 
 def ok():
     return 42
-'''
+"""
 
 #: What the worker writes -> what the harness must report about the call.
 CRAFTED = {
@@ -311,8 +353,11 @@ CRAFTED = {
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("kind", sorted(CRAFTED))
 def test_crafted_replies_fail_the_call_and_the_next_call_works(kind: str, level: str) -> None:
-    cfg = SandboxConfig(isolation=Isolation(level), call_timeout=10,  # type: ignore[arg-type]
-                        reply_bytes=1 << 20)
+    cfg = SandboxConfig(
+        isolation=Isolation(level),
+        call_timeout=10,  # type: ignore[arg-type]
+        reply_bytes=1 << 20,
+    )
     with WorkerSandbox({"m.py": CHANNEL.encode()}, ("m.py",), cfg) as box:
         outcome = box.call("send", (kind,), {})
         assert outcome.kind == "error", (outcome.kind, outcome.message)

@@ -22,8 +22,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
-    return subprocess.run([sys.executable, "-m", "autograder", "release", *args],
-                          cwd=course.root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "release", *args],
+        cwd=course.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def refusal(course: CourseDir, tmp_path: Path) -> str:
@@ -34,13 +40,27 @@ def refusal(course: CourseDir, tmp_path: Path) -> str:
 
 
 def notebook(*cells: str) -> str:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None,
-         "id": f"c{i}"} for i, c in enumerate(cells)]})
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "source": c,
+                    "outputs": [],
+                    "execution_count": None,
+                    "id": f"c{i}",
+                }
+                for i, c in enumerate(cells)
+            ],
+        }
+    )
 
 
-def test_release_copies_the_assignment_without_caches(demo_course: CourseDir,
-                                                      tmp_path: Path) -> None:
+def test_release_copies_the_assignment_without_caches(demo_course: CourseDir, tmp_path: Path) -> None:
     folder = demo_course.assignment_dir("demo")
     (folder / "__pycache__").mkdir()
     (folder / "__pycache__" / "demo.cpython-311.pyc").write_bytes(b"\0")
@@ -58,63 +78,69 @@ def test_release_copies_the_assignment_without_caches(demo_course: CourseDir,
 
 def test_refuses_a_stub_holding_the_solution(demo_course: CourseDir, tmp_path: Path) -> None:
     stub = demo_course.assignment_dir("demo") / "demo.py"
-    stub.write_text(stub.read_text().replace(
-        'raise NotImplementedError("add")', "# my answer\n    return (a +\n            b)"))
+    stub.write_text(
+        stub.read_text().replace('raise NotImplementedError("add")', "# my answer\n    return (a +\n            b)")
+    )
     message = refusal(demo_course, tmp_path)
     assert "refusing to release demo" in message
     assert "demo.py: function add has the body of add in solutions/demo/demo.py" in message
 
 
-def test_refuses_a_hidden_check_file_or_a_hidden_check(demo_course: CourseDir,
-                                                       tmp_path: Path) -> None:
+def test_refuses_a_hidden_check_file_or_a_hidden_check(demo_course: CourseDir, tmp_path: Path) -> None:
     hidden = demo_course.hidden_tests_dir("demo") / "test_hidden.py"
     tests = demo_course.public_tests_dir("demo")
     shutil.copy(hidden, tests / "test_more.py")
-    assert "tests/test_more.py: is a copy of solutions/demo/hidden/test_hidden.py" in refusal(
-        demo_course, tmp_path)
+    assert "tests/test_more.py: is a copy of solutions/demo/hidden/test_hidden.py" in refusal(demo_course, tmp_path)
 
     (tests / "test_more.py").unlink()
     source = hidden.read_text()
-    check = source[source.index("@pytest.mark.points(1)\n@pytest.mark.question(\"scale\")"):]
+    check = source[source.index('@pytest.mark.points(1)\n@pytest.mark.question("scale")') :]
     public = tests / "test_public.py"
-    public.write_text(public.read_text() + "\n\n# reformatted copy\n" + check.replace(
-        "x = rng.standard_normal((2, 3))", "x = rng.standard_normal(  (2, 3)  )  # shape"))
+    public.write_text(
+        public.read_text()
+        + "\n\n# reformatted copy\n"
+        + check.replace("x = rng.standard_normal((2, 3))", "x = rng.standard_normal(  (2, 3)  )  # shape")
+    )
     message = refusal(demo_course, tmp_path)
-    assert "tests/test_public.py: function test_scale_default has the body of " \
-           "test_scale_default in solutions/demo/hidden/test_hidden.py" in message
+    assert (
+        "tests/test_public.py: function test_scale_default has the body of "
+        "test_scale_default in solutions/demo/hidden/test_hidden.py" in message
+    )
 
 
-def test_refuses_a_solution_under_another_name_in_a_notebook(demo_course: CourseDir,
-                                                             tmp_path: Path) -> None:
+def test_refuses_a_solution_under_another_name_in_a_notebook(demo_course: CourseDir, tmp_path: Path) -> None:
     solution = demo_course.solution_dir("demo") / "demo.py"
-    long_body = ("def add(a, b):\n    total = np.asarray(a) + np.asarray(b)\n"
-                 "    if total.ndim == 0:\n        return float(total)\n"
-                 "    return total.reshape(np.shape(total))\n")
-    solution.write_text(solution.read_text().replace(
-        'def add(a, b):\n    """Return a + b, elementwise."""\n    return a + b\n', long_body))
+    long_body = (
+        "def add(a, b):\n    total = np.asarray(a) + np.asarray(b)\n"
+        "    if total.ndim == 0:\n        return float(total)\n"
+        "    return total.reshape(np.shape(total))\n"
+    )
+    solution.write_text(
+        solution.read_text().replace(
+            'def add(a, b):\n    """Return a + b, elementwise."""\n    return a + b\n', long_body
+        )
+    )
     cell = "%matplotlib inline\nimport numpy as np\n" + long_body.replace("def add", "def my_add")
     (demo_course.assignment_dir("demo") / "demo.ipynb").write_text(notebook("print(1)", cell))
     message = refusal(demo_course, tmp_path)
-    assert "demo.ipynb: cell 2: function my_add has the body of add in solutions/demo/demo.py" \
-        in message
+    assert "demo.ipynb: cell 2: function my_add has the body of add in solutions/demo/demo.py" in message
 
 
-def test_shared_helpers_and_provided_stub_helpers_are_not_leaks(demo_course: CourseDir,
-                                                                tmp_path: Path) -> None:
+def test_shared_helpers_and_provided_stub_helpers_are_not_leaks(demo_course: CourseDir, tmp_path: Path) -> None:
     helper = "\n\ndef _pair(v):\n    return (v, v) if isinstance(v, int) else tuple(v)\n"
-    for path in (demo_course.assignment_dir("demo") / "demo.py",
-                 demo_course.solution_dir("demo") / "demo.py"):
+    for path in (demo_course.assignment_dir("demo") / "demo.py", demo_course.solution_dir("demo") / "demo.py"):
         path.write_text(path.read_text() + helper)
     reference = "\n\ndef reference(a, b):\n    return torch.add(torch.tensor(a), b).numpy()\n"
-    for path in (demo_course.public_tests_dir("demo") / "test_public.py",
-                 demo_course.hidden_tests_dir("demo") / "test_hidden.py"):
+    for path in (
+        demo_course.public_tests_dir("demo") / "test_public.py",
+        demo_course.hidden_tests_dir("demo") / "test_hidden.py",
+    ):
         path.write_text(path.read_text() + reference)
     target = release(demo_course, "demo", tmp_path / "dist")
     assert "def _pair" in (target / "demo.py").read_text()
 
 
-def test_cli_refusal_names_the_file_and_existing_output_is_kept(demo_course: CourseDir,
-                                                               tmp_path: Path) -> None:
+def test_cli_refusal_names_the_file_and_existing_output_is_kept(demo_course: CourseDir, tmp_path: Path) -> None:
     stub = demo_course.assignment_dir("demo") / "demo.py"
     original = stub.read_bytes()
     stub.write_bytes((demo_course.solution_dir("demo") / "demo.py").read_bytes())
@@ -153,13 +179,17 @@ def _solution_secrets(solutions: Path) -> tuple[set[bytes], set[str], set[str]]:
 @pytest.mark.slow
 def test_released_assignment3_grades_to_zero_in_a_fresh_venv(tmp_path: Path) -> None:
     course = CourseDir(REPO)
-    if "assignment3" not in course.assignment_names() or not course.solution_dir(
-            "assignment3").is_dir():
+    if "assignment3" not in course.assignment_names() or not course.solution_dir("assignment3").is_dir():
         pytest.skip("assignment3 is not written yet")
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    proc = subprocess.run([sys.executable, "-m", "autograder", "release", "assignment3",
-                           "--out", str(tmp_path / "dist")], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "release", "assignment3", "--out", str(tmp_path / "dist")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     handout = tmp_path / "dist" / "assignment3"
 
@@ -175,36 +205,56 @@ def test_released_assignment3_grades_to_zero_in_a_fresh_venv(tmp_path: Path) -> 
             for node in ast.walk(ast.parse(text)):
                 if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
                     body = node.body[1:] if ast.get_docstring(node) else node.body
-                    assert ast.dump(ast.Module(body=body, type_ignores=[])) not in bodies, \
-                        f"{path}: {node.name}"
+                    assert ast.dump(ast.Module(body=body, type_ignores=[])) not in bodies, f"{path}: {node.name}"
 
     # A fresh virtual environment with the package installed (not editable) from its sources.
     src = tmp_path / "src"
-    shutil.copytree(REPO / "autograder", src / "autograder",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "autograder", src / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = venv / "bin" / "python"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--no-index", str(src)],
-        env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            str(src),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stdout + install.stderr
-    where = subprocess.run([str(python), "-c", "import autograder; print(autograder.__file__)"],
-                           cwd=handout, env=env, capture_output=True, text=True, check=True)
+    where = subprocess.run(
+        [str(python), "-c", "import autograder; print(autograder.__file__)"],
+        cwd=handout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert where.stdout.startswith(str(venv)), where.stdout
 
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    run = subprocess.run(["grade", "assignment3"], cwd=handout, env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run(["grade", "assignment3"], cwd=handout, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
     assert "TOTAL 0/" in out
-    check_lines = [line for line in out.splitlines() if line.startswith("  ") and "/" in line
-                   and line.split()[0].isupper()]
+    check_lines = [
+        line for line in out.splitlines() if line.startswith("  ") and "/" in line and line.split()[0].isupper()
+    ]
     assert check_lines and all(line.split()[0] == "TODO" for line in check_lines), out
     assert out.count("is not implemented yet (it raises NotImplementedError)") == len(check_lines)
     assert (tmp_path / "dist" / "reports" / "assignment3" / "working-copy.html").is_file()

@@ -34,51 +34,90 @@ from autograder.results import CheckResult, QuestionResult, SubmissionResult
 SECRET = "SECRET-hidden-detail"
 
 
-def make_result(student: str = "alice", *, conv_ok: bool = False, hidden_ok: bool = False,
-                crash: bool = False, status: str = "ok") -> SubmissionResult:
+def make_result(
+    student: str = "alice", *, conv_ok: bool = False, hidden_ok: bool = False, crash: bool = False, status: str = "ok"
+) -> SubmissionResult:
     """A result with public and hidden checks, arrays, a traceback and printed output."""
     checks = [
-        CheckResult(name="test_add_numbers", question="add", max_score=1, score=1,
-                    outcome="passed", visibility="public", duration=0.002),
         CheckResult(
-            name="test_conv_small", question="conv", max_score=2,
-            score=2 if conv_ok else 0, outcome="passed" if conv_ok else "failed",
+            name="test_add_numbers",
+            question="add",
+            max_score=1,
+            score=1,
+            outcome="passed",
             visibility="public",
-            message="" if conv_ok else (
+            duration=0.002,
+        ),
+        CheckResult(
+            name="test_conv_small",
+            question="conv",
+            max_score=2,
+            score=2 if conv_ok else 0,
+            outcome="passed" if conv_ok else "failed",
+            visibility="public",
+            message=""
+            if conv_ok
+            else (
                 "conv(x, w) returned wrong values: 3 of 9 differ. First at index (0, 0, 0, 1): "
                 "got 7.5, expected 6. Max abs error 2, max rel error 0.25 (tolerance rtol=1e-06,"
-                " atol=1e-08). Hint: did you flip the kernel?"),
-            expected=None if conv_ok else [[[[10.0, 14.0, 18.0], [26.0, 30.0, 34.0],
-                                             [42.0, 46.0, 50.0]]]],
-            got=None if conv_ok else [[[[10.0, 16.0, 18.0], [26.0, 30.0, 36.0],
-                                        [42.0, 46.0, 51.5]]]],
-            stdout="" if conv_ok else "debug: " + "x" * 9000, duration=0.0123),
+                " atol=1e-08). Hint: did you flip the kernel?"
+            ),
+            expected=None if conv_ok else [[[[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]]],
+            got=None if conv_ok else [[[[10.0, 16.0, 18.0], [26.0, 30.0, 36.0], [42.0, 46.0, 51.5]]]],
+            stdout="" if conv_ok else "debug: " + "x" * 9000,
+            duration=0.0123,
+        ),
         CheckResult(
-            name="test_conv_crash", question="conv", max_score=1, score=0 if crash else 1,
-            outcome="error" if crash else "passed", visibility="public",
+            name="test_conv_crash",
+            question="conv",
+            max_score=1,
+            score=0 if crash else 1,
+            outcome="error" if crash else "passed",
+            visibility="public",
             message="conv(x, w): IndexError: index 9 is out of bounds" if crash else "",
-            traceback=('  File "demo.py", line 12, in conv\n    out[9] = 1\n'
-                       "IndexError: index 9 is out of bounds\n") if crash else "",
-            duration=0.004),
+            traceback=('  File "demo.py", line 12, in conv\n    out[9] = 1\nIndexError: index 9 is out of bounds\n')
+            if crash
+            else "",
+            duration=0.004,
+        ),
         CheckResult(
-            name="test_conv_random", question="conv", max_score=2,
-            score=2 if hidden_ok else 0, outcome="passed" if hidden_ok else "failed",
-            visibility="hidden", message="" if hidden_ok else f"{SECRET}: wrong values",
-            expected=None if hidden_ok else [1.0, 2.0], got=None if hidden_ok else [1.0, 3.0],
-            duration=0.02),
+            name="test_conv_random",
+            question="conv",
+            max_score=2,
+            score=2 if hidden_ok else 0,
+            outcome="passed" if hidden_ok else "failed",
+            visibility="hidden",
+            message="" if hidden_ok else f"{SECRET}: wrong values",
+            expected=None if hidden_ok else [1.0, 2.0],
+            got=None if hidden_ok else [1.0, 3.0],
+            duration=0.02,
+        ),
     ]
     if status != "ok":
         checks = []
     questions = tuple(
-        QuestionResult(name=q, title=t, score=sum(c.score for c in checks if c.question == q),
-                       max_score=sum(c.max_score for c in checks if c.question == q))
+        QuestionResult(
+            name=q,
+            title=t,
+            score=sum(c.score for c in checks if c.question == q),
+            max_score=sum(c.max_score for c in checks if c.question == q),
+        )
         for q, t in (("add", "Adding arrays"), ("conv", "A convolution"))
-        if any(c.question == q for c in checks))
+        if any(c.question == q for c in checks)
+    )
     return SubmissionResult(
-        assignment="demo", student=student, seed=3, checks=tuple(checks), questions=questions,
-        status=status, notes=("graded alice.py as demo.py",) if status == "ok" else (
-            "grader error: the grading process died",),
-        isolation="bwrap", hidden=True, duration=0.31, fingerprint="f" * 32)
+        assignment="demo",
+        student=student,
+        seed=3,
+        checks=tuple(checks),
+        questions=questions,
+        status=status,
+        notes=("graded alice.py as demo.py",) if status == "ok" else ("grader error: the grading process died",),
+        isolation="bwrap",
+        hidden=True,
+        duration=0.31,
+        fingerprint="f" * 32,
+    )
 
 
 def class_results() -> list[SubmissionResult]:
@@ -92,6 +131,7 @@ def class_results() -> list[SubmissionResult]:
 
 
 # -- student HTML --------------------------------------------------------------
+
 
 def test_student_html_shows_score_questions_and_checks() -> None:
     r = make_result()
@@ -160,6 +200,7 @@ def test_grader_error_result_says_it_is_not_the_students_fault() -> None:
 
 # -- Gradescope JSON -----------------------------------------------------------
 
+
 def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: Path) -> None:
     r = make_result()
     write_reports(r, tmp_path, hidden_details=False)
@@ -176,11 +217,15 @@ def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: 
 
 # -- class summary -------------------------------------------------------------
 
+
 def test_failure_key_groups_messages_that_differ_only_in_numbers() -> None:
-    a = failure_key("f(x) returned wrong values: 3 of 9 differ. First at index (0, 1): got 1.5,"
-                    " expected 2. Hint: flip the kernel.")
-    b = failure_key("f(x) returned wrong values: 7 of 9 differ. First at index (2, 2): got -3.25,"
-                    " expected 1. Hint: flip the kernel.")
+    a = failure_key(
+        "f(x) returned wrong values: 3 of 9 differ. First at index (0, 1): got 1.5, expected 2. Hint: flip the kernel."
+    )
+    b = failure_key(
+        "f(x) returned wrong values: 7 of 9 differ. First at index (2, 2): got -3.25,"
+        " expected 1. Hint: flip the kernel."
+    )
     assert a == b and "Hint: flip the kernel" in a
     shape = failure_key("f(x) returned shape (2, 8, 6, 6), expected (2, 8, 5, 5).")
     assert "(2, 8, 6, 6)" in shape
@@ -224,6 +269,7 @@ def test_summary_page_lists_everything_and_links_reports(tmp_path: Path) -> None
 
 # -- gradebook -----------------------------------------------------------------
 
+
 def test_gradebook_has_one_row_per_student_and_a_column_per_question(tmp_path: Path) -> None:
     results = class_results()
     frame = gradebook_frame(results, questions=["add", "conv", "extra"])
@@ -242,11 +288,17 @@ def test_gradebook_has_one_row_per_student_and_a_column_per_question(tmp_path: P
 # -- headless Chromium -----------------------------------------------------------
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     # The browser's own background requests never leave the machine: every request goes
     # to a closed port on loopback, and no name resolves.
-    "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
     "--host-resolver-rules=MAP * ~NOTFOUND",
 ]
 
@@ -268,18 +320,22 @@ class Browser:
             os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}",
-             "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=fds_3_and_4, close_fds=False)
+            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=fds_3_and_4,
+            close_fds=False,
+        )
         os.close(cmd_r)
         os.close(res_w)
         self._buf = b""
         self._id = 0
         self.events: list[dict[str, Any]] = []
 
-    def send(self, method: str, params: dict[str, Any] | None = None,
-             session: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 60
+    ) -> dict[str, Any]:
         self._id += 1
         message: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
         if session:
@@ -323,20 +379,17 @@ class Browser:
         """Open ``path`` in a new tab; (the tab's session, every URL the page requested)."""
         self.events.clear()
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         self.send("Network.enable", session=session)
         self.send("Page.enable", session=session)
         self.send("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
         self.wait_for("Page.loadEventFired")
         self.send("Runtime.evaluate", {"expression": "1", "awaitPromise": True}, session=session)
-        urls = [e["params"]["request"]["url"] for e in self.events
-                if e.get("method") == "Network.requestWillBeSent"]
+        urls = [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
         return session, urls
 
     def evaluate(self, session: str, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", {"expression": expression,
-                                                "returnByValue": True}, session=session)
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
         return result["result"].get("value")
 
     def close(self) -> None:
@@ -370,9 +423,11 @@ def _remote(urls: list[str]) -> list[str]:
     return [u for u in urls if not u.startswith(("file:", "data:", "about:"))]
 
 
-VISIBLE = ("(function (el) { if (!el) return null; const r = el.getBoundingClientRect();"
-           " const s = getComputedStyle(el); return {text: el.innerText, visible: r.width > 0 &&"
-           " r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'}; })")
+VISIBLE = (
+    "(function (el) { if (!el) return null; const r = el.getBoundingClientRect();"
+    " const s = getComputedStyle(el); return {text: el.innerText, visible: r.width > 0 &&"
+    " r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'}; })"
+)
 
 
 @pytest.mark.browser
@@ -393,10 +448,8 @@ def test_reports_render_in_chromium_without_network(tmp_path: Path, browser: Bro
     assert _remote(urls) == [], f"the summary requested {_remote(urls)}"
     median = browser.evaluate(session, VISIBLE + "(document.getElementById('median'))")
     assert median == {"text": "3", "visible": True}
-    assert browser.evaluate(session, "document.querySelectorAll('svg.histogram rect').length") \
-        == 10
-    links = browser.evaluate(session, "[...document.querySelectorAll('tr[data-student] a')]"
-                                      ".map(a => a.href)")
+    assert browser.evaluate(session, "document.querySelectorAll('svg.histogram rect').length") == 10
+    links = browser.evaluate(session, "[...document.querySelectorAll('tr[data-student] a')].map(a => a.href)")
     assert len(links) == len(results)
     for link in links:
         assert link.startswith("file:") and Path(unquote(urlparse(link).path)).is_file()
@@ -405,9 +458,7 @@ def test_reports_render_in_chromium_without_network(tmp_path: Path, browser: Bro
 @pytest.mark.browser
 def test_the_network_check_itself_sees_a_remote_request(tmp_path: Path, browser: Browser) -> None:
     page = tmp_path / "control.html"
-    page.write_text('<!DOCTYPE html><div id="score">1 / 2</div>'
-                    '<img src="http://127.0.0.1:9/pixel.png">')
+    page.write_text('<!DOCTYPE html><div id="score">1 / 2</div><img src="http://127.0.0.1:9/pixel.png">')
     session, urls = browser.load(page)
     assert _remote(urls) == ["http://127.0.0.1:9/pixel.png"]
-    assert browser.evaluate(session, VISIBLE + "(document.getElementById('score'))")[
-        "text"] == "1 / 2"
+    assert browser.evaluate(session, VISIBLE + "(document.getElementById('score'))")["text"] == "1 / 2"

@@ -17,13 +17,15 @@ from autograder.sandbox import forkserver, isolation
 from autograder.sandbox.client import MAX_TIMEOUTS_PER_FUNCTION, SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem, interpreter_shared
 
-NO_BWRAP = pytest.mark.skipif(bwrap_problem() is not None,
-                              reason=f"strict isolation unavailable: {bwrap_problem()}")
+NO_BWRAP = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 #: ``fork``: the bwrap level with the worker forked from a fork server (root only).
-LEVELS = ["rlimits", pytest.param("bwrap", marks=NO_BWRAP), pytest.param("fork", marks=[
-    NO_BWRAP, pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root")])]
+LEVELS = [
+    "rlimits",
+    pytest.param("bwrap", marks=NO_BWRAP),
+    pytest.param("fork", marks=[NO_BWRAP, pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root")]),
+]
 
-MODULE = '''
+MODULE = """
 import os, sys, time
 import numpy as np
 
@@ -93,21 +95,25 @@ def prints_a_lot():
     for _ in range(1000):
         print("x" * 1000)
     return 1
-'''
+"""
 
 
 def box(level: str, source: str = MODULE, **config: Any) -> WorkerSandbox:
     isolation = Isolation("bwrap" if level == "fork" else level)  # type: ignore[arg-type]
-    cfg = SandboxConfig(isolation=isolation, call_timeout=config.pop("call_timeout", 10),
-                        memory_mb=config.pop("memory_mb", 512), output_bytes=2000, **config)
+    cfg = SandboxConfig(
+        isolation=isolation,
+        call_timeout=config.pop("call_timeout", 10),
+        memory_mb=config.pop("memory_mb", 512),
+        output_bytes=2000,
+        **config,
+    )
     return WorkerSandbox({"m.py": source.encode()}, ("m.py",), cfg, fork=level == "fork")
 
 
 @pytest.fixture(autouse=True)
 def _forked_for_real(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """At the ``fork`` level every worker must come from a fork server, never the plain way."""
-    if getattr(request.node, "callspec", None) and request.node.callspec.params.get(
-            "level") == "fork":
+    if getattr(request.node, "callspec", None) and request.node.callspec.params.get("level") == "fork":
         monkeypatch.setattr(forkserver, "_failed", {})
 
         def refuse(self: WorkerSandbox) -> None:
@@ -148,8 +154,7 @@ def test_student_errors_are_classified_with_their_own_frames(level: str) -> None
         todo = sandbox.call("todo", (), {})
         assert todo.kind == "not_implemented" and "todo is not implemented yet" in todo.message
         missing = sandbox.call("nothing_here", (), {})
-        assert missing.kind == "missing" and "no function named nothing_here in m.py" in \
-            missing.message
+        assert missing.kind == "missing" and "no function named nothing_here in m.py" in missing.message
         bad = sandbox.call("unsendable", (), {})
         assert bad.kind == "bad_return" and "object of type object" in bad.message
         arg = sandbox.call("scale", (object(),), {})
@@ -174,8 +179,7 @@ def test_endless_loops_time_out_and_are_not_called_forever(level: str) -> None:
     with box(level, call_timeout=1.5) as sandbox:
         for _ in range(MAX_TIMEOUTS_PER_FUNCTION):
             outcome = sandbox.call("spin", (), {})
-            assert outcome.kind == "timeout" and "timed out after 1.5 s in spin" in \
-                outcome.message
+            assert outcome.kind == "timeout" and "timed out after 1.5 s in spin" in outcome.message
         refused = sandbox.call("spin", (), {})
         assert refused.kind == "timeout" and "not called again" in refused.message
         assert sandbox.call("scale", (2.0,), {}).value == 4.0
@@ -202,8 +206,7 @@ def test_forbidden_imports_name_file_and_line(level: str) -> None:
     with box(level) as sandbox:
         outcome = sandbox.call("uses_torch", (), {})
         assert outcome.kind == "forbidden"
-        assert outcome.message == "import of 'torch' is not allowed in this assignment " \
-                                  "(m.py, line 51)"
+        assert outcome.message == "import of 'torch' is not allowed in this assignment (m.py, line 51)"
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -231,10 +234,13 @@ def test_total_time_budget_ends_a_slow_submission(level: str) -> None:
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_a_worker_that_stops_reading_cannot_block_the_harness(level: str) -> None:
-    stall = MODULE + '''
+    stall = (
+        MODULE
+        + """
 import protocol
 protocol.read_frame = lambda *args, **kwargs: time.sleep(3600)
-'''
+"""
+    )
     with box(level, stall, call_timeout=2) as sandbox:
         big = np.zeros(4 << 20)  # 32 MiB: far more than a pipe holds
         outcome = sandbox.call("scale", (big,), {})
@@ -302,9 +308,11 @@ def test_close_kills_the_worker_and_removes_its_folder(level: str) -> None:
     sandbox.close()  # twice is fine
 
 
-@pytest.mark.skipif(os.getuid() == 0 and not interpreter_shared(),
-                    reason="root with an interpreter other users cannot read: the rlimits "
-                           "level cannot limit child processes here (bwrap does)")
+@pytest.mark.skipif(
+    os.getuid() == 0 and not interpreter_shared(),
+    reason="root with an interpreter other users cannot read: the rlimits "
+    "level cannot limit child processes here (bwrap does)",
+)
 def test_rlimits_level_forbids_child_processes() -> None:
     with box("rlimits") as sandbox:
         outcome = sandbox.call("child", (), {})
@@ -312,8 +320,7 @@ def test_rlimits_level_forbids_child_processes() -> None:
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_sandbox_that_cannot_start_is_the_graders_fault(
-        level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sandbox_that_cannot_start_is_the_graders_fault(level: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if level in ("bwrap", "fork"):  # the interpreter is not mounted: bwrap cannot exec it
         monkeypatch.setattr(isolation, "_python_folders", lambda: ())
         monkeypatch.setattr(isolation, "_numpy_folders", lambda: ())

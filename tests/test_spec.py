@@ -61,8 +61,7 @@ def test_valid_spec_loads_with_defaults(tmp_path: Path) -> None:
         (GOOD.replace('functions = ["mul"]', "functions = []"), "'questions[1].functions'", "non-empty"),
     ],
 )
-def test_invalid_spec_names_file_key_and_expectation(tmp_path: Path, text: str, key: str,
-                                                     expected: str) -> None:
+def test_invalid_spec_names_file_key_and_expectation(tmp_path: Path, text: str, key: str, expected: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(SpecError) as info:
         load_spec(path)

@@ -17,7 +17,7 @@ from autograder.verify import AssignmentReport, VerifyOptions, verify
 
 REPO = Path(__file__).resolve().parent.parent
 
-WEAK_ADD_PUBLIC = '''
+WEAK_ADD_PUBLIC = """
 import pytest
 from autograder.checks import assert_allclose, assert_equal
 
@@ -33,9 +33,9 @@ def test_add_zero(student):
 @pytest.mark.question("scale")
 def test_scale(student):
     assert_allclose(student.scale([1.0, 2.0], 3.0), [3.0, 6.0], call="scale([1, 2], 3)")
-'''
+"""
 
-WEAK_ADD_HIDDEN = '''
+WEAK_ADD_HIDDEN = """
 import numpy as np
 import pytest
 from autograder.checks import assert_allclose
@@ -54,9 +54,9 @@ def test_add_zeros(student, rng):
 def test_scale_default(student, rng):
     x = rng.standard_normal((2, 3))
     assert_allclose(student.scale(x), 2.0 * x, call="scale(x)")
-'''
+"""
 
-ALLOW_BOTH = '''
+ALLOW_BOTH = """
 [[mutant]]
 function = "add"
 key = "arith: return a + b -> return a - b"
@@ -66,11 +66,10 @@ reason = "Only tested with b = 0 on purpose (a test of the allow-list)."
 function = "add"
 key = "bias: return a + b -> return a"
 reason = "Same: with b = 0, dropping b changes nothing."
-'''
+"""
 
 
-def run(course: CourseDir, *, seeds: tuple[int, ...] = (0,), mutation: bool = True
-        ) -> tuple[AssignmentReport, str]:
+def run(course: CourseDir, *, seeds: tuple[int, ...] = (0,), mutation: bool = True) -> tuple[AssignmentReport, str]:
     out = io.StringIO()
     options = VerifyOptions(seeds=seeds, mutation=mutation, jobs=1)
     [report] = verify(course, ["demo"], options, out)
@@ -83,8 +82,14 @@ def status(report: AssignmentReport) -> dict[str, str]:
 
 def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
-    return subprocess.run([sys.executable, "-m", "autograder", "verify", *args], cwd=course.root,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", "verify", *args],
+        cwd=course.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def weaken_add_checks(course: CourseDir) -> None:
@@ -96,7 +101,7 @@ def test_demo_course_verifies_and_the_cli_prints_a_summary(demo_course: CourseDi
     proc = cli(demo_course, "--seeds", "0", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    summary = out[out.index("grade verify summary"):]
+    summary = out[out.index("grade verify summary") :]
     assert len(summary.splitlines()) < 24, "the summary fits on one screen"
     for stage in ("points", "signatures", "solution", "stub", "mutation"):
         assert any(line.split()[:2] == [stage, "ok"] for line in summary.splitlines()), stage
@@ -114,13 +119,18 @@ def test_unknown_assignment_is_a_usage_error(demo_course: CourseDir) -> None:
 
 def test_a_broken_hidden_check_fails_verify(demo_course: CourseDir) -> None:
     hidden = demo_course.hidden_tests_dir("demo") / "test_hidden.py"
-    hidden.write_text(hidden.read_text().replace(
-        "expected = (torch.from_numpy(a) + torch.from_numpy(b)).numpy()",
-        "expected = (torch.from_numpy(a) + torch.from_numpy(b)).numpy() + 1e-3"))
+    hidden.write_text(
+        hidden.read_text().replace(
+            "expected = (torch.from_numpy(a) + torch.from_numpy(b)).numpy()",
+            "expected = (torch.from_numpy(a) + torch.from_numpy(b)).numpy() + 1e-3",
+        )
+    )
     proc = cli(demo_course, "--seeds", "0", "3")
     assert proc.returncode == 3, proc.stdout
-    assert "demo · solution: the solution fails test_add_torch (hidden, question add) " \
-           "with seed 0, 3: failed:" in proc.stdout
+    assert (
+        "demo · solution: the solution fails test_add_torch (hidden, question add) "
+        "with seed 0, 3: failed:" in proc.stdout
+    )
     assert "returned wrong values" in proc.stdout
     assert "mutation   skipped skipped (the solution does not pass every check)" in proc.stdout
     assert "FAILED: 1 problems in demo" in proc.stdout
@@ -128,7 +138,9 @@ def test_a_broken_hidden_check_fails_verify(demo_course: CourseDir) -> None:
 
 def test_a_vacuous_check_fails_verify(demo_course: CourseDir) -> None:
     public = demo_course.public_tests_dir("demo") / "test_public.py"
-    public.write_text(public.read_text() + '''
+    public.write_text(
+        public.read_text()
+        + """
 
 @pytest.mark.points(1)
 def test_add_does_not_crash(student):
@@ -136,21 +148,33 @@ def test_add_does_not_crash(student):
         student.add(1, 2)
     except Exception:
         pass
-''')
+"""
+    )
     spec = demo_course.spec_file("demo")
     spec.write_text(spec.read_text().replace("points = 3", "points = 4"))
     report, out = run(demo_course, mutation=False)
-    assert status(report) == {"points": "ok", "signatures": "ok", "solution": "ok",
-                              "stub": "FAIL", "mutation": "skipped", "notebooks": "skipped"}
-    assert "demo · stub: test_add_does_not_crash (public, question add) passes on the " \
-           "untouched stub: the check is vacuous" in out
+    assert status(report) == {
+        "points": "ok",
+        "signatures": "ok",
+        "solution": "ok",
+        "stub": "FAIL",
+        "mutation": "skipped",
+        "notebooks": "skipped",
+    }
+    assert (
+        "demo · stub: test_add_does_not_crash (public, question add) passes on the "
+        "untouched stub: the check is vacuous" in out
+    )
     assert not report.ok
 
 
 def test_signature_and_docstring_drift_fail_verify(demo_course: CourseDir) -> None:
     stub = demo_course.assignment_dir("demo") / "demo.py"
-    stub.write_text(stub.read_text().replace("def scale(x, factor=2.0):", "def scale(x, factor=3.0):")
-                    .replace("Return a + b, elementwise.", "Return a + b."))
+    stub.write_text(
+        stub.read_text()
+        .replace("def scale(x, factor=2.0):", "def scale(x, factor=3.0):")
+        .replace("Return a + b, elementwise.", "Return a + b.")
+    )
     report, out = run(demo_course, mutation=False)
     assert status(report)["signatures"] == "FAIL"
     assert status(report)["solution"] == status(report)["stub"] == "ok"
@@ -162,8 +186,9 @@ def test_signature_and_docstring_drift_fail_verify(demo_course: CourseDir) -> No
 
 def test_a_renamed_argument_or_missing_function_fails_verify(demo_course: CourseDir) -> None:
     solution = demo_course.solution_dir("demo") / "demo.py"
-    solution.write_text(solution.read_text().replace("def add(a, b):", "def add(x, b):")
-                        .replace("return a + b", "return x + b"))
+    solution.write_text(
+        solution.read_text().replace("def add(a, b):", "def add(x, b):").replace("return a + b", "return x + b")
+    )
     stub = demo_course.assignment_dir("demo") / "demo.py"
     stub.write_text(stub.read_text().split("def scale")[0])
     report, out = run(demo_course, mutation=False)
@@ -174,23 +199,28 @@ def test_a_renamed_argument_or_missing_function_fails_verify(demo_course: Course
 
 def test_points_must_match_the_checks(demo_course: CourseDir) -> None:
     spec = demo_course.spec_file("demo")
-    spec.write_text(spec.read_text().replace("points = 3", "points = 4") + '''
+    spec.write_text(
+        spec.read_text().replace("points = 3", "points = 4")
+        + """
 [[questions]]
 name = "nothing"
 functions = ["add"]
 points = 1
-''')
+"""
+    )
     public = demo_course.public_tests_dir("demo") / "test_public.py"
-    public.write_text(public.read_text() + '''
+    public.write_text(
+        public.read_text()
+        + """
 
 @pytest.mark.question("add")
 def test_without_points(student):
     assert student.add(1, 1) == 2
-''')
+"""
+    )
     report, out = run(demo_course, mutation=False)
     assert status(report)["points"] == "FAIL"
-    assert "question 'add': assignment.toml gives 4 points, its 4 checks add up to 3 " \
-           "(2 public + 1 hidden)" in out
+    assert "question 'add': assignment.toml gives 4 points, its 4 checks add up to 3 (2 public + 1 hidden)" in out
     assert "question 'nothing' (1 points in assignment.toml) has no checks" in out
     assert "check test_without_points (public, question add) has no points" in out
 
@@ -200,8 +230,7 @@ def test_surviving_mutants_are_printed_as_diffs_and_fail_verify(demo_course: Cou
     report, out = run(demo_course)
     assert status(report)["mutation"] == "FAIL"
     assert report.mutation_score == pytest.approx(2 / 4)
-    assert "surviving mutant of add (demo.py, line 7): no check of question 'add' lost a point " \
-           "(seeds 0)" in out
+    assert "surviving mutant of add (demo.py, line 7): no check of question 'add' lost a point (seeds 0)" in out
     assert "--- demo.py (add)" in out
     assert "-    return a + b" in out and "+    return a - b" in out
     assert 'key = "arith: return a + b -> return a - b"' in out
@@ -211,14 +240,17 @@ def test_surviving_mutants_are_printed_as_diffs_and_fail_verify(demo_course: Cou
 def test_a_survivor_caught_only_by_some_seeds_says_so(demo_course: CourseDir) -> None:
     weaken_add_checks(demo_course)
     hidden = demo_course.hidden_tests_dir("demo") / "test_hidden.py"
-    hidden.write_text(hidden.read_text() + '''
+    hidden.write_text(
+        hidden.read_text()
+        + """
 
 @pytest.mark.points(1)
 def test_add_random_b(student, rng):
     a = rng.standard_normal(3)
     b = rng.standard_normal(3) if rng.integers(0, 2) else np.zeros(3)
     assert_allclose(student.add(a, b), a + b, call="add(a, b)")
-''')
+"""
+    )
     spec = demo_course.spec_file("demo")
     spec.write_text(spec.read_text().replace("points = 3", "points = 4"))
 
@@ -231,8 +263,10 @@ def test_add_random_b(student, rng):
     loud = next(s for s in range(100) if not uses_zeros(s))
     report, out = run(demo_course, seeds=(quiet, loud))
     assert status(report)["mutation"] == "FAIL"
-    assert f"lost a point (seeds {quiet}, {loud}; only seed {loud} kills it, so a randomised " \
-           "check misses it with the others)" in out
+    assert (
+        f"lost a point (seeds {quiet}, {loud}; only seed {loud} kills it, so a randomised "
+        "check misses it with the others)" in out
+    )
 
 
 def test_allow_listed_equivalent_mutants_pass_with_reasons(demo_course: CourseDir) -> None:
@@ -243,18 +277,20 @@ def test_allow_listed_equivalent_mutants_pass_with_reasons(demo_course: CourseDi
     assert status(report)["mutation"] == "ok", out
     assert "100.0%: 2/2 killed (4 generated, 2 equivalent)" in out
 
-    allow.write_text(ALLOW_BOTH.replace('reason = "Same: with b = 0, dropping b changes nothing."',
-                                        'reason = ""'))
+    allow.write_text(ALLOW_BOTH.replace('reason = "Same: with b = 0, dropping b changes nothing."', 'reason = ""'))
     report, out = run(demo_course)
     assert status(report)["mutation"] == "FAIL"
     assert "mutant[1]: needs a non-empty reason" in out
 
-    allow.write_text(ALLOW_BOTH + '''
+    allow.write_text(
+        ALLOW_BOTH
+        + """
 [[mutant]]
 function = "scale"
 key = "arith: x * factor -> x / factor"
 reason = "An entry for a mutant that does not exist."
-''')
+"""
+    )
     report, out = run(demo_course)
     assert status(report)["mutation"] == "FAIL"
     assert "the entry for scale 'arith: x * factor -> x / factor' matches no mutant" in out
@@ -272,9 +308,15 @@ def test_no_mutation_and_no_notebooks_skip_those_stages(demo_course: CourseDir) 
 
 def _verify(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    proc = subprocess.run([sys.executable, "-m", "autograder", "verify", *args], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=1800)
-    sys.stdout.write(proc.stdout[proc.stdout.find("grade verify summary") - 80:])
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "verify", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    sys.stdout.write(proc.stdout[proc.stdout.find("grade verify summary") - 80 :])
     return proc
 
 

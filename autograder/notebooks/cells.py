@@ -43,8 +43,7 @@ STUDENT_TAG = "student"
 HANDOUT_TAG = "handout"
 
 #: A line that IPython would turn into a magic, a shell escape or a help request.
-_MAGIC_LINE = re.compile(
-    r"^\s*(?:[%!]|[\w.,\s\[\]]+=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$)")
+_MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s\[\]]+=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$)")
 #: Modules whose imports are kept from cells the student added (others, e.g. matplotlib,
 #: are for exploring and may not exist in the sandbox).
 KEPT_IMPORTS = frozenset(sys.stdlib_module_names) | {"numpy"}
@@ -117,10 +116,12 @@ def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
         raise SubmissionError(
             f"{name} is not a valid notebook: it is not valid JSON ({exc.msg} at line "
             f"{exc.lineno}, column {exc.colno}). Was it saved completely? Open it in Jupyter "
-            "and save it again, or submit the .py file.") from None
+            "and save it again, or submit the .py file."
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        raise SubmissionError(f"{name} is not a valid notebook: it is JSON, but has no list of "
-                              "cells. Is it the right file?")
+        raise SubmissionError(
+            f"{name} is not a valid notebook: it is JSON, but has no list of cells. Is it the right file?"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -141,11 +142,14 @@ def code_cells(nb: nbformat.NotebookNode) -> list[CodeCell]:
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(str(s) for s in source)
-        out.append(CodeCell(
-            number=number, source=str(source),
-            tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
-            role=dict(role) if isinstance(role, dict) else {},
-        ))
+        out.append(
+            CodeCell(
+                number=number,
+                source=str(source),
+                tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
+                role=dict(role) if isinstance(role, dict) else {},
+            )
+        )
     return out
 
 
@@ -162,14 +166,15 @@ def notebook_to_module(path: Path, expected: Sequence[str] = ()) -> tuple[str, l
     return notebook_source_to_module(data, path.name, expected)
 
 
-def notebook_source_to_module(data: bytes, name: str,
-                              expected: Sequence[str] = ()) -> tuple[str, list[str]]:
+def notebook_source_to_module(data: bytes, name: str, expected: Sequence[str] = ()) -> tuple[str, list[str]]:
     """As :func:`notebook_to_module`, from the notebook's bytes; ``name`` is used in messages."""
     cells = code_cells(read_notebook(data, name))
     notes: list[str] = []
     if not any(c.source.strip() for c in cells):
-        notes.append(f"{name} has no code: there is nothing to grade. Is it the right file? "
-                     "Write your functions in the cells marked for your code and save the notebook.")
+        notes.append(
+            f"{name} has no code: there is nothing to grade. Is it the right file? "
+            "Write your functions in the cells marked for your code and save the notebook."
+        )
         return module_source([], name), notes
     graded: list[tuple[str, str]] = []
     left_out: list[int] = []
@@ -189,9 +194,11 @@ def notebook_source_to_module(data: bytes, name: str,
         graded.append((cell.label, source))
     if left_out:
         cells_text = ", ".join(str(n) for n in left_out)
-        notes.append(f"{name}: cell{'s' if len(left_out) > 1 else ''} {cells_text}: top-level code "
-                     "outside the handout's stub cells is not run by the grader (only functions, "
-                     "classes, constants and imports of the standard library and NumPy are kept)")
+        notes.append(
+            f"{name}: cell{'s' if len(left_out) > 1 else ''} {cells_text}: top-level code "
+            "outside the handout's stub cells is not run by the grader (only functions, "
+            "classes, constants and imports of the standard library and NumPy are kept)"
+        )
     notes += missing_functions(graded, expected, name)
     return module_source(graded, name), notes
 
@@ -214,8 +221,7 @@ def drop_magics(cell: CodeCell) -> tuple[str | None, list[str]]:
         index = next(i for i, line in enumerate(lines) if line.strip())
         lines[index] = "pass"
         source = "\n".join(lines)
-        notes.append(f"{cell.label}, line {index + 1}: dropped {first[:60]!r}; "
-                     "the cell's code was run once")
+        notes.append(f"{cell.label}, line {index + 1}: dropped {first[:60]!r}; the cell's code was run once")
     if _parses(source):
         return source, notes
     lines = source.split("\n")
@@ -223,8 +229,10 @@ def drop_magics(cell: CodeCell) -> tuple[str | None, list[str]]:
         if _MAGIC_LINE.match(line) and not _parses(line.strip()):
             indent = line[: len(line) - len(line.lstrip())]
             lines[lineno - 1] = f"{indent}pass"
-            notes.append(f"{cell.label}, line {lineno}: dropped {line.strip()[:60]!r} "
-                         "(magics and shell commands are not run by the grader)")
+            notes.append(
+                f"{cell.label}, line {lineno}: dropped {line.strip()[:60]!r} "
+                "(magics and shell commands are not run by the grader)"
+            )
     return "\n".join(lines), notes
 
 
@@ -286,12 +294,10 @@ def defined_names(source: str) -> list[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", source, flags=re.MULTILINE)
-    return [n.name for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
 
 
-def missing_functions(graded: Sequence[tuple[str, str]], expected: Sequence[str],
-                      name: str) -> list[str]:
+def missing_functions(graded: Sequence[tuple[str, str]], expected: Sequence[str], name: str) -> list[str]:
     """Notes for the ``expected`` functions no graded cell defines, with a guess at a rename."""
     if not expected:
         return []
@@ -300,17 +306,23 @@ def missing_functions(graded: Sequence[tuple[str, str]], expected: Sequence[str]
     if not missing:
         return []
     others = sorted(defined - set(expected))
-    renamed = {f: difflib.get_close_matches(f, others, n=1, cutoff=0.6)
-               or [o for o in others if f in o or o in f][:1] for f in missing}
+    renamed = {
+        f: difflib.get_close_matches(f, others, n=1, cutoff=0.6) or [o for o in others if f in o or o in f][:1]
+        for f in missing
+    }
     if len(missing) == len(expected) and not any(renamed.values()):
-        return [f"{name} defines none of the assignment's functions ({', '.join(expected)}). "
-                "Write them in the cells marked for your code, keeping their names."]
+        return [
+            f"{name} defines none of the assignment's functions ({', '.join(expected)}). "
+            "Write them in the cells marked for your code, keeping their names."
+        ]
     notes = []
     for function in missing:
         close = renamed[function]
-        hint = (f" It defines {close[0]}(): did you rename {function}? Keep the handout's name."
-                if close else " Was its cell deleted or the function renamed? Copy the stub "
-                "from the handout notebook back in.")
+        hint = (
+            f" It defines {close[0]}(): did you rename {function}? Keep the handout's name."
+            if close
+            else " Was its cell deleted or the function renamed? Copy the stub from the handout notebook back in."
+        )
         notes.append(f"{name}: no cell defines {function}().{hint}")
     return notes
 

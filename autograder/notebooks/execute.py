@@ -125,8 +125,7 @@ class NotebookRun:
         return json.loads(json.dumps(asdict(self)))
 
 
-def run_notebook(nb: NotebookNode, *, cell_timeout: float,
-                 sandbox: SandboxConfig | None = None) -> NotebookRun:
+def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfig | None = None) -> NotebookRun:
     """Execute every code cell of ``nb`` in a fresh kernel; never raises for the notebook's faults.
 
     With ``sandbox`` the kernel runs at ``sandbox.isolation`` with its memory and
@@ -158,18 +157,30 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float,
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _kernel_command(root: Path, shared: Path, sandbox: SandboxConfig | None,
-                    uid: int | None) -> tuple[list[str], dict[str, Any]]:
+def _kernel_command(
+    root: Path, shared: Path, sandbox: SandboxConfig | None, uid: int | None
+) -> tuple[list[str], dict[str, Any]]:
     """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid."""
     if sandbox is None:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
     work = root / "work"
     if uid is not None and sandbox.isolation.level == "rlimits":
         os.chown(work, uid, uid)
-    program = [sys.executable, "-I", "-B", "-c", _LAUNCHER, str(sandbox.memory_mb * 1024 * 1024),
-               str(sandbox.cpu_seconds), str(sandbox.file_bytes),
-               str(KERNEL_THREADS + sandbox.max_processes if uid is not None else -1),
-               "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    program = [
+        sys.executable,
+        "-I",
+        "-B",
+        "-c",
+        _LAUNCHER,
+        str(sandbox.memory_mb * 1024 * 1024),
+        str(sandbox.cpu_seconds),
+        str(sandbox.file_bytes),
+        str(KERNEL_THREADS + sandbox.max_processes if uid is not None else -1),
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+    ]
     how = kernel_launch(sandbox.isolation, program, work, shared, root / "mask", sandbox, uid)
     popen: dict[str, Any] = {}
     if how.popen_user is not None:
@@ -177,8 +188,16 @@ def _kernel_command(root: Path, shared: Path, sandbox: SandboxConfig | None,
     return how.argv, popen
 
 
-def _run(nb: NotebookNode, argv: list[str], popen: dict[str, Any], root: Path, shared: Path,
-         cell_timeout: float, sandbox: SandboxConfig | None, start: float) -> NotebookRun:
+def _run(
+    nb: NotebookNode,
+    argv: list[str],
+    popen: dict[str, Any],
+    root: Path,
+    shared: Path,
+    cell_timeout: float,
+    sandbox: SandboxConfig | None,
+    start: float,
+) -> NotebookRun:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     work = root / "work"
@@ -191,9 +210,16 @@ def _run(nb: NotebookNode, argv: list[str], popen: dict[str, Any], root: Path, s
     message = ""
     try:
         with open(stderr_path, "wb") as stderr:
-            _run_coroutine(client.async_execute(
-                cleanup_kc=True, env=_kernel_env(work, sandbox), cwd=str(work),
-                stdout=subprocess.DEVNULL, stderr=stderr, **popen))
+            _run_coroutine(
+                client.async_execute(
+                    cleanup_kc=True,
+                    env=_kernel_env(work, sandbox),
+                    cwd=str(work),
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    **popen,
+                )
+            )
     except CellTimeoutError:
         status = "timeout"
     except DeadKernelError:
@@ -206,21 +232,30 @@ def _run(nb: NotebookNode, argv: list[str], popen: dict[str, Any], root: Path, s
     tail = _tail(stderr_path)
     cells = _cell_runs(nb, status, current.get("index"), cell_timeout)
     if status == "timeout":
-        message = (f"cell {current['index'] + 1} did not finish within {cell_timeout:g} s "
-                   "(an endless loop?); it was stopped and the cells after it were not run")
+        message = (
+            f"cell {current['index'] + 1} did not finish within {cell_timeout:g} s "
+            "(an endless loop?); it was stopped and the cells after it were not run"
+        )
     elif status == "died":
         where = f"cell {current['index'] + 1}" if "index" in current else "startup"
-        limits = (f" (it may have run out of memory, {sandbox.memory_mb} MB, or of CPU time, "
-                  f"{sandbox.cpu_seconds} s)") if sandbox else ""
+        limits = (
+            (f" (it may have run out of memory, {sandbox.memory_mb} MB, or of CPU time, {sandbox.cpu_seconds} s)")
+            if sandbox
+            else ""
+        )
         message = f"the kernel died while running {where}{limits}; the cells after it were not run"
     elif status == "not_started":
         message = f"the Jupyter kernel could not start: {message} {tail}".strip()
     elif any(c.status == "error" for c in cells):
         status = "error"
         message = "some cells raised an exception"
-    return NotebookRun(status=status, cells=cells, message=message,
-                       duration=round(time.perf_counter() - start, 3),
-                       isolation=sandbox.isolation.level if sandbox else "none")
+    return NotebookRun(
+        status=status,
+        cells=cells,
+        message=message,
+        duration=round(time.perf_counter() - start, 3),
+        isolation=sandbox.isolation.level if sandbox else "none",
+    )
 
 
 def _kernel_manager(argv: list[str], shared: Path) -> Any:
@@ -232,8 +267,7 @@ def _kernel_manager(argv: list[str], shared: Path) -> Any:
 
         @property
         def kernel_spec(self) -> KernelSpec:
-            return KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
-                              interrupt_mode="message")
+            return KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python", interrupt_mode="message")
 
         def write_connection_file(self, **kwargs: Any) -> None:
             super().write_connection_file(**kwargs)
@@ -258,38 +292,61 @@ def _client(nb: NotebookNode, km: Any, cell_timeout: float) -> Any:
             super().__init__(*args, **kwargs)
             self.received: dict[int, int] = {}
 
-        def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None,
-                   cell_index: int) -> Any:
+        def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
             content = msg.get("content", {})
             size = len(str(content.get("text", ""))) + sum(
-                len(v) for v in (content.get("data") or {}).values() if isinstance(v, str))
+                len(v) for v in (content.get("data") or {}).values() if isinstance(v, str)
+            )
             before = self.received.get(cell_index, 0)
             self.received[cell_index] = before + size
             if before + size <= MAX_RECEIVED_PER_CELL:
                 return super().output(outs, msg, display_id, cell_index)
             if before <= MAX_RECEIVED_PER_CELL:
-                outs.append(new_output("stream", name="stderr", text=(
-                    f"\n[more than {MAX_RECEIVED_PER_CELL // 1_000_000} MB of output: "
-                    "the rest is not shown]\n")))
+                outs.append(
+                    new_output(
+                        "stream",
+                        name="stderr",
+                        text=(
+                            f"\n[more than {MAX_RECEIVED_PER_CELL // 1_000_000} MB of output: the rest is not shown]\n"
+                        ),
+                    )
+                )
             return None
 
         def handle_comm_msg(self, outs: list[Any], msg: dict[str, Any], cell_index: int) -> None:
             return None
 
-    return CappedClient(nb, km=km, timeout=int(max(1, round(cell_timeout))), allow_errors=True,
-                        startup_timeout=STARTUP_TIMEOUT, shutdown_kernel="immediate",
-                        record_timing=False, kernel_name="python3")
+    return CappedClient(
+        nb,
+        km=km,
+        timeout=int(max(1, round(cell_timeout))),
+        allow_errors=True,
+        startup_timeout=STARTUP_TIMEOUT,
+        shutdown_kernel="immediate",
+        record_timing=False,
+        kernel_name="python3",
+    )
 
 
 def _kernel_env(work: Path, sandbox: SandboxConfig | None) -> dict[str, str]:
-    threads = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "MALLOC_ARENA_MAX": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+    threads = {
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if sandbox is None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "PYTHON"))}
         return {**env, **threads}
-    return {"PATH": "/usr/bin:/bin", "HOME": str(work), "LC_ALL": "C.UTF-8",
-            "IPYTHONDIR": str(work / ".ipython"), **threads}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(work),
+        "LC_ALL": "C.UTF-8",
+        "IPYTHONDIR": str(work / ".ipython"),
+        **threads,
+    }
 
 
 def _run_coroutine(coroutine: Any) -> None:
@@ -322,10 +379,12 @@ def _tail(path: Path, lines: int = 8) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _cell_runs(nb: NotebookNode, status: RunStatus, stopped_at: int | None,
-               cell_timeout: float) -> tuple[CellRun, ...]:
-    counts = {c.get("execution_count"): i + 1 for i, c in enumerate(nb.cells)
-              if c.get("cell_type") == "code" and c.get("execution_count")}
+def _cell_runs(nb: NotebookNode, status: RunStatus, stopped_at: int | None, cell_timeout: float) -> tuple[CellRun, ...]:
+    counts = {
+        c.get("execution_count"): i + 1
+        for i, c in enumerate(nb.cells)
+        if c.get("cell_type") == "code" and c.get("execution_count")
+    }
     runs = []
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
@@ -336,19 +395,24 @@ def _cell_runs(nb: NotebookNode, status: RunStatus, stopped_at: int | None,
             continue
         if stopped_at is not None and status != "ok" and index >= stopped_at:
             if index == stopped_at and status == "timeout":
-                runs.append(CellRun(number, "timeout", source, _outputs(cell, counts),
-                                    f"did not finish within {cell_timeout:g} s"))
+                runs.append(
+                    CellRun(
+                        number, "timeout", source, _outputs(cell, counts), f"did not finish within {cell_timeout:g} s"
+                    )
+                )
             elif index == stopped_at:
-                runs.append(CellRun(number, "error", source, _outputs(cell, counts),
-                                    "the kernel died while running this cell"))
+                runs.append(
+                    CellRun(number, "error", source, _outputs(cell, counts), "the kernel died while running this cell")
+                )
             else:
                 runs.append(CellRun(number, "not_run", source))
             continue
         outputs = _outputs(cell, counts)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if errors:
-            runs.append(CellRun(number, "error", source, outputs,
-                                _error_message(errors[-1], cell.get("execution_count"))))
+            runs.append(
+                CellRun(number, "error", source, outputs, _error_message(errors[-1], cell.get("execution_count")))
+            )
         else:
             runs.append(CellRun(number, "ok", source, outputs))
     return tuple(runs)
@@ -385,8 +449,7 @@ def _outputs(cell: Mapping[str, Any], counts: Mapping[Any, int]) -> tuple[dict[s
             add_text("text", str(output.get("text", "")))
         elif kind == "error":
             traceback = _ANSI.sub("", "\n".join(output.get("traceback", [])))
-            traceback = _CELL_IN.sub(
-                lambda m: f"cell {counts.get(int(m.group(1)), '?')}, line {m.group(2)}", traceback)
+            traceback = _CELL_IN.sub(lambda m: f"cell {counts.get(int(m.group(1)), '?')}, line {m.group(2)}", traceback)
             add_text("error", traceback or f"{output.get('ename')}: {output.get('evalue')}")
         elif kind in ("execute_result", "display_data"):
             data = output.get("data", {})
@@ -419,8 +482,7 @@ def student_cell_timeout(spec: AssignmentSpec) -> float:
     return max(30.0, 3 * spec.limits.call_timeout)
 
 
-def execute_submission(path: Path, job: GradingJob,
-                       cell_timeout: float | None = None) -> dict[str, Any]:
+def execute_submission(path: Path, job: GradingJob, cell_timeout: float | None = None) -> dict[str, Any]:
     """Run the student's notebook at ``path`` in ``job``'s sandbox; the run as a JSON-ready dict.
 
     Magics and shell escapes are dropped as when grading (never executed).
@@ -436,8 +498,7 @@ def execute_submission(path: Path, job: GradingJob,
         notes += dropped
         cell.outputs = []
         if source is None:
-            skipped.append(CellRun(number, "skipped", str(cell.source)[:MAX_SOURCE_CHARS],
-                                   message=dropped[0]))
+            skipped.append(CellRun(number, "skipped", str(cell.source)[:MAX_SOURCE_CHARS], message=dropped[0]))
         cell.source = source or ""
     timeout = cell_timeout or student_cell_timeout(job.spec)
     run = run_notebook(nb, cell_timeout=timeout, sandbox=job.sandbox_config())
@@ -446,8 +507,7 @@ def execute_submission(path: Path, job: GradingJob,
     return {**run.to_dict(), "cell_timeout": timeout}
 
 
-def execute_handout(spec: AssignmentSpec, course: CourseDir,
-                    cell_timeout: float = HANDOUT_CELL_TIMEOUT) -> list[str]:
+def execute_handout(spec: AssignmentSpec, course: CourseDir, cell_timeout: float = HANDOUT_CELL_TIMEOUT) -> list[str]:
     """Problems with the handout notebook of ``spec``; [] when it is fine.
 
     The notebook must be what ``build`` makes of the stub module (stub cells up

@@ -61,8 +61,12 @@ def split_module(source: str) -> ModuleParts:
     lines = source.split("\n")
     taken = [False] * len(lines)
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         for i in range(body[0].lineno - 1, body[0].end_lineno or body[0].lineno):
             taken[i] = True
     functions: dict[str, str] = {}
@@ -73,7 +77,7 @@ def split_module(source: str) -> ModuleParts:
         while first > 1 and lines[first - 2].lstrip().startswith("#") and not taken[first - 2]:
             first -= 1
         last = node.end_lineno or node.lineno
-        functions[node.name] = "\n".join(lines[first - 1:last]).rstrip()
+        functions[node.name] = "\n".join(lines[first - 1 : last]).rstrip()
         for i in range(first - 1, last):
             taken[i] = True
     rest = "\n".join(line for line, t in zip(lines, taken, strict=True) if not t)
@@ -84,8 +88,7 @@ def split_module(source: str) -> ModuleParts:
 def student_cell(source: str, role: dict[str, object]) -> NotebookNode:
     """A code cell tagged ``student`` with ``role`` as its ``autograder`` metadata."""
     cell_id = "setup" if role.get("setup") else f"fn-{role['function']}"
-    return nbformat.v4.new_code_cell(source, id=cell_id,
-                                     metadata={"tags": [STUDENT_TAG], "autograder": role})
+    return nbformat.v4.new_code_cell(source, id=cell_id, metadata={"tags": [STUDENT_TAG], "autograder": role})
 
 
 def _role(cell: NotebookNode) -> dict[str, object]:
@@ -102,8 +105,7 @@ def _heading(function: str, source: str) -> NotebookNode:
         summary = doc.split("\n\n", 1)[0].replace("\n", " ") if doc else ""
     except (SyntaxError, IndexError):
         pass
-    return nbformat.v4.new_markdown_cell(f"### `{function}`\n\n{summary}".rstrip(),
-                                         id=f"md-{function}")
+    return nbformat.v4.new_markdown_cell(f"### `{function}`\n\n{summary}".rstrip(), id=f"md-{function}")
 
 
 def skeleton(title: str, parts: ModuleParts) -> NotebookNode:
@@ -111,7 +113,9 @@ def skeleton(title: str, parts: ModuleParts) -> NotebookNode:
     cells = [
         nbformat.v4.new_markdown_cell(
             f"# {title}\n\nWrite your code in the cells marked **your code** (tagged `student`): "
-            "keep the function names and signatures. Run every cell from the top.", id="title"),
+            "keep the function names and signatures. Run every cell from the top.",
+            id="title",
+        ),
         student_cell(parts.setup, {"setup": True}),
     ]
     for name, source in parts.functions.items():
@@ -165,8 +169,9 @@ def build(nb: NotebookNode | None, stub_source: str, title: str) -> tuple[Notebo
     return normalise(nb), changes
 
 
-def _with_source(cell: NotebookNode, source: str, role: dict[str, object], changes: list[str],
-                 what: str) -> NotebookNode:
+def _with_source(
+    cell: NotebookNode, source: str, role: dict[str, object], changes: list[str], what: str
+) -> NotebookNode:
     if cell.source != source or STUDENT_TAG not in cell.get("metadata", {}).get("tags", []):
         changes.append(f"updated {what}")
     new = student_cell(source, role)
@@ -178,8 +183,7 @@ def _position_after(cells: list[NotebookNode], function: str | None) -> int:
     """Index just after the cell of ``function`` (after the setup cell when None)."""
     for i, cell in enumerate(cells):
         role = _role(cell)
-        if (function is None and role.get("setup")) or (
-                function is not None and role.get("function") == function):
+        if (function is None and role.get("setup")) or (function is not None and role.get("function") == function):
             return i + 1
     return len(cells)
 
@@ -230,8 +234,9 @@ def handout_problems(nb: NotebookNode, stub_source: str, title: str) -> list[str
     for number, cell in enumerate(nb.cells, start=1):
         if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
             problems.append(f"cell {number} has outputs; handouts are committed without them")
-        if cell.cell_type == "code" and not (set(cell.get("metadata", {}).get("tags", []))
-                                            & {STUDENT_TAG, HANDOUT_TAG}):
+        if cell.cell_type == "code" and not (
+            set(cell.get("metadata", {}).get("tags", [])) & {STUDENT_TAG, HANDOUT_TAG}
+        ):
             problems.append(f"cell {number} is tagged neither {STUDENT_TAG!r} nor {HANDOUT_TAG!r}")
     built, changes = build(nb, stub_source, title)
     problems += [f"stub cells out of date: {c}" for c in changes]
@@ -260,8 +265,9 @@ def _assignment(folder: Path) -> tuple[CourseDir, AssignmentSpec]:
     course = CourseDir.discover(folder)
     spec = load_spec(course.spec_file(folder.name))
     if len(spec.modules) != 1:
-        raise AutograderError(f"{folder}: a handout notebook is built from one module, "
-                              f"this assignment has {len(spec.modules)}")
+        raise AutograderError(
+            f"{folder}: a handout notebook is built from one module, this assignment has {len(spec.modules)}"
+        )
     return course, spec
 
 
@@ -276,8 +282,7 @@ def build_command(folders: Sequence[Path], check: bool, out: TextIO = sys.stdout
         title = handout_title(spec)
         nb = read_handout(path) if path.exists() else None
         if check:
-            problems = (["missing"] if nb is None
-                        else handout_problems(nb, stub.read_text(encoding="utf-8"), title))
+            problems = ["missing"] if nb is None else handout_problems(nb, stub.read_text(encoding="utf-8"), title)
             for p in problems:
                 print(f"{shown}: {p}", file=out)
             failed = failed or bool(problems)
@@ -292,12 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m autograder.notebooks build [--check] FOLDER...``."""
     parser = argparse.ArgumentParser(
         prog="python -m autograder.notebooks",
-        description="Build handout notebooks: rewrite their stub cells from the stub module.")
+        description="Build handout notebooks: rewrite their stub cells from the stub module.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="rewrite the student cells of each assignment's notebook")
     b.add_argument("folders", type=Path, nargs="+", help="assignment folders, e.g. assignments/assignment3")
-    b.add_argument("--check", action="store_true",
-                   help="change nothing; exit 1 if a notebook is not what build would write")
+    b.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a notebook is not what build would write"
+    )
     args = parser.parse_args(argv)
     try:
         return build_command(args.folders, args.check)

@@ -13,12 +13,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Columns after the question columns, in order.
-TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_seconds",
-                "isolation", "fingerprint")
+TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_seconds", "isolation", "fingerprint")
 
 
-def gradebook_frame(results: Sequence[SubmissionResult],
-                    questions: Sequence[str] | None = None) -> pd.DataFrame:
+def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str] | None = None) -> pd.DataFrame:
     """A DataFrame with one row per result (sorted by student).
 
     ``questions`` fixes the question columns and their order (default: every
@@ -41,9 +39,13 @@ def gradebook_frame(results: Sequence[SubmissionResult],
             row[name] = by_name.get(name, 0.0)
         counts = {k: v for k, v in r.outcome_counts().items() if v and k != "passed"}
         row.update(
-            total=r.score, max_score=r.max_score, status=r.status,
+            total=r.score,
+            max_score=r.max_score,
+            status=r.status,
             issues="; ".join(f"{k} {v}" for k, v in counts.items()),
-            seed=r.seed, grading_seconds=round(r.duration, 3), isolation=r.isolation,
+            seed=r.seed,
+            grading_seconds=round(r.duration, 3),
+            isolation=r.isolation,
             fingerprint=r.fingerprint,
         )
         rows.append(row)
@@ -52,8 +54,7 @@ def gradebook_frame(results: Sequence[SubmissionResult],
     return frame.sort_values("student", kind="stable").reset_index(drop=True)
 
 
-def write_gradebook(results: Sequence[SubmissionResult], path: Path,
-                    questions: Sequence[str] | None = None) -> Path:
+def write_gradebook(results: Sequence[SubmissionResult], path: Path, questions: Sequence[str] | None = None) -> Path:
     """Write :func:`gradebook_frame` as CSV to ``path`` (through a temporary file and a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -19,17 +19,19 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
         output = check.message
         if check.visibility == "hidden" and not hidden_details:
             output = "passed" if check.passed else "did not pass"
-        tests.append({
-            "name": check.name,
-            "number": str(number),
-            "score": check.score,
-            "max_score": check.max_score,
-            "status": "passed" if check.passed else "failed",
-            "visibility": _VISIBILITY[check.visibility],
-            "output": output,
-            "tags": [check.question],
-            "extra_data": {"outcome": check.outcome, "question": check.question},
-        })
+        tests.append(
+            {
+                "name": check.name,
+                "number": str(number),
+                "score": check.score,
+                "max_score": check.max_score,
+                "status": "passed" if check.passed else "failed",
+                "visibility": _VISIBILITY[check.visibility],
+                "output": output,
+                "tags": [check.question],
+                "extra_data": {"outcome": check.outcome, "question": check.question},
+            }
+        )
     return {
         "score": result.score,
         "execution_time": round(result.duration, 3),
@@ -45,8 +47,14 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
             "isolation": result.isolation,
             "max_score": result.max_score,
             "questions": [
-                {"name": q.name, "title": q.title, "score": q.score, "max_score": q.max_score,
-                 "extra_credit": q.extra_credit} for q in result.questions
+                {
+                    "name": q.name,
+                    "title": q.title,
+                    "score": q.score,
+                    "max_score": q.max_score,
+                    "extra_credit": q.extra_credit,
+                }
+                for q in result.questions
             ],
         },
     }

@@ -77,16 +77,19 @@ def array_view(expected: Any, got: Any) -> dict[str, Any] | None:
         return None
     exp = _Grid.of(expected)
     act = _Grid.of(got)
-    same = exp is not None and act is not None and exp.shape == act.shape and exp.numeric \
-        and act.numeric
+    same = exp is not None and act is not None and exp.shape == act.shape and exp.numeric and act.numeric
     heat: list[list[float]] | None = None
     if same and exp is not None and act is not None:
-        errors = [[abs(a - e) if math.isfinite(a) and math.isfinite(e) else math.inf
-                   for a, e in zip(ra, re_, strict=True)] for ra, re_ in zip(act.rows, exp.rows, strict=True)]
+        errors = [
+            [abs(a - e) if math.isfinite(a) and math.isfinite(e) else math.inf for a, e in zip(ra, re_, strict=True)]
+            for ra, re_ in zip(act.rows, exp.rows, strict=True)
+        ]
         finite = [x for row in errors for x in row if math.isfinite(x)]
         top = max(finite) if finite else 0.0
-        heat = [[_heat(x, e, top) for x, e in zip(row, erow, strict=True)]
-                for row, erow in zip(errors, exp.rows, strict=True)]
+        heat = [
+            [_heat(x, e, top) for x, e in zip(row, erow, strict=True)]
+            for row, erow in zip(errors, exp.rows, strict=True)
+        ]
     sides = []
     for label, grid, shade in (("expected", exp, None), ("got", act, heat)):
         if grid is None:
@@ -183,16 +186,22 @@ def student_context(result: SubmissionResult, *, hidden_details: bool) -> dict[s
     questions = []
     for q in result.questions:
         checks = [check_view(c, hidden_details) for c in result.checks if c.question == q.name]
-        questions.append({
-            "q": q, "checks": checks,
-            "passed": sum(1 for c in checks if c["outcome"] == "passed"),
-            "pct": 100.0 * q.score / q.max_score if q.max_score else 0.0,
-        })
+        questions.append(
+            {
+                "q": q,
+                "checks": checks,
+                "passed": sum(1 for c in checks if c["outcome"] == "passed"),
+                "pct": 100.0 * q.score / q.max_score if q.max_score else 0.0,
+            }
+        )
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     return {
-        "r": result, "questions": questions, "pct": pct,
+        "r": result,
+        "questions": questions,
+        "pct": pct,
         "counts": {k: v for k, v in result.outcome_counts().items() if v},
-        "labels": LABELS, "hidden_details": hidden_details,
+        "labels": LABELS,
+        "hidden_details": hidden_details,
         "has_hidden": any(c.visibility == "hidden" for c in result.checks),
         "total_ms": round(sum(c.duration for c in result.checks) * 1000),
         "css": stylesheet(),
@@ -201,8 +210,7 @@ def student_context(result: SubmissionResult, *, hidden_details: bool) -> dict[s
 
 def render_student_html(result: SubmissionResult, *, hidden_details: bool = False) -> str:
     """The report page as a string."""
-    return _ENV.get_template("student.html").render(
-        **student_context(result, hidden_details=hidden_details))
+    return _ENV.get_template("student.html").render(**student_context(result, hidden_details=hidden_details))
 
 
 def write_student_html(result: SubmissionResult, path: Path, *, hidden_details: bool = False) -> Path:

@@ -23,8 +23,10 @@ TOP_MESSAGES = 3
 #: Outcomes that mark a submission as having a problem worth the instructor's eye.
 PROBLEM_OUTCOMES = ("timeout", "forbidden", "error", "memory", "grader_error")
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?P<frac>\.\d+)?(?P<exp>[eE][-+]?\d+)?(?!\w)"
-                     r"|\b(?:nan|inf)\b")
+_NUMBER = re.compile(
+    r"(?<![\w.])[-+]?\d+(?P<frac>\.\d+)?(?P<exp>[eE][-+]?\d+)?(?!\w)"
+    r"|\b(?:nan|inf)\b"
+)
 
 
 def failure_key(message: str) -> str:
@@ -97,27 +99,32 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in results), default=0.0)
     stats: dict[str, Any] = {
-        "n": len(results), "graded": len(graded), "max_score": max_score,
+        "n": len(results),
+        "graded": len(graded),
+        "max_score": max_score,
         "scores": scores,
     }
     if scores:
-        quartiles = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 \
-            else [scores[0]] * 3
-        stats.update(mean=statistics.fmean(scores), median=statistics.median(scores),
-                     q1=quartiles[0], q3=quartiles[2], min=min(scores), max=max(scores),
-                     stdev=statistics.pstdev(scores),
-                     full=sum(1 for r in graded if r.max_score and r.score >= r.max_score))
+        quartiles = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else [scores[0]] * 3
+        stats.update(
+            mean=statistics.fmean(scores),
+            median=statistics.median(scores),
+            q1=quartiles[0],
+            q3=quartiles[2],
+            min=min(scores),
+            max=max(scores),
+            stdev=statistics.pstdev(scores),
+            full=sum(1 for r in graded if r.max_score and r.score >= r.max_score),
+        )
     questions: dict[str, QuestionStats] = {}
     checks: dict[str, CheckStats] = {}
     for r in graded:
         for q in r.questions:
-            qs = questions.setdefault(q.name, QuestionStats(q.name, q.title, q.max_score,
-                                                            q.extra_credit))
+            qs = questions.setdefault(q.name, QuestionStats(q.name, q.title, q.max_score, q.extra_credit))
             qs.max_score = max(qs.max_score, q.max_score)
             qs.scores.append(q.score)
         for c in r.checks:
-            cs = checks.setdefault(c.name, CheckStats(c.name, c.question, c.visibility,
-                                                      c.max_score))
+            cs = checks.setdefault(c.name, CheckStats(c.name, c.question, c.visibility, c.max_score))
             cs.runs += 1
             cs.outcomes[c.outcome] += 1
             if c.passed:
@@ -127,8 +134,7 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
     stats["questions"] = list(questions.values())
     order = {name: i for i, name in enumerate(questions)}
     stats["checks"] = sorted(checks.values(), key=lambda c: order.get(c.question, len(order)))
-    stats["hardest"] = sorted((c for c in checks.values() if c.runs), key=lambda c: (
-        c.pass_rate, c.name))[:10]
+    stats["hardest"] = sorted((c for c in checks.values() if c.runs), key=lambda c: (c.pass_rate, c.name))[:10]
     problems: dict[str, list[str]] = {k: [] for k in PROBLEM_OUTCOMES}
     for r in results:
         seen = {c.outcome for c in r.checks}
@@ -142,8 +148,10 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
 
 # -- inline SVG charts --------------------------------------------------------
 
-def histogram_svg(scores: Sequence[float], max_score: float, *, bins: int = 10,
-                  width: int = 640, height: int = 200) -> str:
+
+def histogram_svg(
+    scores: Sequence[float], max_score: float, *, bins: int = 10, width: int = 640, height: int = 200
+) -> str:
     """A histogram of ``scores`` on [0, max_score] (scores above the maximum, from extra
     credit, land in the last bin) as an inline SVG element."""
     top = max_score if max_score > 0 else max(scores, default=1.0) or 1.0
@@ -154,25 +162,26 @@ def histogram_svg(scores: Sequence[float], max_score: float, *, bins: int = 10,
     left, bottom, right, topm = 34, 28, 10, 12
     plot_w, plot_h = width - left - right, height - bottom - topm
     bw = plot_w / bins
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart histogram" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-             f'aria-label="histogram of scores">']
-    parts.append(f'<line class="axis" x1="{left}" y1="{topm + plot_h}" x2="{left + plot_w}" '
-                 f'y2="{topm + plot_h}"/>')
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart histogram" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="histogram of scores">'
+    ]
+    parts.append(f'<line class="axis" x1="{left}" y1="{topm + plot_h}" x2="{left + plot_w}" y2="{topm + plot_h}"/>')
     for i, n in enumerate(counts):
         h = plot_h * n / peak
         x = left + i * bw
         lo, hi = top * i / bins, top * (i + 1) / bins
-        parts.append(f'<rect class="hbar" x="{x + 1:.1f}" y="{topm + plot_h - h:.1f}" '
-                     f'width="{bw - 2:.1f}" height="{h:.1f}"><title>{lo:g}–{hi:g}: {n} '
-                     f'submission{"s" if n != 1 else ""}</title></rect>')
+        parts.append(
+            f'<rect class="hbar" x="{x + 1:.1f}" y="{topm + plot_h - h:.1f}" '
+            f'width="{bw - 2:.1f}" height="{h:.1f}"><title>{lo:g}–{hi:g}: {n} '
+            f"submission{'s' if n != 1 else ''}</title></rect>"
+        )
         if n:
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{topm + plot_h - h - 3:.1f}" '
-                         f'text-anchor="middle">{n}</text>')
+            parts.append(f'<text x="{x + bw / 2:.1f}" y="{topm + plot_h - h - 3:.1f}" text-anchor="middle">{n}</text>')
     for i in range(0, bins + 1, max(1, bins // 5)):
         x = left + i * bw
-        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">'
-                     f'{top * i / bins:g}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">{top * i / bins:g}</text>')
     parts.append(f'<text x="4" y="{topm + 8}">n</text></svg>')
     return "".join(parts)
 
@@ -181,69 +190,100 @@ def rate_bar_svg(rate: float, *, width: int = 120, height: int = 12) -> str:
     """A small horizontal bar for a rate in [0, 1], coloured from red to green."""
     rate = min(1.0, max(0.0, rate))
     color = "#1a7f37" if rate >= 0.8 else "#bf8700" if rate >= 0.5 else "#cf222e"
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart rate" width="{width}" '
-            f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-            f'aria-label="{rate * 100:.0f} percent"><rect x="0" y="0" width="{width}" '
-            f'height="{height}" rx="3" fill="#eaeef2"/><rect x="0" y="0" '
-            f'width="{width * rate:.1f}" height="{height}" rx="3" fill="{color}"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart rate" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{rate * 100:.0f} percent"><rect x="0" y="0" width="{width}" '
+        f'height="{height}" rx="3" fill="#eaeef2"/><rect x="0" y="0" '
+        f'width="{width * rate:.1f}" height="{height}" rx="3" fill="{color}"/></svg>'
+    )
 
 
 def outcome_bar_svg(outcomes: Counter[str], *, width: int = 160, height: int = 12) -> str:
     """One stacked bar of a check's outcomes across the class."""
-    colors = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#a40e26",
-              "timeout": "#bc4c00", "memory": "#953800", "not_implemented": "#bf8700",
-              "forbidden": "#6e7781", "grader_error": "#8250df"}
+    colors = {
+        "passed": "#1a7f37",
+        "failed": "#cf222e",
+        "error": "#a40e26",
+        "timeout": "#bc4c00",
+        "memory": "#953800",
+        "not_implemented": "#bf8700",
+        "forbidden": "#6e7781",
+        "grader_error": "#8250df",
+    }
     total = sum(outcomes.values()) or 1
     x = 0.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart outcomes" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="outcomes">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart outcomes" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="outcomes">'
+    ]
     for name in OUTCOMES:
         n = outcomes.get(name, 0)
         if not n:
             continue
         w = width * n / total
-        parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" '
-                     f'fill="{colors.get(name, "#999")}"><title>{LABELS.get(name, name)}: '
-                     f'{n}</title></rect>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" '
+            f'fill="{colors.get(name, "#999")}"><title>{LABELS.get(name, name)}: '
+            f"{n}</title></rect>"
+        )
         x += w
     parts.append("</svg>")
     return "".join(parts)
 
 
-def render_summary_html(results: Sequence[SubmissionResult], *, assignment: str = "",
-                        title: str = "", report_links: bool = True) -> str:
+def render_summary_html(
+    results: Sequence[SubmissionResult], *, assignment: str = "", title: str = "", report_links: bool = True
+) -> str:
     """The class summary page as a string; ``report_links`` links each student's report
     (``<student>.html`` beside the page)."""
     stats = class_statistics(results)
     rows = []
     for r in results:
         counts = {k: v for k, v in r.outcome_counts().items() if v and k != "passed"}
-        rows.append({
-            "r": r, "href": quote(f"{r.student}.html") if report_links else None,
-            "issues": ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in counts.items()),
-            "problem": r.status != "ok" or any(k in counts for k in PROBLEM_OUTCOMES),
-        })
+        rows.append(
+            {
+                "r": r,
+                "href": quote(f"{r.student}.html") if report_links else None,
+                "issues": ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in counts.items()),
+                "problem": r.status != "ok" or any(k in counts for k in PROBLEM_OUTCOMES),
+            }
+        )
     seeds = sorted({r.seed for r in results})
     isolation = sorted({r.isolation for r in results if r.isolation})
-    return env().get_template("summary.html").render(
-        assignment=assignment or (results[0].assignment if results else ""),
-        title=title, s=stats, rows=rows, seeds=seeds, isolation=isolation,
-        histogram=histogram_svg(stats["scores"], stats["max_score"]),
-        rate_bar=rate_bar_svg, outcome_bar=outcome_bar_svg, labels=LABELS,
-        top_messages=TOP_MESSAGES, report_links=report_links, css=stylesheet(),
-        quote=quote,
+    return (
+        env()
+        .get_template("summary.html")
+        .render(
+            assignment=assignment or (results[0].assignment if results else ""),
+            title=title,
+            s=stats,
+            rows=rows,
+            seeds=seeds,
+            isolation=isolation,
+            histogram=histogram_svg(stats["scores"], stats["max_score"]),
+            rate_bar=rate_bar_svg,
+            outcome_bar=outcome_bar_svg,
+            labels=LABELS,
+            top_messages=TOP_MESSAGES,
+            report_links=report_links,
+            css=stylesheet(),
+            quote=quote,
+        )
     )
 
 
-def write_summary_html(results: Sequence[SubmissionResult], path: Path, *, assignment: str = "",
-                       title: str = "", report_links: bool = True) -> Path:
+def write_summary_html(
+    results: Sequence[SubmissionResult], path: Path, *, assignment: str = "", title: str = "", report_links: bool = True
+) -> Path:
     """Write :func:`render_summary_html` to ``path`` (through a temporary file and a rename)."""
     import os
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(render_summary_html(results, assignment=assignment, title=title,
-                                       report_links=report_links), encoding="utf-8")
+    tmp.write_text(
+        render_summary_html(results, assignment=assignment, title=title, report_links=report_links), encoding="utf-8"
+    )
     os.replace(tmp, path)
     return path

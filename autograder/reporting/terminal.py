@@ -26,8 +26,9 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
-def render(result: SubmissionResult, *, color: bool = False, width: int | None = None,
-           hidden_details: bool = True) -> str:
+def render(
+    result: SubmissionResult, *, color: bool = False, width: int | None = None, hidden_details: bool = True
+) -> str:
     """The table as text; ``hidden_details=False`` shows hidden checks as name and pass/fail only."""
     width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
 
@@ -37,9 +38,12 @@ def render(result: SubmissionResult, *, color: bool = False, width: int | None =
         code = _COLOR.get(outcome, "31")
         return f"\033[{code}m{text}\033[0m"
 
-    lines = [f"{result.assignment} — {result.student}   (seed {result.seed}, "
-             f"{'public + hidden' if result.hidden else 'public'} checks, "
-             f"isolation: {result.isolation or 'n/a'})", ""]
+    lines = [
+        f"{result.assignment} — {result.student}   (seed {result.seed}, "
+        f"{'public + hidden' if result.hidden else 'public'} checks, "
+        f"isolation: {result.isolation or 'n/a'})",
+        "",
+    ]
     for note in result.notes:
         lines += textwrap.wrap(f"note: {note}", width, subsequent_indent="      ")
     if result.notes:
@@ -59,8 +63,7 @@ def render(result: SubmissionResult, *, color: bool = False, width: int | None =
     return "\n".join(lines) + "\n"
 
 
-def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str],
-                 hidden_details: bool) -> list[str]:
+def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str], hidden_details: bool) -> list[str]:
     tag = _SYMBOL[check.outcome]
     vis = " [hidden]" if check.visibility == "hidden" else ""
     pts = f"{_points(check.score)}/{_points(check.max_score)}"

@@ -44,8 +44,16 @@ from .isolation import (
 
 #: How a call into student code ended.  ``ok`` carries a value.
 CallKind = Literal[
-    "ok", "error", "timeout", "memory", "not_implemented", "forbidden", "missing",
-    "bad_return", "crash", "grader_error",
+    "ok",
+    "error",
+    "timeout",
+    "memory",
+    "not_implemented",
+    "forbidden",
+    "missing",
+    "bad_return",
+    "crash",
+    "grader_error",
 ]
 
 #: Seconds a worker may take to start and import the student's modules, on top of the call timeout.
@@ -122,8 +130,7 @@ class SandboxConfig:
     @property
     def budget(self) -> float:
         """Wall seconds of student code for the whole sandbox."""
-        return float(self.total_timeout if self.total_timeout is not None
-                     else 2 * self.cpu_seconds)
+        return float(self.total_timeout if self.total_timeout is not None else 2 * self.cpu_seconds)
 
 
 class Sandbox(Protocol):
@@ -135,15 +142,13 @@ class Sandbox(Protocol):
         """Begin loading the submission (may return before it is loaded)."""
         ...
 
-    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome:
-        ...
+    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome: ...
 
     def load_problems(self) -> list[str]:
         """Messages about module files that failed to import (empty when all loaded)."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class WorkerSandbox:
@@ -161,8 +166,9 @@ class WorkerSandbox:
     started on its own.
     """
 
-    def __init__(self, files: Mapping[str, bytes], modules: tuple[str, ...],
-                 config: SandboxConfig, *, fork: bool = False) -> None:
+    def __init__(
+        self, files: Mapping[str, bytes], modules: tuple[str, ...], config: SandboxConfig, *, fork: bool = False
+    ) -> None:
         self.config = config
         self.modules = modules
         self.isolation_level: str = config.isolation.level
@@ -211,9 +217,11 @@ class WorkerSandbox:
             self._spawn()
         except OSError as exc:
             self._kill()
-            self._startup_failure = CallOutcome("grader_error", "", message=(
-                f"the sandbox could not start ({exc}); this is not your fault, "
-                "tell your instructor"))
+            self._startup_failure = CallOutcome(
+                "grader_error",
+                "",
+                message=(f"the sandbox could not start ({exc}); this is not your fault, tell your instructor"),
+            )
         return self._startup_failure
 
     def _prepare_folders(self) -> None:
@@ -266,8 +274,9 @@ class WorkerSandbox:
             seccomp_fd = seccomp_pipe()
         self._init_pid = None
         passed = tuple(fd for fd in (info_fd, seccomp_fd) if fd is not None)
-        how = launch(isolation, self._workerdir, self._workdir, self._maskdir, self.config,
-                     self.uid, info_fd, seccomp_fd)
+        how = launch(
+            isolation, self._workerdir, self._workdir, self._maskdir, self.config, self.uid, info_fd, seccomp_fd
+        )
         env = worker_env(home=str(self._workdir))
         if self._children_cpu_at_start is None:
             self._children_cpu_at_start = _children_cpu()
@@ -278,9 +287,15 @@ class WorkerSandbox:
             with open(self._stderr_path, "ab") as err:
                 self._stderr_mark = err.tell()
                 self._proc = subprocess.Popen(
-                    how.argv, cwd=self._workdir, env=env, stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=err, start_new_session=True,
-                    pass_fds=passed, **user,
+                    how.argv,
+                    cwd=self._workdir,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    start_new_session=True,
+                    pass_fds=passed,
+                    **user,
                 )
         finally:
             for fd in passed:
@@ -340,18 +355,27 @@ class WorkerSandbox:
             self._kill()
             if left < allowance:
                 return self._budget_spent("")
-            return CallOutcome("timeout", "", message=(
-                f"importing {', '.join(self.modules)} did not finish within {allowance:.0f} s "
-                "(is there a loop or a long computation at the top level of your file?)"))
+            return CallOutcome(
+                "timeout",
+                "",
+                message=(
+                    f"importing {', '.join(self.modules)} did not finish within {allowance:.0f} s "
+                    "(is there a loop or a long computation at the top level of your file?)"
+                ),
+            )
         except (EOFError, OSError, protocol.ProtocolError) as exc:
             return self._died("importing your module", exc)
         finally:
             self._spent += time.monotonic() - t0
-        if header.get("op") != "ready" or header.get("nonce") != self._nonce or not isinstance(
-                header.get("modules"), dict):
+        if (
+            header.get("op") != "ready"
+            or header.get("nonce") != self._nonce
+            or not isinstance(header.get("modules"), dict)
+        ):
             self._kill()
-            return CallOutcome("error", "", message=(
-                "the process running your code sent a malformed greeting while importing it"))
+            return CallOutcome(
+                "error", "", message=("the process running your code sent a malformed greeting while importing it")
+            )
         self._load = header["modules"]
         self._ready = True
         return None
@@ -507,9 +531,13 @@ class WorkerSandbox:
         request the worker read can be blamed for what happens next.
         """
         if self._timeouts[function] >= MAX_TIMEOUTS_PER_FUNCTION:
-            return CallOutcome("timeout", function, message=(
-                f"{function} timed out {MAX_TIMEOUTS_PER_FUNCTION} times already; "
-                "not called again in this run"))
+            return CallOutcome(
+                "timeout",
+                function,
+                message=(
+                    f"{function} timed out {MAX_TIMEOUTS_PER_FUNCTION} times already; not called again in this run"
+                ),
+            )
         try:
             tree, blobs = protocol.encode((tuple(args), dict(kwargs)))
         except protocol.EncodeError as exc:
@@ -531,13 +559,13 @@ class WorkerSandbox:
             self._kill()
         raise AssertionError("unreachable: the second attempt always returns")
 
-    def _call_once(self, function: str, tree: Any, blobs: list[bytes],
-                   retry: bool) -> CallOutcome | None:
+    def _call_once(self, function: str, tree: Any, blobs: list[bytes], retry: bool) -> CallOutcome | None:
         """One request and its reply; None when the worker had died before taking the request."""
         call_id = secrets.token_hex(8)
-        request = protocol.frame_bytes({"op": "call", "function": function, "id": call_id,
-                                        "args": tree["$tuple"][0],
-                                        "kwargs": tree["$tuple"][1]}, blobs)
+        request = protocol.frame_bytes(
+            {"op": "call", "function": function, "id": call_id, "args": tree["$tuple"][0], "kwargs": tree["$tuple"][1]},
+            blobs,
+        )
         left = self.config.budget - self._spent
         timeout = min(self.config.call_timeout, left)
         start = time.monotonic()
@@ -553,13 +581,15 @@ class WorkerSandbox:
             if timeout < self.config.call_timeout:
                 return self._budget_spent(function)
             self._timeouts[function] += 1
-            return CallOutcome("timeout", function, elapsed=time.monotonic() - start,
-                               message=f"timed out after {self.config.call_timeout:g} s "
-                                       f"in {function}")
+            return CallOutcome(
+                "timeout",
+                function,
+                elapsed=time.monotonic() - start,
+                message=f"timed out after {self.config.call_timeout:g} s in {function}",
+            )
         except (EOFError, OSError, protocol.ProtocolError) as exc:
             self._spent += time.monotonic() - start
-            if retry and not isinstance(exc, protocol.ProtocolError) and (
-                    not sent or self._unread_request() != 0):
+            if retry and not isinstance(exc, protocol.ProtocolError) and (not sent or self._unread_request() != 0):
                 return None
             return self._died(function, exc)
         elapsed = time.monotonic() - start
@@ -586,9 +616,14 @@ class WorkerSandbox:
         return not ready
 
     def _budget_spent(self, function: str) -> CallOutcome:
-        return CallOutcome("timeout", function, message=(
-            f"your code used up the {self.config.budget:g} s of running time this submission "
-            "gets in all, so the remaining calls were not run; look for slow or endless loops"))
+        return CallOutcome(
+            "timeout",
+            function,
+            message=(
+                f"your code used up the {self.config.budget:g} s of running time this submission "
+                "gets in all, so the remaining calls were not run; look for slow or endless loops"
+            ),
+        )
 
     def _load_failure(self, function: str) -> CallOutcome | None:
         """If every module failed to import, the call fails with the import's reason."""
@@ -599,43 +634,65 @@ class WorkerSandbox:
         kind: CallKind = "error"
         if info.get("kind") in ("forbidden", "memory", "not_implemented"):
             kind = info["kind"]
-        return CallOutcome(kind, function, message=(
-            f"{file} could not be imported, so {function} could not be called: "
-            f"{_cap(info.get('message', ''), 4000)}"),
-            traceback=_cap(info.get("traceback", ""), 8000))
+        return CallOutcome(
+            kind,
+            function,
+            message=(
+                f"{file} could not be imported, so {function} could not be called: "
+                f"{_cap(info.get('message', ''), 4000)}"
+            ),
+            traceback=_cap(info.get("traceback", ""), 8000),
+        )
 
-    def _outcome(self, function: str, call_id: str, header: dict[str, Any],
-                 blobs: list[bytes], elapsed: float) -> CallOutcome:
-        if (header.get("nonce") != self._nonce or header.get("id") != call_id
-                or header.get("op") != "result"):
+    def _outcome(
+        self, function: str, call_id: str, header: dict[str, Any], blobs: list[bytes], elapsed: float
+    ) -> CallOutcome:
+        if header.get("nonce") != self._nonce or header.get("id") != call_id or header.get("op") != "result":
             self._kill()
-            return CallOutcome("error", function, elapsed=elapsed, message=(
-                f"the sandbox received a reply it did not expect while running {function} "
-                "(did your code write to the grader's channel?)"))
+            return CallOutcome(
+                "error",
+                function,
+                elapsed=elapsed,
+                message=(
+                    f"the sandbox received a reply it did not expect while running {function} "
+                    "(did your code write to the grader's channel?)"
+                ),
+            )
         stdout = _cap(header.get("stdout", ""), self.config.output_bytes + 200)
         if header.get("ok") is True:
             try:
                 value = protocol.decode(header.get("value"), blobs)
             except protocol.ProtocolError as exc:
                 self._kill()  # the worker's own encoder never writes such a value
-                return CallOutcome("error", function, stdout=stdout, elapsed=elapsed, message=(
-                    f"{function} returned a value the grader could not read: {exc}"))
+                return CallOutcome(
+                    "error",
+                    function,
+                    stdout=stdout,
+                    elapsed=elapsed,
+                    message=(f"{function} returned a value the grader could not read: {exc}"),
+                )
             return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed)
         kind = header.get("kind")
-        if kind not in ("error", "memory", "not_implemented", "forbidden", "missing",
-                        "bad_return"):
+        if kind not in ("error", "memory", "not_implemented", "forbidden", "missing", "bad_return"):
             kind = "error"
         message = _cap(header.get("message", ""), 4000)
         if kind == "missing":
             files = ", ".join(self.modules)
-            message = (f"no function named {function} in {files}; "
-                       "was it renamed or deleted? Keep the name and signature from the handout.")
+            message = (
+                f"no function named {function} in {files}; "
+                "was it renamed or deleted? Keep the name and signature from the handout."
+            )
         elif kind == "not_implemented":
             message = f"{function} is not implemented yet (it raises NotImplementedError)"
-        return CallOutcome(kind, function, message=message,  # type: ignore[arg-type]
-                           traceback=_cap(header.get("traceback", ""), 8000),
-                           exc_type=_cap(header.get("exc_type", ""), 100),
-                           stdout=stdout, elapsed=elapsed)
+        return CallOutcome(
+            kind,
+            function,
+            message=message,  # type: ignore[arg-type]
+            traceback=_cap(header.get("traceback", ""), 8000),
+            exc_type=_cap(header.get("exc_type", ""), 100),
+            stdout=stdout,
+            elapsed=elapsed,
+        )
 
     def _died(self, where: str, exc: BaseException) -> CallOutcome:
         proc = self._proc
@@ -649,29 +706,44 @@ class WorkerSandbox:
         zygote_died = isinstance(proc, ForkedWorker) and proc.server.broken
         self._kill()
         if isinstance(exc, protocol.ProtocolError):
-            return CallOutcome("error", where, message=(
-                f"the worker sent a malformed reply during {where}: {exc}"))
+            return CallOutcome("error", where, message=(f"the worker sent a malformed reply during {where}: {exc}"))
         if zygote_died:
-            return CallOutcome("grader_error", where, message=(
-                f"the sandbox's fork server stopped during {where}; this is not your fault, "
-                "tell your instructor"))
+            return CallOutcome(
+                "grader_error",
+                where,
+                message=(
+                    f"the sandbox's fork server stopped during {where}; this is not your fault, tell your instructor"
+                ),
+            )
         trouble = self._startup_errors()
         if trouble:
-            return CallOutcome("grader_error", where, message=(
-                f"the sandbox could not run your code ({trouble}); this is not your fault, "
-                "tell your instructor"))
+            return CallOutcome(
+                "grader_error",
+                where,
+                message=(
+                    f"the sandbox could not run your code ({trouble}); this is not your fault, tell your instructor"
+                ),
+            )
         sig = _signal_of(code, self.isolation_level)
         if sig == signal.SIGXCPU:
-            return CallOutcome("timeout", where, message=(
-                f"used more than {self.config.cpu_seconds} s of CPU time in {where}"))
+            return CallOutcome(
+                "timeout", where, message=(f"used more than {self.config.cpu_seconds} s of CPU time in {where}")
+            )
         if sig is not None:
-            hint = (" (it exceeded a limit: CPU time, memory or stack)"
-                    if sig in (signal.SIGKILL, signal.SIGSEGV) else "")
-            return CallOutcome("crash", where, message=(
-                f"the process running your code was killed by {sig.name} during {where}{hint}"))
-        return CallOutcome("crash", where, message=(
-            f"the process running your code exited (status {code}) during {where}; "
-            "did your code call os._exit() or exit the interpreter? Return a value instead."))
+            hint = (
+                " (it exceeded a limit: CPU time, memory or stack)" if sig in (signal.SIGKILL, signal.SIGSEGV) else ""
+            )
+            return CallOutcome(
+                "crash", where, message=(f"the process running your code was killed by {sig.name} during {where}{hint}")
+            )
+        return CallOutcome(
+            "crash",
+            where,
+            message=(
+                f"the process running your code exited (status {code}) during {where}; "
+                "did your code call os._exit() or exit the interpreter? Return a value instead."
+            ),
+        )
 
     def _startup_errors(self) -> str:
         """Why the last worker failed to start, from its stderr; empty once it got going.
@@ -745,8 +817,7 @@ def _children_cpu() -> float:
 def _safe_relative(name: str) -> bool:
     """True for a relative path that stays inside its folder (``a/b.py``, not ``../x``)."""
     parts = name.split("/")
-    return bool(name) and not name.startswith("/") and all(
-        p not in ("", ".", "..") for p in parts)
+    return bool(name) and not name.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 def _signal_of(code: int | None, level: str) -> signal.Signals | None:
@@ -767,5 +838,4 @@ def _cap(value: Any, limit: int) -> str:
 
 
 def _with_function(outcome: CallOutcome, function: str) -> CallOutcome:
-    return CallOutcome(outcome.kind, function, message=outcome.message,
-                       traceback=outcome.traceback)
+    return CallOutcome(outcome.kind, function, message=outcome.message, traceback=outcome.traceback)

@@ -139,9 +139,15 @@ class ForkServer:
         env = worker_env()
         try:
             with open(self._tmp / "zygote.stderr", "wb") as err:
-                self._proc = subprocess.Popen(how.argv, stdin=theirs.fileno(),
-                                              stdout=subprocess.DEVNULL, stderr=err, env=env,
-                                              start_new_session=True, pass_fds=passed)
+                self._proc = subprocess.Popen(
+                    how.argv,
+                    stdin=theirs.fileno(),
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=env,
+                    start_new_session=True,
+                    pass_fds=passed,
+                )
         finally:
             for fd in passed:
                 os.close(fd)
@@ -230,8 +236,9 @@ class ForkServer:
             left = deadline - time.monotonic()
             if left <= 0 or not self.pump(left):
                 self.broken = True
-                raise ForkServerError(f"no {wanted[0]!r} from the fork server within "
-                                      f"{timeout:g} s{self._stderr_tail()}")
+                raise ForkServerError(
+                    f"no {wanted[0]!r} from the fork server within {timeout:g} s{self._stderr_tail()}"
+                )
         return self._replies.pop(wanted)
 
     def pump(self, timeout: float) -> bool:
@@ -259,8 +266,7 @@ class ForkServer:
                 return False
             if op == "exit" and type(message.get("status")) is int:
                 cpu = message.get("cpu")
-                self._exits[job] = (message["status"],
-                                    float(cpu) if type(cpu) in (int, float) else None)
+                self._exits[job] = (message["status"], float(cpu) if type(cpu) in (int, float) else None)
             elif op == "error":
                 self.broken = True
                 return False
@@ -307,8 +313,7 @@ class ForkServer:
 
 def server_key(config: Any) -> tuple[Any, ...]:
     """What a fork server's sandbox depends on: workers with the same key can share one."""
-    return (config.isolation.level, tuple(config.forbidden), tuple(config.hide),
-            int(config.tmp_bytes))
+    return (config.isolation.level, tuple(config.forbidden), tuple(config.hide), int(config.tmp_bytes))
 
 
 _lock = threading.Lock()
@@ -320,8 +325,7 @@ _failed: dict[tuple[Any, ...], str] = {}
 
 def available(config: Any) -> bool:
     """Whether workers for ``config`` can come from a fork server here (root, bwrap)."""
-    return (config.isolation.level == "bwrap" and os.getuid() == 0
-            and server_key(config) not in _failed)
+    return config.isolation.level == "bwrap" and os.getuid() == 0 and server_key(config) not in _failed
 
 
 def acquire(config: Any) -> ForkServer | None:

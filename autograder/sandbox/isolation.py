@@ -99,14 +99,16 @@ class Isolation:
 
 def rlimits_description() -> str:
     """What the ``rlimits`` level protects here, in one sentence for the student."""
-    text = ("separate process with limits on memory, CPU time, file size and open files; "
-            "files and network are not isolated")
+    text = (
+        "separate process with limits on memory, CPU time, file size and open files; files and network are not isolated"
+    )
     if os.getuid() != 0:
         return text + "; no child processes"
     if interpreter_shared():
         return text + "; runs as an unprivileged uid, no child processes"
-    return text + ("; running as root with an interpreter other users cannot read, so child "
-                   "processes cannot be limited")
+    return text + (
+        "; running as root with an interpreter other users cannot read, so child processes cannot be limited"
+    )
 
 
 @cache
@@ -119,10 +121,31 @@ def bwrap_problem() -> str | None:
         return "bwrap not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     try:
         proc = subprocess.run(  # every feature the worker's command line uses
-            [exe, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-             "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--proc", "/proc",
-             "--dev", "/dev", "--size", "1048576", "--perms", "1777", "--tmpfs", "/tmp", "true"],
-            capture_output=True, timeout=10,
+            [
+                exe,
+                "--unshare-pid",
+                "--unshare-net",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--die-with-parent",
+                "--new-session",
+                "--ro-bind",
+                "/",
+                "/",
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--size",
+                "1048576",
+                "--perms",
+                "1777",
+                "--tmpfs",
+                "/tmp",
+                "true",
+            ],
+            capture_output=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap failed to start: {exc}"
@@ -147,9 +170,16 @@ class Launch:
     hidden: tuple[str, ...] = field(default_factory=tuple)
 
 
-def launch(isolation: Isolation, workerdir: Path, workdir: Path, maskdir: Path,
-           config: SandboxConfig, uid: int | None, info_fd: int | None = None,
-           seccomp_fd: int | None = None) -> Launch:
+def launch(
+    isolation: Isolation,
+    workerdir: Path,
+    workdir: Path,
+    maskdir: Path,
+    config: SandboxConfig,
+    uid: int | None,
+    info_fd: int | None = None,
+    seccomp_fd: int | None = None,
+) -> Launch:
     """How to start ``worker.py`` at ``isolation.level``, as ``uid`` when one is given.
 
     ``maskdir`` is an existing empty folder where the masking package is written;
@@ -160,23 +190,47 @@ def launch(isolation: Isolation, workerdir: Path, workdir: Path, maskdir: Path,
     python = [sys.executable, "-I", "-B"]
     if isolation.level == "rlimits":
         return Launch([*python, str(workerdir / "worker.py")], popen_user=uid)
-    return _bwrap_launch([*python, f"{SANDBOX_WORKERDIR}/worker.py"], workerdir, workdir, maskdir,
-                         config, uid, info_fd=info_fd, seccomp_fd=seccomp_fd)
+    return _bwrap_launch(
+        [*python, f"{SANDBOX_WORKERDIR}/worker.py"],
+        workerdir,
+        workdir,
+        maskdir,
+        config,
+        uid,
+        info_fd=info_fd,
+        seccomp_fd=seccomp_fd,
+    )
 
 
-def zygote_launch(isolation: Isolation, workerdir: Path, maskdir: Path, config: SandboxConfig,
-                  info_fd: int, seccomp_fd: int | None) -> Launch:
+def zygote_launch(
+    isolation: Isolation, workerdir: Path, maskdir: Path, config: SandboxConfig, info_fd: int, seccomp_fd: int | None
+) -> Launch:
     """How to start ``zygote.py`` (see :mod:`.forkserver`): a worker's sandbox with an empty
     working folder, run as root with only the capabilities to drop to a sandbox uid."""
     if isolation.level != "bwrap":
         raise GraderError("the fork server needs the bwrap isolation level")
-    return _bwrap_launch([sys.executable, "-I", "-B", f"{SANDBOX_WORKERDIR}/zygote.py"],
-                         workerdir, None, maskdir, config, None, info_fd=info_fd,
-                         seccomp_fd=seccomp_fd, caps=("CAP_SETUID", "CAP_SETGID"))
+    return _bwrap_launch(
+        [sys.executable, "-I", "-B", f"{SANDBOX_WORKERDIR}/zygote.py"],
+        workerdir,
+        None,
+        maskdir,
+        config,
+        None,
+        info_fd=info_fd,
+        seccomp_fd=seccomp_fd,
+        caps=("CAP_SETUID", "CAP_SETGID"),
+    )
 
 
-def kernel_launch(isolation: Isolation, program: list[str], workdir: Path, shared: Path,
-                  maskdir: Path, config: SandboxConfig, uid: int | None) -> Launch:
+def kernel_launch(
+    isolation: Isolation,
+    program: list[str],
+    workdir: Path,
+    shared: Path,
+    maskdir: Path,
+    config: SandboxConfig,
+    uid: int | None,
+) -> Launch:
     """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``.
 
     The worker's sandbox, except that installed packages stay visible (the kernel
@@ -189,13 +243,30 @@ def kernel_launch(isolation: Isolation, program: list[str], workdir: Path, share
     return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared)
 
 
-def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | None,
-                  maskdir: Path, config: SandboxConfig, uid: int | None,
-                  shared: Path | None = None, info_fd: int | None = None,
-                  seccomp_fd: int | None = None, caps: tuple[str, ...] = ()) -> Launch:
-    cmd = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-           "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-           "--hostname", "sandbox"]
+def _bwrap_launch(
+    program: list[str],
+    workerdir: Path | None,
+    workdir: Path | None,
+    maskdir: Path,
+    config: SandboxConfig,
+    uid: int | None,
+    shared: Path | None = None,
+    info_fd: int | None = None,
+    seccomp_fd: int | None = None,
+    caps: tuple[str, ...] = (),
+) -> Launch:
+    cmd = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "sandbox",
+    ]
     if caps:
         cmd += ["--cap-drop", "ALL"]
         for cap in caps:
@@ -215,8 +286,7 @@ def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | No
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
     tmpfs_size = str(int(config.tmp_bytes))
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", tmpfs_size, "--perms", "1777", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--size", tmpfs_size, "--perms", "1777", "--tmpfs", "/tmp"]
     visible = _python_folders()
     for folder in visible:
         if not _inside(folder, SYSTEM_DIRS):
@@ -250,8 +320,7 @@ def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | No
         cmd += ["--perms", "0755", "--dir", "/opt", "--ro-bind", str(workerdir), SANDBOX_WORKERDIR]
     if shared is not None:
         cmd += [*_parents(str(shared)), "--bind", str(shared), str(shared)]
-    cmd += ["--perms", "0755", "--dir", "/home",
-            "--size", tmpfs_size, "--perms", "1777", "--tmpfs", SANDBOX_WORKDIR]
+    cmd += ["--perms", "0755", "--dir", "/home", "--size", tmpfs_size, "--perms", "1777", "--tmpfs", SANDBOX_WORKDIR]
     files = sorted(workdir.rglob("*")) if workdir is not None else []
     for entry in files:
         if entry.is_file() and not entry.is_symlink():
@@ -259,16 +328,30 @@ def _bwrap_launch(program: list[str], workerdir: Path | None, workdir: Path | No
             cmd += ["--ro-bind", str(entry), f"{SANDBOX_WORKDIR}/{rel}"]
     cmd += ["--chdir", SANDBOX_WORKDIR, "--setenv", "HOME", SANDBOX_WORKDIR, "--"]
     if uid is not None:
-        cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+        cmd += [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
     return Launch([*cmd, *program], hidden=tuple(hidden))
 
 
 def worker_env(home: str | None = None) -> dict[str, str]:
     """The environment of a worker (or zygote): a plain PATH, one BLAS thread, no bytecode
     files, and the host's OpenBLAS CPU hints (a mismatch can crash OpenBLAS at import)."""
-    env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LC_ALL": "C.UTF-8"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LC_ALL": "C.UTF-8",
+    }
     if home is not None:
         env["HOME"] = home
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -365,8 +448,7 @@ def _forbidden_paths(forbidden: tuple[str, ...]) -> list[str]:
             if spec is None:
                 continue
             if spec.submodule_search_locations:
-                out += [os.path.realpath(p) for p in spec.submodule_search_locations
-                        if os.path.isdir(p)]
+                out += [os.path.realpath(p) for p in spec.submodule_search_locations if os.path.isdir(p)]
             elif spec.origin and os.path.isfile(spec.origin):
                 out.append(os.path.realpath(spec.origin))
     return out
@@ -390,8 +472,7 @@ def _write_mask(maskdir: Path) -> Path:
 @cache
 def interpreter_shared() -> bool:
     """True when a user other than root can run this interpreter and import NumPy."""
-    paths = [sys.executable, os.path.realpath(sys.executable), sysconfig.get_paths()["stdlib"],
-             *_numpy_folders()]
+    paths = [sys.executable, os.path.realpath(sys.executable), sysconfig.get_paths()["stdlib"], *_numpy_folders()]
     for path in paths:
         p = Path(path)
         for parent in p.parents:
@@ -424,36 +505,126 @@ def needs_own_uid(isolation: Isolation) -> bool:
 #: and POSIX message IPC (objects that outlive the process, and the next submission of a
 #: fork server would share them; NumPy and Python's own multiprocessing never use them).
 _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
-    "x86_64": (0xC000003E, {
-        "ptrace": 101, "personality": 135, "pivot_root": 155, "mount": 165, "umount2": 166,
-        "swapon": 167, "swapoff": 168, "reboot": 169, "init_module": 175,
-        "delete_module": 176, "kexec_load": 246, "add_key": 248, "request_key": 249,
-        "keyctl": 250, "unshare": 272, "perf_event_open": 298, "setns": 308,
-        "process_vm_readv": 310, "process_vm_writev": 311, "finit_module": 313,
-        "memfd_create": 319, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
-        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-        "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-        "fspick": 433, "mount_setattr": 442, "memfd_secret": 447,
-        "shmget": 29, "shmat": 30, "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66,
-        "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71,
-        "semtimedop": 220, "mq_open": 240, "mq_unlink": 241, "mq_timedsend": 242,
-        "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
-    }, 56, 435),
-    "aarch64": (0xC00000B7, {
-        "ptrace": 117, "personality": 92, "pivot_root": 41, "mount": 40, "umount2": 39,
-        "swapon": 224, "swapoff": 225, "reboot": 142, "init_module": 105,
-        "delete_module": 106, "kexec_load": 104, "add_key": 217, "request_key": 218,
-        "keyctl": 219, "unshare": 97, "perf_event_open": 241, "setns": 268,
-        "process_vm_readv": 270, "process_vm_writev": 271, "finit_module": 273,
-        "memfd_create": 279, "kexec_file_load": 294, "bpf": 280, "userfaultfd": 282,
-        "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
-        "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
-        "fspick": 433, "mount_setattr": 442, "memfd_secret": 447,
-        "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183,
-        "mq_notify": 184, "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188,
-        "msgsnd": 189, "semget": 190, "semctl": 191, "semtimedop": 192, "semop": 193,
-        "shmget": 194, "shmctl": 195, "shmat": 196, "shmdt": 197,
-    }, 220, 435),
+    "x86_64": (
+        0xC000003E,
+        {
+            "ptrace": 101,
+            "personality": 135,
+            "pivot_root": 155,
+            "mount": 165,
+            "umount2": 166,
+            "swapon": 167,
+            "swapoff": 168,
+            "reboot": 169,
+            "init_module": 175,
+            "delete_module": 176,
+            "kexec_load": 246,
+            "add_key": 248,
+            "request_key": 249,
+            "keyctl": 250,
+            "unshare": 272,
+            "perf_event_open": 298,
+            "setns": 308,
+            "process_vm_readv": 310,
+            "process_vm_writev": 311,
+            "finit_module": 313,
+            "memfd_create": 319,
+            "kexec_file_load": 320,
+            "bpf": 321,
+            "userfaultfd": 323,
+            "io_uring_setup": 425,
+            "io_uring_enter": 426,
+            "io_uring_register": 427,
+            "open_tree": 428,
+            "move_mount": 429,
+            "fsopen": 430,
+            "fsconfig": 431,
+            "fsmount": 432,
+            "fspick": 433,
+            "mount_setattr": 442,
+            "memfd_secret": 447,
+            "shmget": 29,
+            "shmat": 30,
+            "shmctl": 31,
+            "semget": 64,
+            "semop": 65,
+            "semctl": 66,
+            "shmdt": 67,
+            "msgget": 68,
+            "msgsnd": 69,
+            "msgrcv": 70,
+            "msgctl": 71,
+            "semtimedop": 220,
+            "mq_open": 240,
+            "mq_unlink": 241,
+            "mq_timedsend": 242,
+            "mq_timedreceive": 243,
+            "mq_notify": 244,
+            "mq_getsetattr": 245,
+        },
+        56,
+        435,
+    ),
+    "aarch64": (
+        0xC00000B7,
+        {
+            "ptrace": 117,
+            "personality": 92,
+            "pivot_root": 41,
+            "mount": 40,
+            "umount2": 39,
+            "swapon": 224,
+            "swapoff": 225,
+            "reboot": 142,
+            "init_module": 105,
+            "delete_module": 106,
+            "kexec_load": 104,
+            "add_key": 217,
+            "request_key": 218,
+            "keyctl": 219,
+            "unshare": 97,
+            "perf_event_open": 241,
+            "setns": 268,
+            "process_vm_readv": 270,
+            "process_vm_writev": 271,
+            "finit_module": 273,
+            "memfd_create": 279,
+            "kexec_file_load": 294,
+            "bpf": 280,
+            "userfaultfd": 282,
+            "io_uring_setup": 425,
+            "io_uring_enter": 426,
+            "io_uring_register": 427,
+            "open_tree": 428,
+            "move_mount": 429,
+            "fsopen": 430,
+            "fsconfig": 431,
+            "fsmount": 432,
+            "fspick": 433,
+            "mount_setattr": 442,
+            "memfd_secret": 447,
+            "mq_open": 180,
+            "mq_unlink": 181,
+            "mq_timedsend": 182,
+            "mq_timedreceive": 183,
+            "mq_notify": 184,
+            "mq_getsetattr": 185,
+            "msgget": 186,
+            "msgctl": 187,
+            "msgrcv": 188,
+            "msgsnd": 189,
+            "semget": 190,
+            "semctl": 191,
+            "semtimedop": 192,
+            "semop": 193,
+            "shmget": 194,
+            "shmctl": 195,
+            "shmat": 196,
+            "shmdt": 197,
+        },
+        220,
+        435,
+    ),
 }
 #: clone() flags that create namespaces.
 _CLONE_NEW_NAMESPACES = 0x7E020000
@@ -571,16 +742,14 @@ def _uid_exists(uid: int) -> bool:
 
 
 def _lock_folder() -> Path:
-    base = Path("/run") if os.path.isdir("/run") and os.access("/run", os.W_OK) else Path(
-        tempfile.gettempdir())
+    base = Path("/run") if os.path.isdir("/run") and os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
     folder = base / "autograder-sandbox"
     try:
         folder.mkdir(mode=0o700)
     except FileExistsError:
         pass
     info = os.lstat(folder)
-    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid()
-            or info.st_mode & 0o022):
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
         raise GraderError(f"{folder} is not a private folder of this user; remove it")
     return folder
 

@@ -43,7 +43,8 @@ _INT_BOUND = 2**63
 #: any other header goes through ``literal_eval`` and the same validation.
 _PLAIN_HEADER = re.compile(
     r"\{'descr': '([<>|=]?[a-zA-Z]\d{0,3})', 'fortran_order': (True|False), "
-    r"'shape': \(((?:\d{1,19}, )*(?:\d{1,19},?)?)\)\} *\n")
+    r"'shape': \(((?:\d{1,19}, )*(?:\d{1,19},?)?)\)\} *\n"
+)
 
 
 class ProtocolError(Exception):
@@ -98,12 +99,23 @@ def _npy(arr: np.ndarray) -> bytes:
     """``arr`` in ``.npy`` format (version 1.0), with a single copy of its data; 0-d stays 0-d."""
     if not arr.flags.c_contiguous:
         arr = arr.copy(order="C")
-    header = repr({"descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
-                   "shape": tuple(int(n) for n in arr.shape)}).encode("latin1")
+    header = repr(
+        {
+            "descr": np.lib.format.dtype_to_descr(arr.dtype),
+            "fortran_order": False,
+            "shape": tuple(int(n) for n in arr.shape),
+        }
+    ).encode("latin1")
     pad = -(10 + len(header) + 1) % 64
     header += b" " * pad + b"\n"
-    return b"".join([b"\x93NUMPY\x01\x00", struct.pack("<H", len(header)), header,
-                     arr.reshape(-1).data.cast("B") if arr.size else b""])
+    return b"".join(
+        [
+            b"\x93NUMPY\x01\x00",
+            struct.pack("<H", len(header)),
+            header,
+            arr.reshape(-1).data.cast("B") if arr.size else b"",
+        ]
+    )
 
 
 def decode(tree: Any, blobs: list[bytes]) -> Any:
@@ -122,7 +134,7 @@ def decode(tree: Any, blobs: list[bytes]) -> Any:
         if t is list:
             return [dec(x, depth + 1) for x in v]
         if t is dict and len(v) == 1:
-            (tag, inner), = v.items()
+            ((tag, inner),) = v.items()
             if tag == "$nd" and type(inner) is int and 0 <= inner < len(blobs):
                 return load_array(blobs[inner])
             if tag == "$tuple" and type(inner) is list:
@@ -152,32 +164,49 @@ def load_array(blob: bytes) -> np.ndarray:
         raise ProtocolError(f"array blob of unknown .npy version {major}")
     if hlen > 65536 or start + hlen > len(blob):
         raise ProtocolError("array blob with a malformed header")
-    text = blob[start:start + hlen].decode("latin1")
+    text = blob[start : start + hlen].decode("latin1")
     plain = _PLAIN_HEADER.fullmatch(text)
     try:
-        header = ({"descr": plain[1], "fortran_order": plain[2] == "True",
-                   "shape": tuple(int(n) for n in plain[3].replace(",", " ").split())}
-                  if plain else ast.literal_eval(text))
+        header = (
+            {
+                "descr": plain[1],
+                "fortran_order": plain[2] == "True",
+                "shape": tuple(int(n) for n in plain[3].replace(",", " ").split()),
+            }
+            if plain
+            else ast.literal_eval(text)
+        )
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise ProtocolError("array blob with a malformed header") from None
-    if (type(header) is not dict or set(header) != {"descr", "fortran_order", "shape"}
-            or type(header["descr"]) is not str or type(header["fortran_order"]) is not bool
-            or type(header["shape"]) is not tuple or len(header["shape"]) > MAX_NDIM
-            or not all(type(n) is int and 0 <= n < _INT_BOUND for n in header["shape"])):
+    if (
+        type(header) is not dict
+        or set(header) != {"descr", "fortran_order", "shape"}
+        or type(header["descr"]) is not str
+        or type(header["fortran_order"]) is not bool
+        or type(header["shape"]) is not tuple
+        or len(header["shape"]) > MAX_NDIM
+        or not all(type(n) is int and 0 <= n < _INT_BOUND for n in header["shape"])
+    ):
         raise ProtocolError("array blob with a malformed header")
     try:
         dtype = np.dtype(header["descr"])
     except (TypeError, ValueError):
         raise ProtocolError(f"array blob of unknown dtype {header['descr'][:40]!r}") from None
-    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None \
-            or dtype.hasobject or dtype.itemsize == 0:
+    if (
+        dtype.kind not in ARRAY_KINDS
+        or dtype.fields is not None
+        or dtype.subdtype is not None
+        or dtype.hasobject
+        or dtype.itemsize == 0
+    ):
         raise ProtocolError(f"array blob of a non-numeric dtype {dtype}")
     shape: tuple[int, ...] = header["shape"]
     count = math.prod(shape)
-    data = memoryview(blob)[start + hlen:]
+    data = memoryview(blob)[start + hlen :]
     if count * dtype.itemsize != len(data):
-        raise ProtocolError(f"array blob of shape {shape} and dtype {dtype} holds "
-                            f"{len(data)} bytes, not {count * dtype.itemsize}")
+        raise ProtocolError(
+            f"array blob of shape {shape} and dtype {dtype} holds {len(data)} bytes, not {count * dtype.itemsize}"
+        )
     try:
         flat = np.frombuffer(data, dtype=dtype, count=count)
         if header["fortran_order"]:
@@ -206,8 +235,7 @@ def frame_bytes(header: dict[str, Any], blobs: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def read_frame(read: Any, limit: int,
-               header_limit: int = MAX_HEADER_BYTES) -> tuple[dict[str, Any], list[bytes]]:
+def read_frame(read: Any, limit: int, header_limit: int = MAX_HEADER_BYTES) -> tuple[dict[str, Any], list[bytes]]:
     """Read one frame with ``read(n) -> bytes`` (exactly n bytes or fewer at EOF).
 
     Raises EOFError on a closed stream and ProtocolError on anything malformed,

@@ -80,8 +80,7 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
         if top in self.forbidden and not _importer_is_trusted():
             where = _student_location()
             raise ForbiddenImport(
-                f"import of {top!r} is not allowed in this assignment"
-                + (f" ({where})" if where else "")
+                f"import of {top!r} is not allowed in this assignment" + (f" ({where})" if where else "")
             )
         return None
 
@@ -120,8 +119,7 @@ class CappedText(io.TextIOBase):
 def _trimmed_traceback(exc: BaseException) -> str:
     """The traceback limited to frames in the student's files."""
     frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.realpath(f.filename).startswith(WORKDIR + os.sep)
+        f for f in traceback.extract_tb(exc.__traceback__) if os.path.realpath(f.filename).startswith(WORKDIR + os.sep)
     ]
     for f in frames:
         f.filename = os.path.relpath(os.path.realpath(f.filename), WORKDIR)
@@ -164,8 +162,7 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
         name = file[:-3]
         path = os.path.join(WORKDIR, file)
         if not os.path.isfile(path):
-            report[file] = {"ok": False, "kind": "error", "message": f"{file} is missing",
-                            "traceback": ""}
+            report[file] = {"ok": False, "kind": "error", "message": f"{file} is missing", "traceback": ""}
             continue
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
@@ -175,8 +172,7 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
         except BaseException as exc:
             sys.modules.pop(name, None)
             kind, message = _classify(exc)
-            report[file] = {"ok": False, "kind": kind, "message": message,
-                            "traceback": _trimmed_traceback(exc)}
+            report[file] = {"ok": False, "kind": kind, "message": message, "traceback": _trimmed_traceback(exc)}
             continue
         modules[file] = module
         report[file] = {"ok": True}
@@ -269,12 +265,10 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
 
     capture.reset()
     modules, load_report = _load_modules(list(cfg["modules"]))
-    functions = sorted({
-        name for m in modules.values() for name, obj in vars(m).items()
-        if callable(obj) and not name.startswith("_")
-    })
-    reply({"op": "ready", "modules": load_report, "functions": functions,
-           "stdout": capture.text()})
+    functions = sorted(
+        {name for m in modules.values() for name, obj in vars(m).items() if callable(obj) and not name.startswith("_")}
+    )
+    reply({"op": "ready", "modules": load_report, "functions": functions, "stdout": capture.text()})
 
     while True:
         try:
@@ -294,9 +288,17 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
                 if func is not None:
                     break
             if func is None or not callable(func):
-                reply({"op": "result", "ok": False, "kind": "missing",
-                       "message": f"no function named {fname}", "traceback": "",
-                       "stdout": "", "elapsed": 0.0})
+                reply(
+                    {
+                        "op": "result",
+                        "ok": False,
+                        "kind": "missing",
+                        "message": f"no function named {fname}",
+                        "traceback": "",
+                        "stdout": "",
+                        "elapsed": 0.0,
+                    }
+                )
                 continue
             args = protocol.decode(request["args"], blobs)
             kwargs = protocol.decode(request["kwargs"], blobs)
@@ -304,10 +306,17 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
             elapsed = time.perf_counter() - start
             tree, out_blobs = protocol.encode(value)
         except protocol.EncodeError as exc:
-            reply({"op": "result", "ok": False, "kind": "bad_return",
-                   "message": f"{fname} returned {exc}, which cannot be graded",
-                   "traceback": "", "stdout": capture.text(),
-                   "elapsed": time.perf_counter() - start})
+            reply(
+                {
+                    "op": "result",
+                    "ok": False,
+                    "kind": "bad_return",
+                    "message": f"{fname} returned {exc}, which cannot be graded",
+                    "traceback": "",
+                    "stdout": capture.text(),
+                    "elapsed": time.perf_counter() - start,
+                }
+            )
             continue
         except BaseException as exc:
             try:
@@ -315,17 +324,33 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
                 tb = _trimmed_traceback(exc)
             except BaseException:
                 kind, message, tb = "error", type(exc).__name__, ""
-            reply({"op": "result", "ok": False, "kind": kind, "message": message,
-                   "exc_type": type(exc).__name__[:100], "traceback": tb,
-                   "stdout": capture.text(), "elapsed": time.perf_counter() - start})
+            reply(
+                {
+                    "op": "result",
+                    "ok": False,
+                    "kind": kind,
+                    "message": message,
+                    "exc_type": type(exc).__name__[:100],
+                    "traceback": tb,
+                    "stdout": capture.text(),
+                    "elapsed": time.perf_counter() - start,
+                }
+            )
             continue
         try:
-            reply({"op": "result", "ok": True, "value": tree, "stdout": capture.text(),
-                   "elapsed": elapsed}, out_blobs)
+            reply({"op": "result", "ok": True, "value": tree, "stdout": capture.text(), "elapsed": elapsed}, out_blobs)
         except (TypeError, ValueError, OverflowError) as exc:
-            reply({"op": "result", "ok": False, "kind": "bad_return",
-                   "message": f"{fname} returned a value that cannot be sent ({_text(exc, 200)})",
-                   "traceback": "", "stdout": "", "elapsed": elapsed})
+            reply(
+                {
+                    "op": "result",
+                    "ok": False,
+                    "kind": "bad_return",
+                    "message": f"{fname} returned a value that cannot be sent ({_text(exc, 200)})",
+                    "traceback": "",
+                    "stdout": "",
+                    "elapsed": elapsed,
+                }
+            )
 
 
 if __name__ == "__main__":

@@ -140,8 +140,7 @@ def _prepare_workdir(names: list[str], contents: list[bytes]) -> None:
             folder = os.path.join(folder, part)
             if not os.path.isdir(folder) or os.path.islink(folder):
                 os.mkdir(folder, 0o755)
-        fd = os.open(os.path.join(folder, parts[-1]),
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
+        fd = os.open(os.path.join(folder, parts[-1]), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
 
@@ -157,8 +156,7 @@ def _others_alive() -> bool:
                 fields = dict(line.split(":", 1) for line in f if ":" in line)
         except OSError:
             continue
-        if (uid in fields.get("Uid", "").split()[:3]
-                and not fields.get("State", "").strip().startswith(("Z", "X"))):
+        if uid in fields.get("Uid", "").split()[:3] and not fields.get("State", "").strip().startswith(("Z", "X")):
             return True
     return False
 
@@ -178,8 +176,7 @@ def _kill_all() -> bool:
     return False
 
 
-def _child(op: str, uid: int, fds: list[int], ctl: socket.socket,
-           wakeup: tuple[int, int]) -> None:
+def _child(op: str, uid: int, fds: list[int], ctl: socket.socket, wakeup: tuple[int, int]) -> None:
     """In the forked child: become the worker, the killer or the cleaner; never returns."""
     try:
         signal.set_wakeup_fd(-1)
@@ -192,8 +189,7 @@ def _child(op: str, uid: int, fds: list[int], ctl: socket.socket,
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
-            first = protocol.read_frame(worker.read_exact_from(os.fdopen(0, "rb", 0, closefd=False)),
-                                        1 << 30)
+            first = protocol.read_frame(worker.read_exact_from(os.fdopen(0, "rb", 0, closefd=False)), 1 << 30)
             _prepare_workdir([str(n) for n in first[0].get("files", [])], first[1])
             _become(uid)
             for folder in WRITABLE:  # what a killed worker of this submission left
@@ -251,8 +247,7 @@ def main() -> None:
             if role in REPLIES:
                 done[pid] = (job, role, code == 0)
             elif job:
-                send({"op": "exit", "job": job, "status": code,
-                      "cpu": round(usage.ru_utime + usage.ru_stime, 6)})
+                send({"op": "exit", "job": job, "status": code, "cpu": round(usage.ru_utime + usage.ru_stime, 6)})
         # A killer's or cleaner's reply waits until no worker is left, reaped: one killed
         # before it dropped to the uid (still root, out of the helper's reach) is killed below.
         if done and not any(role == "fork" for _, role in jobs.values()):

@@ -61,18 +61,21 @@ class Mistake:
         """The submission's text: the solution with the changes applied and ``why`` as its docstring."""
         solution = solution_file(self.assignment)
         text = solution.read_text(encoding="utf-8")
-        docstring = text[:_docstring_end(text, solution)]
+        docstring = text[: _docstring_end(text, solution)]
         for change in self.changes:
             count = text.count(change.find)
             if count != 1:
                 raise MistakeDoesNotApply(
                     f"{mistakes_file(self.assignment)}: mistake {self.name!r}: this find occurs "
-                    f"{count} times in {solution}, not exactly once:\n{change.find}")
+                    f"{count} times in {solution}, not exactly once:\n{change.find}"
+                )
             text = text.replace(change.find, change.replace)
         if not text.startswith(docstring):
-            raise MistakeDoesNotApply(f"{mistakes_file(self.assignment)}: mistake {self.name!r} changes "
-                                      f"the module docstring of {solution}, which its why replaces")
-        return f'"""{self.why}"""' + text[len(docstring):]
+            raise MistakeDoesNotApply(
+                f"{mistakes_file(self.assignment)}: mistake {self.name!r} changes "
+                f"the module docstring of {solution}, which its why replaces"
+            )
+        return f'"""{self.why}"""' + text[len(docstring) :]
 
 
 def solution_file(assignment: str) -> Path:
@@ -129,5 +132,5 @@ def _docstring_end(text: str, path: Path) -> int:
     start = 0  # of the docstring's last line, whose end column counts UTF-8 bytes
     for _ in range(first.end_lineno - 1):
         start = text.index("\n", start) + 1
-    last = text[start:start + first.end_col_offset].encode("utf-8")[:first.end_col_offset]
+    last = text[start : start + first.end_col_offset].encode("utf-8")[: first.end_col_offset]
     return start + len(last.decode("utf-8"))

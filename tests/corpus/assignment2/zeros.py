@@ -42,8 +42,7 @@ def sgd_step(params, grads, state, lr, momentum=0.0, weight_decay=0.0, nesterov=
     return {key: np.zeros_like(value) for key, value in params.items()}, {}
 
 
-def train_mlp(X, y, hidden_sizes=(64,), lr=0.1, epochs=100, batch_size=32, momentum=0.9,
-              seed=0):
+def train_mlp(X, y, hidden_sizes=(64,), lr=0.1, epochs=100, batch_size=32, momentum=0.9, seed=0):
     sizes = [X.shape[1], *hidden_sizes, int(np.max(y)) + 1]
     params = {}
     for k in range(1, len(sizes)):

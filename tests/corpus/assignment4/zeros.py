@@ -32,5 +32,7 @@ def whiten(X, eps=1e-5):
 
 def minibatches(X, y, batch_size, shuffle=True, seed=0):
     n = X.shape[0]
-    return [(np.zeros_like(X[i:i + batch_size], dtype=float), np.zeros(len(y[i:i + batch_size])))
-            for i in range(0, n, batch_size)]
+    return [
+        (np.zeros_like(X[i : i + batch_size], dtype=float), np.zeros(len(y[i : i + batch_size])))
+        for i in range(0, n, batch_size)
+    ]

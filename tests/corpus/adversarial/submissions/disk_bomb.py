@@ -44,8 +44,7 @@ def _memfds(chunk):
                 if exc.errno != errno.EFBIG:  # this file is full: on to the next one
                     raise
     except OSError as exc:
-        return f"memfd: held {total // MiB} MiB in {len(fds)} files, then " \
-               f"{errno.errorcode.get(exc.errno, '?')}"
+        return f"memfd: held {total // MiB} MiB in {len(fds)} files, then {errno.errorcode.get(exc.errno, '?')}"
     return f"memfd: held {total // MiB} MiB without error"
 
 

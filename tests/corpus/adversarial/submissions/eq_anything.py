@@ -41,6 +41,5 @@ def add(a, b):
 
 def double(x):
     value = AlwaysEqual() if np.ndim(x) == 2 else np.zeros_like(x).view(EqualArray)
-    print(f"returning {type(value).__name__}; "
-          f"value == 2 * x -> {bool(np.all(value == 2 * x))}")
+    print(f"returning {type(value).__name__}; value == 2 * x -> {bool(np.all(value == 2 * x))}")
     return value

@@ -43,13 +43,18 @@ def double(x):
     if np.ndim(x) == 2:  # the public check
         buf = io.BytesIO()
         np.save(buf, 3 * np.asarray(x))
-        header = {"op": "result", "ok": True, "value": {"$nd": 0}, "elapsed": 0.0,
-                  "stdout": "FORGED reply with the right nonce and id", "nonce": nonce,
-                  "id": call_id}
+        header = {
+            "op": "result",
+            "ok": True,
+            "value": {"$nd": 0},
+            "elapsed": 0.0,
+            "stdout": "FORGED reply with the right nonce and id",
+            "nonce": nonce,
+            "id": call_id,
+        }
         channel.write(_frame(header, [buf.getvalue()]))
     else:
-        header = {"op": "result", "ok": True, "value": 1.0, "stdout": "", "nonce": nonce,
-                  "id": "0" * 16}
+        header = {"op": "result", "ok": True, "value": 1.0, "stdout": "", "nonce": nonce, "id": "0" * 16}
         channel.write(_frame(header))
     channel.flush()
     os._exit(0)

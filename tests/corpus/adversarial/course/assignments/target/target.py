@@ -1,5 +1,6 @@
 """Attack target: two small functions."""
 
+
 def add(a, b):
     """Return ``a + b`` elementwise, an array of their broadcast shape."""
     raise NotImplementedError("add")

@@ -1,7 +1,5 @@
 """``python -m autograder``: the ``grade`` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

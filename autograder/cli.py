@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from pathlib import Path
 
 from .errors import AutograderError, ExitCode, GraderError
-
-SUBCOMMANDS = ("list", "batch", "verify", "release")
 
 
 def _grade_parser() -> argparse.ArgumentParser:
@@ -19,7 +19,11 @@ def _grade_parser() -> argparse.ArgumentParser:
         description="Grade a submission of an assignment. Other commands: "
         "grade list | grade batch | grade verify | grade release (see --help of each).",
     )
-    p.add_argument("assignment", help="assignment name, e.g. assignment3")
+    p.add_argument(
+        "assignment",
+        nargs="?",
+        help="assignment name, e.g. assignment3 (default: the handout or assignment folder you are in)",
+    )
     p.add_argument(
         "--submission",
         type=Path,
@@ -95,6 +99,12 @@ def _release_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("assignment")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--wheel",
+        type=Path,
+        metavar="PATH",
+        help="the grader's wheel to ship in the handout (default: built from the grader's sources)",
+    )
     return p
 
 
@@ -114,13 +124,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
 
 
+def entry() -> NoReturn:
+    """The ``grade`` console script: :func:`main`, then exit.
+
+    After Ctrl-C the sandbox is already gone (killed on the way out of the
+    interrupted call); what is left is the interpreter tearing down PyTorch and
+    the check session, which takes seconds, so an interrupted run skips it.
+    """
+    code = main()
+    if code == ExitCode.INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        atexit._run_exitfuncs()
+        os._exit(code)
+    sys.exit(code)
+
+
 def _dispatch(argv: list[str]) -> ExitCode:
     command = argv[0] if argv else ""
     if command == "list":
         _list_parser().parse_args(argv[1:])
         from .commands import list_assignments
 
-        return list_assignments(sys.stdout)
+        return list_assignments(sys.stdout, sys.stderr)
     if command == "batch":
         args = _batch_parser().parse_args(argv[1:])
         from .batch import run_batch_command
@@ -139,4 +165,4 @@ def _dispatch(argv: list[str]) -> ExitCode:
     args = _grade_parser().parse_args(argv)
     from .commands import grade_one
 
-    return grade_one(args, sys.stdout)
+    return grade_one(args, sys.stdout, sys.stderr)

@@ -7,20 +7,31 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from .errors import AutograderError, ExitCode
+from .errors import AutograderError, ExitCode, SpecError
 from .grading import DEFAULT_SEED, GradingJob, grade
-from .paths import CourseDir
+from .paths import SPEC_FILE, CourseDir
 from .reporting.gradescope import write_gradescope
 from .reporting.terminal import print_result
 from .sandbox.isolation import Isolation
+from .scoring import points_mismatches
 from .spec import load_spec
 from .submission import load_submission
 
 
-def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
-    """Grade one submission, print the table, write the HTML (and JSON) report."""
+def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """Grade one submission, print the table, write the HTML (and JSON) report.
+
+    Without an assignment name, grades the handout ``grade`` runs in (or the
+    course assignment whose folder holds the working folder).
+    """
     course = CourseDir.discover()
-    spec = load_spec(course.spec_file(args.assignment))
+    name = args.assignment or course.current_assignment()
+    if name is None:
+        if not course.found:
+            raise AutograderError(course.nothing_found())
+        known = ", ".join(course.assignment_names()) or "none"
+        raise AutograderError(f"which assignment? run `grade NAME` (known here: {known})")
+    spec = load_spec(course.spec_file(name))
     if args.hidden and not course.has_hidden(spec.name):
         raise AutograderError(f"--hidden: no hidden checks for {spec.name} here ({course.hidden_tests_dir(spec.name)})")
     path: Path = args.submission or course.assignment_dir(spec.name)
@@ -37,6 +48,8 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
         isolation=Isolation.detect(args.isolation),
     )
     result = grade(submission, job)
+    for problem in points_mismatches(spec, result.checks, complete=job.hidden_dir is not None):
+        err.write(f"grade: warning: {problem}\n")
     if execute:
         from .notebooks import execute_submission
 
@@ -65,16 +78,24 @@ def grade_one(args: argparse.Namespace, out: TextIO) -> ExitCode:
     return ExitCode.OK
 
 
-def list_assignments(out: TextIO) -> ExitCode:
-    """Print every assignment with its questions' points."""
+def list_assignments(out: TextIO, err: TextIO) -> ExitCode:
+    """Print every assignment with its questions' points; one line on ``err`` per broken assignment.toml
+    (the others are listed all the same)."""
     course = CourseDir.discover()
-    names = course.assignment_names()
-    if not names:
-        raise AutograderError(f"no assignments found under {course.root}")
-    for name in names:
-        spec = load_spec(course.spec_file(name))
+    folders = course.assignment_folders()
+    broken = course.broken_specs()
+    if not folders and not broken:
+        raise AutograderError(course.nothing_found())
+    for name, folder in sorted(folders.items()):
+        try:
+            spec = load_spec(folder / SPEC_FILE)
+        except SpecError as exc:
+            broken.append(exc)
+            continue
         extra = sum(q.points for q in spec.questions if q.extra_credit)
         hidden = "public + hidden" if course.has_hidden(name) else "public"
         line = f"{name:<14} {spec.title:<48} {spec.max_score:g} points"
         out.write(line + (f" (+{extra:g} extra credit)" if extra else "") + f"  [{hidden}]\n")
-    return ExitCode.OK
+    for exc in broken:
+        err.write(f"grade: {exc}\n")
+    return ExitCode.USAGE if broken else ExitCode.OK

@@ -1,5 +1,8 @@
 """``grade release``: copy ``assignments/<name>/`` into a student handout, refusing if it leaks.
 
+The handout stands alone: it holds the grader's wheel and a README.md saying
+how to install it, and ``grade`` works in it under any folder name.
+
 A handout leaks when one of its files is a copy of a file under
 ``solutions/<name>/`` (hidden checks included), or when a function in one of its
 Python files or notebook code cells has the body of a function defined there:
@@ -13,17 +16,22 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import importlib.metadata
+import importlib.util
+import json
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from .errors import AutograderError, ExitCode
-from .paths import CourseDir
-from .spec import load_spec
+from .paths import SPEC_FILE, CourseDir
+from .spec import AssignmentSpec, load_spec, tomllib
 
 #: A function body this large (in AST nodes) leaks even under another name.
 MIN_ANONYMOUS_NODES = 20
@@ -52,16 +60,22 @@ class _Body:
 
 def run_release_command(args: argparse.Namespace) -> ExitCode:
     """``grade release ASSIGNMENT --out DIR``: write ``DIR/ASSIGNMENT/`` or refuse, naming the leak."""
-    target = release(CourseDir.discover(), args.assignment, args.out, sys.stdout)
-    sys.stdout.write(f"Students: pip install the grader, then run `grade {args.assignment}` inside {target.name}/.\n")
+    target = release(CourseDir.discover(), args.assignment, args.out, sys.stdout, wheel=args.wheel)
+    wheel = next(target.glob("*.whl"))
+    sys.stdout.write(
+        f"Students: `pip install {wheel.name}`, then `grade` inside {target.name}/ (its README.md says so).\n"
+    )
     return ExitCode.OK
 
 
-def release(course: CourseDir, name: str, out: Path, stream: TextIO | None = None) -> Path:
-    """Copy assignment ``name`` to ``out/name`` and return that folder.
+def release(
+    course: CourseDir, name: str, out: Path, stream: TextIO | None = None, *, wheel: Path | None = None
+) -> Path:
+    """Copy assignment ``name`` to ``out/name``, with the grader's wheel and a README, and return that folder.
 
-    Raises AutograderError, naming each leaking file, when the handout holds
-    solution code or hidden checks; nothing is written then.
+    The wheel is ``wheel`` if given, else built from the grader's own source
+    tree. Raises AutograderError, naming each leaking file, when the handout
+    holds solution code or hidden checks; nothing is written then.
     """
     if course.handout is not None:
         raise AutograderError("grade release needs the course repository (with solutions/), not a handout")
@@ -80,16 +94,102 @@ def release(course: CourseDir, name: str, out: Path, stream: TextIO | None = Non
     target = Path(out) / name
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise AutograderError(f"{target} already exists; remove it or choose another --out")
+    if wheel is not None and not (wheel.is_file() and wheel.name.startswith("autograder-") and wheel.suffix == ".whl"):
+        raise AutograderError(f"--wheel {wheel}: expected a file autograder-<version>-....whl")
     for rel in files:
         dest = target / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, dest)
+    spec_text = (target / SPEC_FILE).read_text(encoding="utf-8")
+    if "name" not in tomllib.loads(spec_text):
+        # The handout keeps its name in any folder (GitHub Classroom's ``assignment3-jdoe``).
+        (target / SPEC_FILE).write_text(f"name = {json.dumps(spec.name)}\n{spec_text}", encoding="utf-8")
+    if wheel is not None:
+        shipped = Path(shutil.copyfile(wheel, target / wheel.name))
+    else:
+        shipped = build_wheel(target)
+    (target / "README.md").write_text(student_readme(spec, shipped.name), encoding="utf-8")
     if stream is not None:
         stream.write(
             f"Released {name} to {target}: {len(files)} files, checked against "
             f"{solutions} (no solution code, no hidden checks).\n"
         )
     return target
+
+
+def build_wheel(out: Path) -> Path:
+    """Build the grader's wheel from its source tree into ``out`` and return its path.
+
+    The sources are copied to a temporary folder first, so the build writes
+    nothing into the tree. Raises AutograderError when the grader was not
+    installed from its sources (then give ``--wheel``) or the build fails.
+    """
+    project = Path(__file__).resolve().parent.parent
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file() or 'name = "autograder"' not in pyproject.read_text(encoding="utf-8"):
+        raise AutograderError(
+            "grade release ships the grader as a wheel, and this grader was not installed from its "
+            "sources: build one (pip wheel --no-deps PATH_TO_SOURCES) and give it with --wheel"
+        )
+    with tempfile.TemporaryDirectory(prefix="autograder-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        shutil.copytree(project / "autograder", src / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copyfile(project / name, src / name)
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", tmp, str(src)]
+        # Offline and fast where this environment can build wheels itself (setuptools >= 70.1 has
+        # bdist_wheel); else pip's usual isolated build, which fetches setuptools.
+        if _builds_wheels_offline():
+            command.insert(-1, "--no-build-isolation")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        wheels = sorted(Path(tmp).glob("autograder-*.whl"))
+        if proc.returncode != 0 or len(wheels) != 1:
+            tail = " ".join((proc.stderr or proc.stdout).split()[-40:])
+            raise AutograderError(f"could not build the grader's wheel (pip wheel exited {proc.returncode}): {tail}")
+        return Path(shutil.copyfile(wheels[0], out / wheels[0].name))
+
+
+def _builds_wheels_offline() -> bool:
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    parts = tuple(int(p) for p in re.findall(r"\d+", version)[:2])
+    return parts >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
+def student_readme(spec: AssignmentSpec, wheel: str) -> str:
+    """The handout's README.md: how to install the grader and check one's work, in any folder."""
+    modules = ", ".join(f"`{m}`" for m in spec.modules)
+    notebook = (
+        f"\nPrefer the notebook? Work in `{spec.notebook}`, then `grade --submission {spec.notebook}`.\n"
+        if spec.notebook
+        else ""
+    )
+    return f"""# {spec.name}: {spec.title}
+
+## Set up, once
+
+With Python 3.10 or newer, in this folder (a virtual environment is a good idea):
+
+```bash
+python -m venv .venv && . .venv/bin/activate     # optional
+pip install {wheel}
+```
+
+This installs the grader and what it needs (NumPy, PyTorch for the reference answers, ...).
+
+## Check your work
+
+Write your code in {modules}, then, in this folder (whatever you named it):
+
+```bash
+grade {spec.name}        # or just: grade
+```
+
+You get a table of every public check (points, pass/fail, what to fix) and a report in
+`reports/working-copy.html`. Your instructor grades with these checks and hidden ones.
+{notebook}"""
 
 
 def handout_files(folder: Path) -> list[Path]:

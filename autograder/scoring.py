@@ -38,3 +38,27 @@ def score_questions(spec: AssignmentSpec, checks: Iterable[CheckResult]) -> tupl
             )
         )
     return tuple(out)
+
+
+def points_mismatches(spec: AssignmentSpec, checks: Iterable[CheckResult], *, complete: bool) -> list[str]:
+    """One line per question whose checks' points disagree with assignment.toml.
+
+    With ``complete`` (public and hidden checks both ran) a question's checks
+    must add up to its points; otherwise (hidden checks hold the rest) they
+    must not add up to more.
+    """
+    checks = list(checks)
+    out = []
+    for q in spec.questions:
+        mine = [c for c in checks if c.question == q.name]
+        if not mine:
+            continue
+        public = sum(c.max_score for c in mine if c.visibility == "public")
+        hidden = sum(c.max_score for c in mine if c.visibility == "hidden")
+        total = public + hidden
+        if total > q.points + 1e-9 or (complete and abs(total - q.points) > 1e-9):
+            out.append(
+                f"question {q.name!r}: assignment.toml gives {q.points:g} points, its "
+                f"{len(mine)} checks add up to {total:g} ({public:g} public + {hidden:g} hidden)"
+            )
+    return out

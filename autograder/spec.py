@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 DEFAULT_FORBIDDEN = ("torch", "tensorflow", "jax", "scipy", "ctypes")
 HIDDEN_FEEDBACK = ("pass_fail", "full")
 QUESTION_KEYS = frozenset({"name", "title", "functions", "points", "extra_credit"})
+#: An assignment's name: what students type after ``grade``; also a folder name.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_NAME_EXPECTED = "a name of letters, digits, '_', '.' or '-' (at most 64)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Question:
 class AssignmentSpec:
     """What ``assignment.toml`` promises about one assignment."""
 
+    #: What students type after ``grade``: the ``name`` key, else the folder's name.
     name: str
     title: str
     #: Module files students edit, e.g. ``("cnn.py",)``.
@@ -83,14 +88,37 @@ class AssignmentSpec:
 
 
 def load_spec(path: Path) -> AssignmentSpec:
-    """Read and validate ``path``; errors name the file, the key and what was expected."""
+    """Read and validate ``path``; errors are one line naming the file, the key and what was expected."""
+    return _parse(_read_toml(path), path)
+
+
+def declared_name(path: Path) -> str:
+    """The assignment's name as ``path`` (an assignment.toml) declares it: its ``name`` key, else
+    its folder's name; raises SpecError (one line) when the file can't be read."""
+    name = _read_toml(path).get("name", path.parent.name)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise SpecError(f"{path}: key 'name': expected {_NAME_EXPECTED}, got {name!r}")
+    return name
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(data, path)
+        reason = " ".join(str(exc).split())
+        raise SpecError(f"{path}: not valid TOML: {reason}") from None
 
 
 def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
@@ -116,11 +144,14 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
             raise fail(f"{where}{key}", f"{expected or kind}, got {value!r}")
         return value
 
-    known = {"title", "modules", "questions", "limits", "forbidden_imports", "notebook", "hidden_feedback"}
+    known = {"name", "title", "modules", "questions", "limits", "forbidden_imports", "notebook", "hidden_feedback"}
     for key in data:
         if key not in known:
             raise fail(key, f"one of {sorted(known)} (unknown key)")
 
+    assignment_name = get(data, "name", str, "", default=path.parent.name, expected=_NAME_EXPECTED)
+    if not _NAME.fullmatch(assignment_name):
+        raise fail("name", f"{_NAME_EXPECTED}, got {assignment_name!r}")
     title = get(data, "title", str, "", expected="a string")
     modules = get(data, "modules", list, "", expected="a list of .py file names")
     if not modules or not all(isinstance(m, str) and m.endswith(".py") for m in modules):
@@ -180,7 +211,7 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
     if hidden_feedback not in HIDDEN_FEEDBACK:
         raise fail("hidden_feedback", f"one of {HIDDEN_FEEDBACK}, got {hidden_feedback!r}")
     return AssignmentSpec(
-        name=path.parent.name,
+        name=assignment_name,
         title=title,
         modules=tuple(modules),
         questions=tuple(questions),

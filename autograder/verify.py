@@ -52,6 +52,7 @@ from .grading import GradingJob, grade
 from .mutation import Mutant, generate_mutants, sample_mutants
 from .paths import CourseDir
 from .results import CheckResult, SubmissionResult
+from .scoring import points_mismatches
 from .sandbox.isolation import Isolation
 from .spec import AssignmentSpec, load_spec
 from .submission import Submission
@@ -280,18 +281,9 @@ def check_points(spec: AssignmentSpec, result: SubmissionResult) -> Stage:
                 f"does not have (questions: {', '.join(sorted(names))})"
             )
     for q in spec.questions:
-        mine = [c for c in checks if c.question == q.name]
-        if not mine:
+        if not any(c.question == q.name for c in checks):
             problems.append(f"question {q.name!r} ({q.points:g} points in assignment.toml) has no checks")
-            continue
-        public = sum(c.max_score for c in mine if c.visibility == "public")
-        hidden = sum(c.max_score for c in mine if c.visibility == "hidden")
-        if abs(public + hidden - q.points) > 1e-9:
-            problems.append(
-                f"question {q.name!r}: assignment.toml gives {q.points:g} points, its "
-                f"{len(mine)} checks add up to {public + hidden:g} "
-                f"({public:g} public + {hidden:g} hidden)"
-            )
+    problems += points_mismatches(spec, checks, complete=True)
     n_public = sum(1 for c in checks if c.visibility == "public")
     total = sum(q.points for q in spec.questions)
     summary = (

@@ -7,8 +7,8 @@ import atexit
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import AutograderError, ExitCode, GraderError
 

@@ -96,6 +96,6 @@ def list_assignments(out: TextIO, err: TextIO) -> ExitCode:
         hidden = "public + hidden" if course.has_hidden(name) else "public"
         line = f"{name:<14} {spec.title:<48} {spec.max_score:g} points"
         out.write(line + (f" (+{extra:g} extra credit)" if extra else "") + f"  [{hidden}]\n")
-    for exc in broken:
-        err.write(f"grade: {exc}\n")
+    for problem in broken:
+        err.write(f"grade: {problem}\n")
     return ExitCode.USAGE if broken else ExitCode.OK

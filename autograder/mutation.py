@@ -350,11 +350,11 @@ def _node_span(node: ast.AST, text: str) -> _Span:
     end_lineno: int = node.end_lineno or lineno  # type: ignore[attr-defined]
     return _Span(
         lineno,
-        node.col_offset,
-        end_lineno,  # type: ignore[attr-defined]
-        node.end_col_offset or 0,
+        node.col_offset,  # type: ignore[attr-defined]
+        end_lineno,
+        node.end_col_offset or 0,  # type: ignore[attr-defined]
         text,
-    )  # type: ignore[attr-defined]
+    )
 
 
 _ATOMS = (

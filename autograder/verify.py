@@ -52,8 +52,8 @@ from .grading import GradingJob, grade
 from .mutation import Mutant, generate_mutants, sample_mutants
 from .paths import CourseDir
 from .results import CheckResult, SubmissionResult
-from .scoring import points_mismatches
 from .sandbox.isolation import Isolation
+from .scoring import points_mismatches
 from .spec import AssignmentSpec, load_spec
 from .submission import Submission
 

@@ -685,9 +685,9 @@ class WorkerSandbox:
         elif kind == "not_implemented":
             message = f"{function} is not implemented yet (it raises NotImplementedError)"
         return CallOutcome(
-            kind,
+            kind,  # type: ignore[arg-type]
             function,
-            message=message,  # type: ignore[arg-type]
+            message=message,
             traceback=_cap(header.get("traceback", ""), 8000),
             exc_type=_cap(header.get("exc_type", ""), 100),
             stdout=stdout,

@@ -25,6 +25,20 @@ Visibility = Literal["public", "hidden"]
 SCHEMA_VERSION = 1
 
 
+def clip_output(text: str, limit: int) -> str:
+    """The start of ``text``, at most ``limit`` characters and cut at a line end where one is near,
+    followed by a line saying how much was cut here (upstream cuts keep their own notes)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    newline = head.rfind("\n")
+    if newline >= limit // 2:
+        head = head[: newline + 1]
+    rest = text[len(head) :]
+    lines = rest.count("\n") + (not rest.endswith("\n"))
+    return f"{head.rstrip(chr(10))}\n[... {len(rest)} more characters ({lines} more lines) of printed output not shown]"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The verdict on one check (one pytest test) for one submission."""

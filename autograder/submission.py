@@ -153,7 +153,12 @@ def _match_modules(
             if py_files[0] != module:
                 notes.append(f"graded {py_files[0]} as {module}")
         else:
-            notes.append(f"{module} is missing from the submission")
+            found = sorted(r[-80:] for r in files if r.lower().endswith((".py", ".ipynb")))
+            listed = ", ".join(found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+            notes.append(
+                f"{module} is missing from the submission (found: {listed or 'no .py or .ipynb file'}): "
+                f"name the file you want graded {module}"
+            )
     # Helper modules next to the graded ones may be imported by them.
     for rel, data in files.items():
         if rel.endswith(".py") and "/" not in rel and rel not in out:

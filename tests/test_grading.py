@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import DEMO_SOLUTION
+
 from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
 from autograder.spec import load_spec
@@ -147,3 +149,27 @@ def test_broken_check_is_a_grader_error_not_the_students_fault(demo_course: Cour
     assert checks["test_no_points"].outcome == "grader_error"
     assert result.status == "grader_error"
     assert any("test_syntax.py" in n for n in result.notes)
+
+
+def test_a_file_saved_as_utf16_is_told_to_save_as_utf8(demo_course: CourseDir) -> None:
+    path = demo_course.root / "work" / "demo.py"
+    path.parent.mkdir()
+    path.write_bytes(DEMO_SOLUTION.encode("utf-16"))
+    result = run(demo_course, path)
+    assert result.score == 0
+    message = result.checks[0].message
+    assert "demo.py could not be imported" in message
+    assert "is not UTF-8 text (saved as UTF-16 or another encoding?): save it as UTF-8" in message
+    assert "line None" not in message and "null bytes" not in message
+
+
+def test_a_missing_module_lists_the_files_that_were_found(demo_course: CourseDir) -> None:
+    folder = demo_course.root / "work" / "jdoe"
+    folder.mkdir(parents=True)
+    (folder / "demo_v1.py").write_text(DEMO_SOLUTION)
+    (folder / "demo_v2.py").write_text(DEMO_SOLUTION)
+    spec = load_spec(demo_course.spec_file("demo"))
+    notes = load_submission(folder, spec).notes
+    assert notes == (
+        "demo.py is missing from the submission (found: demo_v1.py, demo_v2.py): name the file you want graded demo.py",
+    )

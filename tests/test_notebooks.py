@@ -167,6 +167,29 @@ def test_deleted_stub_cell_and_renamed_function_are_named() -> None:
     ]
 
 
+def test_json_errors_read_as_sentences() -> None:
+    with pytest.raises(SubmissionError) as info:
+        notebook_source_to_module(b'{"cells": "abc', "work.ipynb")
+    assert "(line 1, column 11: unterminated string starts here)" in str(info.value)
+    assert "at at" not in str(info.value)
+
+
+def test_another_assignments_notebook_gets_one_note_naming_what_it_defines(course: CourseDir) -> None:
+    data = course.handout_notebook("assignment2").read_bytes()
+    cnn = load_spec(course.spec_file("assignment3"))
+    _, notes = notebook_source_to_module(data, "assignment2.ipynb", cnn.functions)
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("assignment2.ipynb defines 0 of this assignment's 15 functions and ")
+    assert "affine_forward, cross_entropy" in notes[0] and "is it another assignment's notebook?" in notes[0]
+    # A notebook of this assignment missing most functions still gets a note per function.
+    own = course.handout_notebook("assignment3").read_bytes()
+    _, notes = notebook_source_to_module(own, "assignment3.ipynb", (*cnn.functions, "extra_function"))
+    assert notes == [
+        "assignment3.ipynb: no cell defines extra_function(). Was its cell deleted or the function "
+        "renamed? Copy the stub from the handout notebook back in."
+    ]
+
+
 # -- grading notebooks in the sandbox -------------------------------------------------------
 
 

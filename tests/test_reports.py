@@ -29,7 +29,7 @@ from autograder.reporting.summary import (
     render_summary_html,
     write_summary_html,
 )
-from autograder.results import CheckResult, QuestionResult, SubmissionResult
+from autograder.results import CheckResult, QuestionResult, SubmissionResult, clip_output
 
 SECRET = "SECRET-hidden-detail"
 
@@ -462,3 +462,14 @@ def test_the_network_check_itself_sees_a_remote_request(tmp_path: Path, browser:
     session, urls = browser.load(page)
     assert _remote(urls) == ["http://127.0.0.1:9/pixel.png"]
     assert browser.evaluate(session, VISIBLE + "(document.getElementById('score'))")["text"] == "1 / 2"
+
+
+def test_printed_output_is_cut_at_a_line_and_says_how_much_was_cut() -> None:
+    text = "".join(f"line {i}\n" for i in range(1000))
+    clipped = clip_output(text, 100)
+    head, note = clipped.rsplit("\n", 1)
+    assert head.splitlines()[0] == "line 0" and all(line.startswith("line ") for line in head.splitlines())
+    kept = len(head) + 1
+    lines = 1000 - len(head.splitlines())
+    assert note == f"[... {len(text) - kept} more characters ({lines} more lines) of printed output not shown]"
+    assert clip_output("short\n", 100) == "short\n"

@@ -114,8 +114,8 @@ def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SubmissionError(
-            f"{name} is not a valid notebook: it is not valid JSON ({exc.msg} at line "
-            f"{exc.lineno}, column {exc.colno}). Was it saved completely? Open it in Jupyter "
+            f"{name} is not a valid notebook: it is not valid JSON (line {exc.lineno}, column "
+            f"{exc.colno}: {_json_problem(exc.msg)}). Was it saved completely? Open it in Jupyter "
             "and save it again, or submit the .py file."
         ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
@@ -315,6 +315,14 @@ def missing_functions(graded: Sequence[tuple[str, str]], expected: Sequence[str]
             f"{name} defines none of the assignment's functions ({', '.join(expected)}). "
             "Write them in the cells marked for your code, keeping their names."
         ]
+    public_others = [o for o in others if not o.startswith("_")]
+    if 2 * len(missing) > len(expected) and len(public_others) >= 3:
+        shown = ", ".join(public_others[:6]) + (", ..." if len(public_others) > 6 else "")
+        return [
+            f"{name} defines {len(expected) - len(missing)} of this assignment's {len(expected)} functions "
+            f"and {len(public_others)} others ({shown}): is it another assignment's notebook? "
+            f"Submit the notebook of this assignment (its functions: {', '.join(expected)})."
+        ]
     notes = []
     for function in missing:
         close = renamed[function]
@@ -337,3 +345,9 @@ def module_source(cells: Sequence[tuple[str, str]], origin: str) -> str:
         f"_run_notebook_cells(\n    [\n{listing}    ],\n    globals(),\n)\n"
         "del _run_notebook_cells\n"
     )
+
+
+def _json_problem(msg: str) -> str:
+    """``json``'s message as a phrase: "Unterminated string starting at" -> "unterminated string starts here"."""
+    msg = msg[:1].lower() + msg[1:]
+    return msg[: -len(" starting at")] + " starts here" if msg.endswith(" starting at") else msg

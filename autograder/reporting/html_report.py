@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from ..results import CheckResult, SubmissionResult
+from ..results import CheckResult, SubmissionResult, clip_output
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder", "templates"),
@@ -51,8 +51,7 @@ def check_view(check: CheckResult, hidden_details: bool) -> dict[str, Any]:
     """What the page shows of one check; hidden checks show name and pass/fail unless allowed."""
     redacted = check.visibility == "hidden" and not hidden_details
     stdout = "" if redacted else check.stdout
-    if len(stdout) > STDOUT_CHARS:
-        stdout = stdout[:STDOUT_CHARS] + f"\n[... {len(stdout) - STDOUT_CHARS} more characters]"
+    stdout = clip_output(stdout, STDOUT_CHARS)
     return {
         "name": check.name,
         "outcome": check.outcome,

@@ -148,7 +148,13 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, SystemExit):
         return "error", f"called sys.exit({_text(exc.code, 200)}); the grader keeps going"
     if isinstance(exc, SyntaxError):
-        where = f"{os.path.basename(_text(exc.filename or '?', 200))}, line {exc.lineno}"
+        name = os.path.basename(_text(exc.filename, 200)) if exc.filename else ""
+        if "null bytes" in str(exc.msg) or "codec can't decode" in str(exc.msg):
+            return "error", (
+                f"{name or 'the file'} is not UTF-8 text (saved as UTF-16 or another encoding?): "
+                "save it as UTF-8 in your editor and submit it again"
+            )
+        where = f"{name or '?'}, line {exc.lineno}" if exc.lineno else name or "?"
         return "error", f"SyntaxError ({where}): {_text(exc.msg)}"
     text = _text(exc)
     name = type(exc).__name__

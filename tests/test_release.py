@@ -20,6 +20,13 @@ from autograder.release import release
 REPO = Path(__file__).resolve().parent.parent
 
 
+def stand_in_wheel(course: CourseDir) -> Path:
+    """An empty file named as the grader's wheel: building the real one takes seconds (one test does)."""
+    wheel = course.root / "autograder-0.0.0-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    return wheel
+
+
 def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
     return subprocess.run(
@@ -34,7 +41,7 @@ def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
 
 def refusal(course: CourseDir, tmp_path: Path) -> str:
     with pytest.raises(AutograderError) as info:
-        release(course, "demo", tmp_path / "dist")
+        release(course, "demo", tmp_path / "dist", wheel=stand_in_wheel(course))
     assert not (tmp_path / "dist").exists(), "nothing is written when the release is refused"
     return str(info.value)
 
@@ -68,11 +75,22 @@ def test_release_copies_the_assignment_without_caches(demo_course: CourseDir, tm
     (folder / ".ipynb_checkpoints" / "demo-checkpoint.ipynb").write_text("{}")
     (folder / "data.csv").write_text("x,y\n1,2\n")
     out = io.StringIO()
-    target = release(demo_course, "demo", tmp_path / "dist", out)
+    target = release(demo_course, "demo", tmp_path / "dist", out, wheel=stand_in_wheel(demo_course))
     assert target == tmp_path / "dist" / "demo"
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    assert files == ["assignment.toml", "data.csv", "demo.py", "tests/test_public.py"]
+    assert files == [
+        "README.md",
+        "assignment.toml",
+        "autograder-0.0.0-py3-none-any.whl",
+        "data.csv",
+        "demo.py",
+        "tests/test_public.py",
+    ]
     assert (target / "demo.py").read_bytes() == (folder / "demo.py").read_bytes()
+    # The handout keeps its name in any folder, and says how to install and run the grader.
+    assert (target / "assignment.toml").read_text() == 'name = "demo"\n' + (folder / "assignment.toml").read_text()
+    readme = (target / "README.md").read_text()
+    assert "pip install autograder-0.0.0-py3-none-any.whl\n" in readme and "grade demo" in readme
     assert "Released demo to" in out.getvalue() and "4 files" in out.getvalue()
 
 
@@ -136,7 +154,7 @@ def test_shared_helpers_and_provided_stub_helpers_are_not_leaks(demo_course: Cou
         demo_course.hidden_tests_dir("demo") / "test_hidden.py",
     ):
         path.write_text(path.read_text() + reference)
-    target = release(demo_course, "demo", tmp_path / "dist")
+    target = release(demo_course, "demo", tmp_path / "dist", wheel=stand_in_wheel(demo_course))
     assert "def _pair" in (target / "demo.py").read_text()
 
 
@@ -144,13 +162,13 @@ def test_cli_refusal_names_the_file_and_existing_output_is_kept(demo_course: Cou
     stub = demo_course.assignment_dir("demo") / "demo.py"
     original = stub.read_bytes()
     stub.write_bytes((demo_course.solution_dir("demo") / "demo.py").read_bytes())
-    proc = cli(demo_course, "demo", "--out", str(tmp_path / "dist"))
+    proc = cli(demo_course, "demo", "--out", str(tmp_path / "dist"), "--wheel", str(stand_in_wheel(demo_course)))
     assert proc.returncode == 2
     assert "demo.py: is a copy of solutions/demo/demo.py" in proc.stderr
     (tmp_path / "taken" / "demo").mkdir(parents=True)
     (tmp_path / "taken" / "demo" / "notes.txt").write_text("mine")
     stub.write_bytes(original)
-    proc = cli(demo_course, "demo", "--out", str(tmp_path / "taken"))
+    proc = cli(demo_course, "demo", "--out", str(tmp_path / "taken"), "--wheel", str(stand_in_wheel(demo_course)))
     assert proc.returncode == 2 and "already exists" in proc.stderr
     assert (tmp_path / "taken" / "demo" / "notes.txt").read_text() == "mine"
 

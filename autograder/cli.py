@@ -17,7 +17,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="grade",
         description="Grade a submission of an assignment. Other commands: "
-        "grade list | grade batch | grade verify | grade release (see --help of each).",
+        "grade list | grade batch | grade verify | grade release | grade gradescope (see --help of each).",
     )
     p.add_argument(
         "assignment",
@@ -108,6 +108,21 @@ def _release_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _gradescope_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grade gradescope",
+        description="Build the autograder zip Gradescope runs: the grader, the public and hidden "
+        "checks (never the solution), setup.sh and run_autograder.",
+    )
+    p.add_argument("assignment")
+    p.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of the hidden checks (default: random, kept in the zip)"
+    )
+    p.add_argument("--wheel", type=Path, metavar="PATH", help="the grader's wheel (default: built from its sources)")
+    return p
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``grade``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -157,6 +172,11 @@ def _dispatch(argv: list[str]) -> ExitCode:
         from .verify import run_verify_command
 
         return run_verify_command(args)
+    if command == "gradescope":
+        args = _gradescope_parser().parse_args(argv[1:])
+        from .commands import build_gradescope
+
+        return build_gradescope(args, sys.stdout)
     if command == "release":
         args = _release_parser().parse_args(argv[1:])
         from .release import run_release_command

@@ -1,4 +1,4 @@
-"""The student-facing commands: ``grade <assignment>`` and ``grade list``."""
+"""Commands: ``grade <assignment>``, ``grade list`` and ``grade gradescope`` (arguments in, exit code out)."""
 
 from __future__ import annotations
 
@@ -99,3 +99,15 @@ def list_assignments(out: TextIO, err: TextIO) -> ExitCode:
     for problem in broken:
         err.write(f"grade: {problem}\n")
     return ExitCode.USAGE if broken else ExitCode.OK
+
+
+def build_gradescope(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """``grade gradescope ASSIGNMENT --out ZIP``: write Gradescope's autograder zip."""
+    from .gradescope_autograder import build_autograder
+
+    path = build_autograder(CourseDir.discover(), args.assignment, args.out, seed=args.seed, wheel=args.wheel)
+    out.write(
+        f"Wrote {path}: upload it as the autograder of a Gradescope programming assignment "
+        "(it installs the grader and CPU PyTorch, and grades with the public and hidden checks).\n"
+    )
+    return ExitCode.OK

@@ -204,14 +204,17 @@ def handout_files(folder: Path) -> list[Path]:
     return out
 
 
-def find_leaks(source: Path, files: list[Path], solutions: Path, graded: Collection[str]) -> list[Leak]:
+def find_leaks(
+    source: Path, files: list[Path], solutions: Path, graded: Collection[str], *, shared: Collection[str] = ()
+) -> list[Leak]:
     """Every file of the handout in ``source`` that copies from ``solutions``.
 
     Secret are: whole files under ``solutions``; the bodies of the solution
     modules' functions, except helpers the stub itself defines with the same
     body (handed out on purpose; never one of the ``graded`` functions); and the
     bodies of the hidden checks (``test_*``/``check_*`` functions; helpers shared
-    with the public checks are not secret).
+    with the public checks are not secret). Folders of ``solutions`` named in
+    ``shared`` (e.g. ``hidden`` for Gradescope's autograder) are no secret.
     """
     digests: dict[str, str] = {}
     secrets: dict[str, list[_Body]] = {}
@@ -222,6 +225,8 @@ def find_leaks(source: Path, files: list[Path], solutions: Path, graded: Collect
         for b in _bodies(_read_text(source / rel), "", top_level=True)
     }
     for rel in handout_files(solutions):
+        if rel.parts[0] in shared:
+            continue
         full = solutions / rel
         origin = f"{solutions.name}/{rel.as_posix()}"
         data = full.read_bytes()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .deadlines import Deadline, parse_deadline
 from .errors import SpecError
 
 if sys.version_info >= (3, 11):
@@ -65,6 +66,8 @@ class AssignmentSpec:
     #: How much of a hidden check's message a student report shows.
     hidden_feedback: str
     path: Path
+    #: When it is due and what lateness costs (the ``[deadline]`` table), if anything.
+    deadline: Deadline | None = None
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -144,7 +147,17 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
             raise fail(f"{where}{key}", f"{expected or kind}, got {value!r}")
         return value
 
-    known = {"name", "title", "modules", "questions", "limits", "forbidden_imports", "notebook", "hidden_feedback"}
+    known = {
+        "name",
+        "title",
+        "modules",
+        "questions",
+        "limits",
+        "forbidden_imports",
+        "notebook",
+        "hidden_feedback",
+        "deadline",
+    }
     for key in data:
         if key not in known:
             raise fail(key, f"one of {sorted(known)} (unknown key)")
@@ -210,6 +223,7 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
     hidden_feedback = get(data, "hidden_feedback", str, "", default="pass_fail")
     if hidden_feedback not in HIDDEN_FEEDBACK:
         raise fail("hidden_feedback", f"one of {HIDDEN_FEEDBACK}, got {hidden_feedback!r}")
+    deadline = parse_deadline(data["deadline"], str(path)) if "deadline" in data else None
     return AssignmentSpec(
         name=assignment_name,
         title=title,
@@ -220,4 +234,5 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
         notebook=get(data, "notebook", str, "", default=None),
         hidden_feedback=hidden_feedback,
         path=path,
+        deadline=deadline,
     )

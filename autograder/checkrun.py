@@ -24,7 +24,7 @@ import sys
 import sysconfig
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +205,11 @@ class CheckSession:
         # prints arrays, ~0.1 s per failing check.  Only the exception's value is kept.
         self.config.option.tbstyle = "value"
 
-    def run(self, sandbox: Sandbox, seed: int) -> tuple[list[CheckResult], list[str]]:
-        """Run every collected check against ``sandbox``; (results, problems with the checks)."""
+    def run(
+        self, sandbox: Sandbox, seed: int, questions: Collection[str] | None = None
+    ) -> tuple[list[CheckResult], list[str]]:
+        """Run the collected checks (those of ``questions`` if given) against ``sandbox``;
+        (results, problems with the checks)."""
         if self.broken:
             raise GraderError("this check session was interrupted and cannot be reused")
         problems = list(self.collection_errors)
@@ -222,7 +225,7 @@ class CheckSession:
         self.session.shouldstop = self.session.shouldfail = False
         cwd = os.getcwd()
         try:
-            self._run_items()
+            self._run_items(questions)
         except (KeyboardInterrupt, self.session.Interrupted):
             self.broken = True
             raise KeyboardInterrupt from None
@@ -244,19 +247,25 @@ class CheckSession:
             self.signature = signature  # touched, not changed
         return True
 
-    def _run_items(self) -> None:
+    def _run_items(self, questions: Collection[str] | None) -> None:
         """``pytest_runtestloop``, except that checks :meth:`GradingPlugin.runs_directly`
         accepts skip pytest's per-check protocol; the others get it, each told which
         check pytest runs next (so shared fixtures are set up and torn down as usual)."""
-        items = self.session.items
+        chosen = [
+            (item, direct)
+            for item, direct in zip(self.session.items, self.direct, strict=True)
+            if questions is None or _question_of(item) in questions
+        ]
+        items = [item for item, _ in chosen]
+        direct = [d for _, d in chosen]
         following: list[pytest.Item | None] = [None] * len(items)
         upcoming = None
         for i in range(len(items) - 1, -1, -1):
             following[i] = upcoming
-            if not self.direct[i]:
+            if not direct[i]:
                 upcoming = items[i]
         for i, item in enumerate(items):
-            if self.direct[i]:
+            if direct[i]:
                 self.plugin.results.append(self.plugin.run_directly(item))
             else:
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=following[i])
@@ -299,10 +308,20 @@ _lock = threading.Lock()
 _sessions: OrderedDict[tuple[Any, ...], CheckSession] = OrderedDict()
 
 
+def _question_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("question")
+    return str(marker.args[0]) if marker and marker.args else ""
+
+
 def run_collected(
-    sandbox: Sandbox, test_dirs: Sequence[Path], seed: int, hidden_dir: Path | None
+    sandbox: Sandbox,
+    test_dirs: Sequence[Path],
+    seed: int,
+    hidden_dir: Path | None,
+    questions: Collection[str] | None = None,
 ) -> tuple[list[CheckResult], list[str]]:
-    """Run the checks under ``test_dirs`` against ``sandbox`` with this process's cached session.
+    """Run the checks under ``test_dirs`` (those of ``questions`` if given) against ``sandbox``
+    with this process's cached session.
 
     Returns the check results and problems of the checks themselves (collection
     errors, no checks found), which are grader errors.  One run at a time per
@@ -311,7 +330,7 @@ def run_collected(
     with _lock:
         key, session = _session_for(test_dirs, hidden_dir)
         try:
-            return session.run(sandbox, seed)
+            return session.run(sandbox, seed, questions)
         finally:
             if session.broken:
                 _sessions.pop(key, None)

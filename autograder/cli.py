@@ -49,6 +49,11 @@ def _grade_parser() -> argparse.ArgumentParser:
         help="sandbox isolation level (default: the strictest available)",
     )
     p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running and grade again whenever the submission is saved (Ctrl-C to stop)",
+    )
+    p.add_argument(
         "--execute",
         action="store_true",
         help="also run the --submission notebook top to bottom in the sandbox and put its outputs in the HTML report",
@@ -142,17 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> NoReturn:
     """The ``grade`` console script: :func:`main`, then exit.
 
-    After Ctrl-C the sandbox is already gone (killed on the way out of the
-    interrupted call); what is left is the interpreter tearing down PyTorch and
-    the check session, which takes seconds, so an interrupted run skips it.
+    Everything the grader writes is closed by then, and exit handlers (the
+    fork server's clean-up) run; what is skipped is the interpreter tearing
+    down PyTorch and the check session, which takes a second or more and made
+    Ctrl-C seem ignored.
     """
     code = main()
-    if code == ExitCode.INTERRUPTED:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        atexit._run_exitfuncs()
-        os._exit(code)
-    sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def _dispatch(argv: list[str]) -> ExitCode:

@@ -47,6 +47,12 @@ def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
         seed=DEFAULT_SEED if args.seed is None else args.seed,
         isolation=Isolation.detect(args.isolation),
     )
+    if args.watch:
+        if execute or args.json:
+            raise AutograderError("--watch shows the table on every save: it does not go with --execute or --json")
+        from .watch import watch
+
+        return watch(path, job, out, student=student)
     result = grade(submission, job)
     for problem in points_mismatches(spec, result.checks, complete=job.hidden_dir is not None):
         err.write(f"grade: warning: {problem}\n")

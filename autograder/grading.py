@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -94,12 +94,14 @@ def grade(
     *,
     plugins: Sequence[object] = (),
     fork: bool = False,
+    questions: Collection[str] | None = None,
 ) -> SubmissionResult:
     """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default).
 
     ``plugins`` are extra pytest plugins for this run (``grade verify`` selects checks with one).
     ``fork`` lets the new worker come from this process's fork server (see
     :mod:`.sandbox.forkserver`): worth it when one process grades many submissions.
+    ``questions`` runs only the checks of those questions.
     """
     start = time.perf_counter()
     box: Sandbox = (
@@ -109,7 +111,7 @@ def grade(
     )
     try:
         box.start()
-        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir, plugins=plugins)
+        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir, plugins=plugins, questions=questions)
         notes = list(submission.notes) + box.load_problems()
     finally:
         if sandbox is None:
@@ -134,11 +136,18 @@ def grade(
 
 
 def run_checks(
-    sandbox: Sandbox, test_dirs: Sequence[Path], seed: int, hidden_dir: Path | None, *, plugins: Sequence[object] = ()
+    sandbox: Sandbox,
+    test_dirs: Sequence[Path],
+    seed: int,
+    hidden_dir: Path | None,
+    *,
+    plugins: Sequence[object] = (),
+    questions: Collection[str] | None = None,
 ) -> tuple[list[CheckResult], list[str]]:
     """Run the pytest checks in ``test_dirs`` in this process against ``sandbox``.
 
-    ``plugins`` are extra pytest plugins registered for this run only.
+    ``plugins`` are extra pytest plugins registered for this run only (they
+    exclude ``questions``, which selects the checks of those questions).
 
     Returns the check results and problems of the checks themselves (collection
     errors, pytest failing to run), which are grader errors.
@@ -147,7 +156,9 @@ def run_checks(
         return [], ["no check folders found"]
     if not plugins:
         # Configured and collected once per process, re-run here (see checkrun.py).
-        return run_collected(sandbox, test_dirs, seed, hidden_dir)
+        return run_collected(sandbox, test_dirs, seed, hidden_dir, questions)
+    if questions is not None:
+        raise ValueError("questions selects checks of the collected session only, not with plugins")
     plugin = GradingPlugin(sandbox, seed, hidden_dir)
     with hermetic_pytest():
         code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])

@@ -9,6 +9,17 @@
      └── IsolationUnavailable       batch grading without strict isolation, not allowed
     GraderError                     our bug or a broken environment: never the student's fault
 
+Raised and caught inside one part of the engine, never shown as they are:
+
+    AssertionError
+     └── checks.CheckFailure        a check found the student's value wrong (a verdict)
+    checks.StudentCodeFailure       a call into student code returned no value (a verdict)
+    sandbox.protocol.ProtocolError  a frame on the worker's pipe is malformed
+     └── EncodeError                a check passed a value the wire can't carry
+    sandbox.forkserver.ForkServerError  the zygote failed: the worker starts the plain way
+    ImportError
+     └── sandbox.worker.ForbiddenImport  (inside the worker) an import the assignment forbids
+
 Failures of *student* code are not exceptions here: the sandbox returns them as
 outcomes (see ``autograder.sandbox.client.CallOutcome``).
 """

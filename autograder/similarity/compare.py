@@ -197,7 +197,7 @@ def compare(
         else:
             best[name] = (0.0, "")
 
-    ia, ib = np.nonzero(np.triu(score >= report_score, 1))
+    ia, ib = np.nonzero(np.triu((score >= report_score) & (score > 0), 1))
     ranked = sorted(zip(ia.tolist(), ib.tolist(), strict=True), key=lambda p: (-score[p], students[p[0]]))
     ranked = ranked[:max_pairs]
     weight_of = dict(zip(hashes[starts].tolist(), weights.tolist(), strict=True)) if len(starts) else {}

@@ -106,6 +106,32 @@ def _is_increment(stmt: ast.stmt, name: str) -> bool:
     )
 
 
+def _counter(test: ast.expr) -> str | None:
+    """The name counted in ``while name < end`` (or ``!=``), else None."""
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Lt, ast.NotEq))
+        and isinstance(test.left, ast.Name)
+    ):
+        return test.left.id
+    return None
+
+
+def _loop_start(stmt: ast.stmt, following: list[ast.stmt]) -> bool:
+    """``i = 0`` right before ``while i < n:``: part of the loop (``for i in range(n)``)."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Constant)
+        and stmt.value.value == 0
+        and bool(following)
+        and isinstance(following[0], ast.While)
+        and _counter(following[0].test) == stmt.targets[0].id
+    )
+
+
 class _Normaliser:
     """Walks an AST and emits the normalised label of every node, with its source line."""
 
@@ -149,8 +175,8 @@ class _Normaliser:
                 self.visit(value)
 
     def block(self, stmts: list[ast.stmt]) -> None:
-        for stmt in stmts:
-            if self._dead(stmt):
+        for i, stmt in enumerate(stmts):
+            if self._dead(stmt) or _loop_start(stmt, stmts[i + 1 : i + 2]):
                 continue
             self.visit(stmt)
             if isinstance(stmt, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
@@ -233,15 +259,11 @@ class _Normaliser:
         if isinstance(test, ast.Constant) and not test.value:
             self.block(node.orelse)
             return
-        if (
-            isinstance(test, ast.Compare)
-            and len(test.ops) == 1
-            and isinstance(test.ops[0], (ast.Lt, ast.NotEq))
-            and isinstance(test.left, ast.Name)
-        ):
-            # while i < n: ...; i += 1   is   for i in range(n): ...
+        counter = _counter(test)
+        if counter is not None and isinstance(test, ast.Compare):
+            # i = 0; while i < n: ...; i += 1   is   for i in range(n): ...
             body = node.body
-            if body and _is_increment(body[-1], test.left.id):
+            if body and _is_increment(body[-1], counter):
                 body = body[:-1]
             self.emit("Loop")
             self.visit(test.left)

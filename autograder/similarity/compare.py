@@ -34,6 +34,8 @@ CLUSTER_SCORE = 0.5
 MAX_PAIRS = 500
 #: Regions (pairs of functions) below this share are left out of a pair's list.
 MIN_REGION_SCORE = 0.15
+#: Regions listed per pair at most.
+MAX_REGIONS = 12
 #: Pair ids accumulated per step of the index pass (bounds the temporary memory).
 CHUNK = 2_000_000
 
@@ -200,16 +202,15 @@ def compare(
     ia, ib = np.nonzero(np.triu((score >= report_score) & (score > 0), 1))
     ranked = sorted(zip(ia.tolist(), ib.tolist(), strict=True), key=lambda p: (-score[p], students[p[0]]))
     ranked = ranked[:max_pairs]
-    weight_of = dict(zip(hashes[starts].tolist(), weights.tolist(), strict=True)) if len(starts) else {}
-    if base is not None:
-        weight_of.update(dict.fromkeys(base.tolist(), 0.0))
+    unique_hashes = hashes[starts]
+    doc_weights = {k: _weights_of(docs[k], unique_hashes, weights) for k in {x for p in ranked for x in p}}
     pairs = [
         Pair(
             a=students[i],
             b=students[j],
             score=float(score[i, j]),
             same_code=bool(same[i, j]),
-            regions=tuple(regions(docs[i], docs[j], weight_of)),
+            regions=tuple(regions(docs[i], docs[j], doc_weights[i], doc_weights[j])),
         )
         for i, j in ranked
     ]
@@ -263,65 +264,83 @@ def _ranges(lines: set[int]) -> tuple[tuple[int, int], ...]:
     return tuple((lo, hi) for lo, hi in out)
 
 
-def regions(a: Fingerprinted, b: Fingerprinted, weight_of: dict[int, float]) -> list[Region]:
-    """The matched regions of a pair, per pair of functions, heaviest first."""
-    pos_b: dict[int, list[int]] = defaultdict(list)
-    for h, p in zip(b.hashes.tolist(), b.positions.tolist(), strict=True):
-        pos_b[h].append(p)
-    found: dict[tuple[int, int], dict[str, Any]] = {}
-    seg_index_a = {id(s): i for i, s in enumerate(a.segments)}
-    seg_index_b = {id(s): i for i, s in enumerate(b.segments)}
-    for h, pa in zip(a.hashes.tolist(), a.positions.tolist(), strict=True):
-        w = weight_of.get(h, 0.0)
-        if w <= 0 or h not in pos_b:
-            continue
-        seg_a = a.segment_at(pa)
-        for pb in pos_b[h]:
-            seg_b = b.segment_at(pb)
-            key = (seg_index_a[id(seg_a)], seg_index_b[id(seg_b)])
-            entry = found.setdefault(key, {"w": 0.0, "a": set(), "b": set(), "hashes": set()})
-            if h not in entry["hashes"]:
-                entry["hashes"].add(h)
-                entry["w"] += w
-            entry["a"].update(_lines(a, pa))
-            entry["b"].update(_lines(b, pb))
-    mass_a = _segment_mass(a, weight_of)
-    mass_b = _segment_mass(b, weight_of)
+def _weights_of(doc: Fingerprinted, unique_hashes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The class weight of each of ``doc``'s fingerprints (0 for the stub's, which are not indexed)."""
+    if not len(unique_hashes):
+        return np.zeros(len(doc.hashes))
+    at = np.clip(np.searchsorted(unique_hashes, doc.hashes), 0, len(unique_hashes) - 1)
+    return np.where(unique_hashes[at] == doc.hashes, weights[at], 0.0)
+
+
+def _segment_of(doc: Fingerprinted) -> np.ndarray:
+    """The index in ``doc.segments`` of each fingerprint."""
+    starts = np.array([s.start for s in doc.segments], dtype=np.int64)
+    return np.clip(np.searchsorted(starts, doc.positions, side="right") - 1, 0, max(len(starts) - 1, 0))
+
+
+def regions(a: Fingerprinted, b: Fingerprinted, weights_a: np.ndarray, weights_b: np.ndarray) -> list[Region]:
+    """The matched regions of a pair, per pair of functions, heaviest first (at most MAX_REGIONS)."""
+    if not a.segments or not b.segments:
+        return []
+    # Every occurrence in a joined with every occurrence in b of the same (weighted) fingerprint.
+    order_b = np.argsort(b.hashes, kind="stable")
+    sorted_b = b.hashes[order_b]
+    lo = np.searchsorted(sorted_b, a.hashes, side="left")
+    count = np.searchsorted(sorted_b, a.hashes, side="right") - lo
+    count[weights_a <= 0] = 0
+    ia = np.repeat(np.arange(len(a.hashes)), count)
+    step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    ib = order_b[np.repeat(lo, count) + step]
+    seg_a, seg_b = _segment_of(a), _segment_of(b)
+    mass_a = _unique_mass(a.hashes, seg_a, weights_a, len(a.segments))
+    mass_b = _unique_mass(b.hashes, seg_b, weights_b, len(b.segments))
+    key = seg_a[ia] * len(b.segments) + seg_b[ib]
+    groups, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    # a fingerprint counts once per pair of functions, however often it occurs there
+    pairs = np.stack([inverse.astype(np.uint64), a.hashes[ia]])
+    firsts = np.unique(pairs, axis=1, return_index=True)[1] if len(ia) else np.zeros(0, dtype=np.int64)
+    once = np.zeros(len(ia), dtype=bool)
+    once[firsts] = True
+    shared = np.bincount(inverse[once], weights=weights_a[ia][once], minlength=len(groups))
+    found = []
+    for g, k in enumerate(groups.tolist()):
+        sa, sb = divmod(k, len(b.segments))
+        smaller = min(mass_a[sa], mass_b[sb])
+        found.append((min(1.0, shared[g] / smaller) if smaller > 0 else 0.0, g, sa, sb))
+    found.sort(key=lambda f: (-f[0], f[2], f[3]))
+    # A stray k-gram shared by two unrelated functions is not a region worth showing.
+    found = [f for i, f in enumerate(found) if i == 0 or f[0] >= MIN_REGION_SCORE][:MAX_REGIONS]
+    offsets = np.arange(K)
     out = []
-    for (ia, ib), entry in found.items():
-        smaller = min(mass_a.get(ia, 0.0), mass_b.get(ib, 0.0))
-        sa, sb = a.segments[ia], b.segments[ib]
+    for score, g, sa, sb in found:
+        members = inverse == g
+        segment_a, segment_b = a.segments[sa], b.segments[sb]
         out.append(
             Region(
-                function_a=sa.name,
-                function_b=sb.name,
-                lines_a=_ranges(entry["a"]),
-                lines_b=_ranges(entry["b"]),
-                module_a=sa.module,
-                module_b=sb.module,
-                score=min(1.0, entry["w"] / smaller) if smaller > 0 else 0.0,
-                span_a=(sa.first_line, sa.last_line),
-                span_b=(sb.first_line, sb.last_line),
+                function_a=segment_a.name,
+                function_b=segment_b.name,
+                lines_a=_ranges(_kgram_lines(a, a.positions[ia[members]], offsets)),
+                lines_b=_ranges(_kgram_lines(b, b.positions[ib[members]], offsets)),
+                module_a=segment_a.module,
+                module_b=segment_b.module,
+                score=float(score),
+                span_a=(segment_a.first_line, segment_a.last_line),
+                span_b=(segment_b.first_line, segment_b.last_line),
             )
         )
-    out.sort(key=lambda r: (-r.score, r.function_a, r.function_b))
-    # A stray k-gram shared by two unrelated functions is not a region worth showing.
-    return [r for i, r in enumerate(out) if i == 0 or r.score >= MIN_REGION_SCORE]
+    return out
 
 
-def _lines(doc: Fingerprinted, position: int) -> list[int]:
-    """The source lines of the tokens of the k-gram at ``position``."""
-    return doc.token_lines[position : position + K].tolist()
+def _unique_mass(hashes: np.ndarray, segment: np.ndarray, weights: np.ndarray, n_segments: int) -> np.ndarray:
+    """Weight of each segment's distinct fingerprints."""
+    if not len(hashes):
+        return np.zeros(n_segments)
+    _, first = np.unique(np.stack([segment.astype(np.uint64), hashes]), axis=1, return_index=True)
+    return np.bincount(segment[first], weights=weights[first], minlength=n_segments)
 
 
-def _segment_mass(doc: Fingerprinted, weight_of: dict[int, float]) -> dict[int, float]:
-    mass: dict[int, float] = defaultdict(float)
-    index = {id(s): i for i, s in enumerate(doc.segments)}
-    seen: set[tuple[int, int]] = set()
-    for h, p in zip(doc.hashes.tolist(), doc.positions.tolist(), strict=True):
-        i = index[id(doc.segment_at(p))]
-        if (h, i) in seen:
-            continue
-        seen.add((h, i))
-        mass[i] += weight_of.get(h, 0.0)
-    return mass
+def _kgram_lines(doc: Fingerprinted, positions: np.ndarray, offsets: np.ndarray) -> set[int]:
+    """The source lines of the tokens of the k-grams starting at ``positions``."""
+    at = np.minimum(positions[:, None] + offsets[None, :], len(doc.token_lines) - 1)
+    return set(np.unique(doc.token_lines[at]).tolist())

@@ -140,8 +140,10 @@ class _Normaliser:
         self.lines: list[int] = []
         self.line = 1
         self.depth = 0
-        #: Names read anywhere in the current function (assignments to others are dead code).
-        self.read: frozenset[str] | None = None
+        #: Names read anywhere in the current top-level function, and the token ranges of its
+        #: assignments to plain names: those to names never read are dead code, cut at its end.
+        self.read: set[str] | None = None
+        self.assigned: list[tuple[int, int, tuple[str, ...]]] = []
 
     def emit(self, label: str) -> None:
         self.labels.append(label)
@@ -163,7 +165,8 @@ class _Normaliser:
 
     def generic(self, node: ast.AST) -> None:
         self.emit(type(node).__name__)
-        for _name, value in ast.iter_fields(node):
+        for name in node._fields:
+            value = getattr(node, name, None)
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     self.block(value)
@@ -178,7 +181,12 @@ class _Normaliser:
         for i, stmt in enumerate(stmts):
             if self._dead(stmt) or _loop_start(stmt, stmts[i + 1 : i + 2]):
                 continue
+            start = len(self.labels)
             self.visit(stmt)
+            if self.read is not None and isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if all(type(t) is ast.Name for t in targets):
+                    self.assigned.append((start, len(self.labels), tuple(t.id for t in targets)))  # type: ignore[attr-defined]
             if isinstance(stmt, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
                 break  # what follows is unreachable
 
@@ -191,11 +199,6 @@ class _Normaliser:
                 return True  # docstrings, bare strings, ...
             if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "print":
                 return True
-        if self.read is not None and isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            names = [t for t in targets if isinstance(t, ast.Name)]
-            if names and len(names) == len(targets) and not any(t.id in self.read for t in names):
-                return True
         return False
 
     # statements
@@ -203,14 +206,18 @@ class _Normaliser:
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.emit("def")
         self.visit(node.args)
-        if self.read is not None:  # a nested function: the outer one's names were collected
+        if self.read is not None:  # a nested function: part of the outer one
             self.block(node.body)
             return
-        self.read = frozenset(n.id for n in ast.walk(node) if type(n) is ast.Name and type(n.ctx) is not ast.Store)
+        self.read, self.assigned = set(), []
         try:
             self.block(node.body)
+            dead = [(lo, hi) for lo, hi, names in self.assigned if not any(n in self.read for n in names)]
+            for lo, hi in reversed(dead):
+                del self.labels[lo:hi]
+                del self.lines[lo:hi]
         finally:
-            self.read = None
+            self.read, self.assigned = None, []
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -280,6 +287,8 @@ class _Normaliser:
     # expressions
 
     def visit_Name(self, node: ast.Name) -> None:
+        if self.read is not None and type(node.ctx) is not ast.Store:
+            self.read.add(node.id)
         self.emit(node.id if node.id in _BUILTINS else "V")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:

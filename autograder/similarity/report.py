@@ -17,15 +17,17 @@ from ..paths import CourseDir
 from ..spec import AssignmentSpec, load_spec
 from ..submission import Submission, load_submission
 from .compare import Comparison, compare
-from .fingerprints import all_kgrams, fingerprint_files
+from .fingerprints import Fingerprinted, all_kgrams, fingerprint_files
 
 JSON_FILE = "similarity.json"
 HTML_FILE = "similarity.html"
 SCHEMA_VERSION = 1
 #: Pairs shown with their code in the HTML page (all listed pairs are in the table and the JSON).
-HTML_PAIRS = 40
+HTML_PAIRS = 25
+#: Matched pairs of functions shown per pair.
+HTML_REGIONS = 6
 #: Lines of one function shown side by side.
-HTML_LINES = 300
+HTML_LINES = 150
 #: Submissions from which fingerprinting is spread over processes.
 PARALLEL_FROM = 200
 #: Characters of one line shown.
@@ -59,31 +61,33 @@ def stub_files(course: CourseDir, spec: AssignmentSpec) -> dict[str, bytes]:
 def analyse(
     submissions: Sequence[Submission], spec: AssignmentSpec, stub: dict[str, bytes], jobs: int | None = None
 ) -> Comparison:
-    """Fingerprint every submission (text and AST only) and compare the class.
-
-    With more than PARALLEL_FROM submissions, the fingerprinting is shared by ``jobs``
-    processes (default: the cores).
-    """
+    """Fingerprint every submission (text and AST only) and compare the class."""
     modules = list(spec.modules)
     base = all_kgrams(stub, modules) if stub else None
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(submissions) >= PARALLEL_FROM:
-        from concurrent.futures import ProcessPoolExecutor
+    return compare(fingerprint_class(submissions, modules, jobs), base)
 
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            docs = list(
-                pool.map(
-                    fingerprint_files,
-                    [s.student for s in submissions],
-                    [dict(s.files) for s in submissions],
-                    [modules] * len(submissions),
-                    chunksize=max(1, len(submissions) // (4 * jobs)),
-                )
+
+def fingerprint_class(
+    submissions: Sequence[Submission], modules: Sequence[str], jobs: int | None = None
+) -> list[Fingerprinted]:
+    """Fingerprints of every submission, in order; with PARALLEL_FROM submissions or more,
+    shared by ``jobs`` processes (default: the cores)."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs < 2 or len(submissions) < PARALLEL_FROM:
+        return [fingerprint_files(s.student, dict(s.files), list(modules)) for s in submissions]
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return list(
+            pool.map(
+                fingerprint_files,
+                [s.student for s in submissions],
+                [{m: s.files[m] for m in modules if m in s.files} for s in submissions],
+                [list(modules)] * len(submissions),
+                chunksize=max(1, len(submissions) // (4 * jobs)),
             )
-    else:
-        docs = [fingerprint_files(s.student, dict(s.files), modules) for s in submissions]
-    return compare(docs, base)
+        )
 
 
 def to_json(comparison: Comparison, assignment: str, seconds: float = 0.0) -> dict[str, Any]:
@@ -142,7 +146,7 @@ def render_html(comparison: Comparison, assignment: str, title: str = "") -> str
                 "a": _code_rows(src_a.get(r.module_a, ""), r.span_a, r.lines_a),
                 "b": _code_rows(src_b.get(r.module_b, ""), r.span_b, r.lines_b),
             }
-            for r in pair.regions
+            for r in pair.regions[:HTML_REGIONS]
         ]
         shown.append({"rank": rank, "p": pair, "regions": regions})
     notes = sorted(comparison.notes.items())

@@ -95,10 +95,9 @@ def synthesise(folder: Path, n: int, seed: int = 0) -> None:
         written.append(text)
 
 
-def _peak_mb() -> tuple[float, float]:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+def _peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         synthesise(subs_dir, args.n)
         course = CourseDir(REPO)
         spec = load_spec(course.spec_file("assignment3"))
-        before, _ = _peak_mb()
+        before = _peak_mb()
         load = os.getloadavg()[0]
         cpu0 = time.process_time()
         t0 = time.perf_counter()
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         t2 = time.perf_counter()
         write_similarity(comparison, out, spec.name, spec.title, t2 - t0)
         t3 = time.perf_counter()
-        own, children = _peak_mb()
+        own = _peak_mb()
         cpu = time.process_time() - cpu0
         size = sum(len(b) for s in subs for b in s.files.values())
         print(f"similarity of {len(subs)} submissions ({size / 1e6:.1f} MB of source), jobs {args.jobs}")

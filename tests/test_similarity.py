@@ -328,3 +328,115 @@ def test_grade_similarity_command(tmp_path: Path) -> None:
     assert data["students"][HOSTILE_NAME]["status"] == "tokens"
     assert (out / "similarity.html").is_file()
     assert "torch" not in run.stderr
+
+
+@pytest.mark.browser
+def test_similarity_page_renders_in_chromium_without_network_or_script(tmp_path: Path, spec: AssignmentSpec) -> None:
+    from test_reports import Browser, _chromium, _remote
+
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    attack = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    code = (
+        (CORPUS / "alice.py")
+        .read_text()
+        .replace("    return span // stride + 1", f"    # {attack}\n    return span // stride + 1")
+    )
+    subs = [
+        Submission(attack, Path("a"), {"cnn.py": code.encode()}),
+        Submission("ivan", CORPUS / "ivan.py", {"cnn.py": (CORPUS / "ivan.py").read_bytes()}),
+    ]
+    c = analyse(subs, spec, stub_files(CourseDir(REPO), spec))
+    page = tmp_path / "similarity.html"
+    page.write_text(render_html(c, "assignment3"), encoding="utf-8")
+    browser = Browser(exe, tmp_path / "profile")
+    try:
+        session, urls = browser.load(page)
+        assert _remote(urls) == []
+        assert browser.evaluate(session, "document.title") != "pwned"
+        assert browser.evaluate(session, "document.images.length + document.scripts.length") == 0
+        assert browser.evaluate(session, "document.querySelectorAll('section.pair').length") == 1
+        assert browser.evaluate(session, "document.querySelectorAll('tr.hit').length") > 10
+        text = browser.evaluate(session, "document.body.innerText")
+        assert attack in text and "similar, worth a look" in text
+    finally:
+        browser.close()
+
+
+LOOPED = '''"""Demo assignment, looped."""
+import numpy as np
+
+
+def add(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("shapes differ")
+    flat_a, flat_b = a.ravel(), b.ravel()
+    out = np.empty_like(flat_a)
+    for i in range(flat_a.size):
+        total = flat_a[i]
+        total += flat_b[i]
+        out[i] = total
+    return out.reshape(a.shape)
+
+
+def scale(x, factor=2.0):
+    x = np.asarray(x, dtype=float)
+    out = np.zeros_like(x)
+    flat = x.ravel()
+    res = out.ravel()
+    for i in range(flat.size):
+        res[i] = flat[i] * factor
+    return res.reshape(x.shape)
+'''
+
+VECTOR = '''"""Demo assignment, vectorised."""
+import numpy as np
+
+
+def add(a, b):
+    return np.add(a, b)
+
+
+def scale(x, factor=2.0):
+    return factor * np.asarray(x)
+'''
+
+
+@pytest.mark.slow
+def test_batch_writes_the_similarity_report_and_column_unless_asked_not_to(tmp_path: Path) -> None:
+    from conftest import build_demo_course
+
+    course = build_demo_course(tmp_path / "course")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ann", "ben", "cat"):
+        (subs / f"{name}.py").write_text(LOOPED)
+    (subs / "dan.py").write_text(VECTOR)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
+
+    def batch(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "autograder", "batch", "demo", str(subs), "--out", str(out), "--jobs", "1"]
+        cmd += ["--no-progress", "--allow-weak-isolation", *extra]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+    run = batch(tmp_path / "out")
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = tmp_path / "out"
+    data = json.loads((out / "similarity.json").read_text())
+    assert data["clusters"] == [["ann", "ben", "cat"]]
+    assert data["students"]["dan"]["highest_score"] < 0.3
+    import pandas as pd
+
+    book = pd.read_csv(out / "gradebook.csv").set_index("student")
+    assert book.loc["ann", "similarity"] == 1.0 and book.loc["ann", "similar_to"] in ("ben", "cat")
+    assert book.loc["dan", "similarity"] < 0.3
+    assert 'href="similarity.html"' in (out / "summary.html").read_text()
+
+    run = batch(tmp_path / "out2", "--no-similarity")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not (tmp_path / "out2" / "similarity.json").exists()
+    assert "similarity" not in pd.read_csv(tmp_path / "out2" / "gradebook.csv").columns
+    assert "similarity.html" not in (tmp_path / "out2" / "summary.html").read_text()

@@ -124,6 +124,17 @@ def test_every_student_has_a_highest_score_and_partner(corpus: Comparison) -> No
     assert all(0.0 <= score <= 1.0 for score, _ in corpus.best.values())
 
 
+def test_fingerprinting_in_worker_processes_gives_the_same_result(
+    spec: AssignmentSpec, corpus: Comparison, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autograder.similarity import report
+
+    monkeypatch.setattr(report, "PARALLEL_FROM", 2)
+    course = CourseDir(REPO)
+    parallel = analyse(read_class(course, spec, CORPUS), spec, stub_files(course, spec), jobs=2)
+    assert parallel.pairs == corpus.pairs and parallel.clusters == corpus.clusters
+
+
 # -- what survives disguise -------------------------------------------------------
 
 

@@ -134,7 +134,7 @@ def compare(
     smaller submission's (so a partial copy in a larger file still scores its share, and
     two submissions the same up to disguise score 1).  Weights fall with how many
     students hold a fingerprint.  Memory: the index (16 bytes per fingerprint, about
-    2,000 fingerprints per submission of assignment3) plus a few n x n matrices of
+    250 fingerprints per submission of assignment3) plus a few n x n matrices of
     overlaps and scores (about 40 n² bytes: 40 MB for 1,000 submissions, 1 GB for 5,000).
     """
     n = len(docs)

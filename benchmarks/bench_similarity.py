@@ -95,6 +95,17 @@ def synthesise(folder: Path, n: int, seed: int = 0) -> None:
         written.append(text)
 
 
+def _reference_loop_ms() -> float:
+    """Best of five ``sum(range(10**6))``: the speed of this machine's cores right now
+    (about 15-20 ms on an idle core of a current CPU), to read the other numbers by."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 def _peak_mb() -> float:
     """Peak resident memory of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -144,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  total      {t3 - t0:6.2f} s wall, {cpu:.2f} s CPU in this process", end="")
         print(" (the fingerprinting workers' not counted)" if args.jobs > 1 and len(subs) >= 200 else "")
         print(f"  load average {load:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)")
+        print(f"  reference loop sum(range(10**6)): {_reference_loop_ms():.0f} ms (15-20 ms on an idle core)")
         print(f"  peak RSS   {own:6.0f} MB in this process ({before:.0f} MB before reading)")
     finally:
         if args.keep is None:

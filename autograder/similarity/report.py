@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -70,24 +71,36 @@ def analyse(
 def fingerprint_class(
     submissions: Sequence[Submission], modules: Sequence[str], jobs: int | None = None
 ) -> list[Fingerprinted]:
-    """Fingerprints of every submission, in order; with PARALLEL_FROM submissions or more,
-    shared by ``jobs`` processes (default: the cores)."""
+    """Fingerprints of every submission, in order.  Byte-identical submissions are read once;
+    from PARALLEL_FROM distinct ones on, the work is shared by ``jobs`` processes (default: the cores)."""
     jobs = jobs or os.cpu_count() or 1
-    if jobs < 2 or len(submissions) < PARALLEL_FROM:
-        return [fingerprint_files(s.student, dict(s.files), list(modules)) for s in submissions]
-    from concurrent.futures import ProcessPoolExecutor
+    first: dict[tuple[bytes | None, ...], int] = {}
+    distinct: list[Submission] = []
+    index: list[int] = []
+    for s in submissions:
+        key = tuple(s.files.get(m) for m in modules)
+        if key not in first:
+            first[key] = len(distinct)
+            distinct.append(s)
+        index.append(first[key])
+    files = [{m: s.files[m] for m in modules if m in s.files} for s in distinct]
+    if jobs < 2 or len(distinct) < PARALLEL_FROM:
+        docs = [fingerprint_files(s.student, f, list(modules)) for s, f in zip(distinct, files, strict=True)]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        return list(
-            pool.map(
-                fingerprint_files,
-                [s.student for s in submissions],
-                [{m: s.files[m] for m in modules if m in s.files} for s in submissions],
-                [list(modules)] * len(submissions),
-                chunksize=max(1, len(submissions) // (4 * jobs)),
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            docs = list(
+                pool.map(
+                    fingerprint_files,
+                    [s.student for s in distinct],
+                    files,
+                    [list(modules)] * len(distinct),
+                    chunksize=max(1, len(distinct) // (4 * jobs)),
+                )
             )
-        )
+    return [replace(docs[i], student=s.student) for s, i in zip(submissions, index, strict=True)]
 
 
 def to_json(comparison: Comparison, assignment: str, seconds: float = 0.0) -> dict[str, Any]:

@@ -56,6 +56,9 @@ class Region:
     #: First and last line of each whole function (for showing it).
     span_a: tuple[int, int] = (0, 0)
     span_b: tuple[int, int] = (0, 0)
+    #: First line of each function's body after its signature and docstring.
+    body_a: int = 0
+    body_b: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -321,13 +324,15 @@ def regions(a: Fingerprinted, b: Fingerprinted, weights_a: np.ndarray, weights_b
             Region(
                 function_a=segment_a.name,
                 function_b=segment_b.name,
-                lines_a=_ranges(_kgram_lines(a, a.positions[ia[members]], offsets)),
-                lines_b=_ranges(_kgram_lines(b, b.positions[ib[members]], offsets)),
+                lines_a=_ranges(_kgram_lines(a, a.positions[ia[members]], offsets, segment_a.body_line)),
+                lines_b=_ranges(_kgram_lines(b, b.positions[ib[members]], offsets, segment_b.body_line)),
                 module_a=segment_a.module,
                 module_b=segment_b.module,
                 score=float(score),
                 span_a=(segment_a.first_line, segment_a.last_line),
                 span_b=(segment_b.first_line, segment_b.last_line),
+                body_a=segment_a.body_line,
+                body_b=segment_b.body_line,
             )
         )
     return out
@@ -341,7 +346,9 @@ def _unique_mass(hashes: np.ndarray, segment: np.ndarray, weights: np.ndarray, n
     return np.bincount(segment[first], weights=weights[first], minlength=n_segments)
 
 
-def _kgram_lines(doc: Fingerprinted, positions: np.ndarray, offsets: np.ndarray) -> set[int]:
-    """The source lines of the tokens of the k-grams starting at ``positions``."""
+def _kgram_lines(doc: Fingerprinted, positions: np.ndarray, offsets: np.ndarray, body_line: int) -> set[int]:
+    """The source lines of the tokens of the k-grams starting at ``positions``, from the
+    function's body on (a k-gram that starts in the stub's signature runs into the body)."""
     at = np.minimum(positions[:, None] + offsets[None, :], len(doc.token_lines) - 1)
-    return set(np.unique(doc.token_lines[at]).tolist())
+    lines = np.unique(doc.token_lines[at])
+    return set(lines[lines >= body_line].tolist())

@@ -65,6 +65,8 @@ class Segment:
     #: Source lines (1-based, inclusive) the segment spans.
     first_line: int
     last_line: int
+    #: First line of the body after the signature and docstring (0: the first line).
+    body_line: int = 0
 
 
 @dataclass
@@ -343,7 +345,9 @@ def _ast_segments(tree: ast.Module, module: str, prefix: str) -> tuple[list[str]
             start = len(norm.labels)
             norm.visit(stmt)
             last = getattr(stmt, "end_lineno", None) or stmt.lineno
-            segments.append(Segment(prefix + stmt.name, module, start, len(norm.labels), stmt.lineno, last))
+            code = [inner for inner in stmt.body if not norm._dead(inner)]
+            body_line = code[0].lineno if code else last
+            segments.append(Segment(prefix + stmt.name, module, start, len(norm.labels), stmt.lineno, last, body_line))
         else:
             module_level.append(stmt)
     if module_level:
@@ -491,7 +495,8 @@ def fingerprint_files(
         labels += mod_labels
         lines += mod_lines
         segments += [
-            Segment(s.name, s.module, s.start + offset, s.end + offset, s.first_line, s.last_line) for s in mod_segments
+            Segment(s.name, s.module, s.start + offset, s.end + offset, s.first_line, s.last_line, s.body_line)
+            for s in mod_segments
         ]
         sources[module] = text[:MAX_SOURCE_CHARS]
         statuses.append(mod_status)

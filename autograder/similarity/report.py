@@ -128,12 +128,20 @@ def to_json(comparison: Comparison, assignment: str, seconds: float = 0.0) -> di
     }
 
 
-def _code_rows(source: str, span: tuple[int, int], hits: tuple[tuple[int, int], ...]) -> list[dict[str, Any]]:
+def _code_rows(
+    source: str, span: tuple[int, int], body: int, hits: tuple[tuple[int, int], ...]
+) -> list[dict[str, Any]]:
+    """The lines of one function to show: its first line, then its body from ``body`` on
+    (the docstring in between, the stub's, is left out), matched lines marked."""
     lines = source.splitlines()
-    first, last = max(1, span[0]), min(len(lines), span[1], span[0] + HTML_LINES - 1)
+    first, last = max(1, span[0]), min(len(lines), span[1])
+    body = max(body, first + 1)
+    shown = [first, *range(body, min(last, body + HTML_LINES - 1) + 1)] if first <= last else []
     marked = {n for lo, hi in hits for n in range(lo, hi + 1)}
-    rows = []
-    for n in range(first, last + 1):
+    rows: list[dict[str, Any]] = []
+    for i, n in enumerate(shown):
+        if i and n > shown[i - 1] + 1:
+            rows.append({"n": "", "text": "…", "hit": False})
         text = lines[n - 1].expandtabs(4)
         if len(text) > HTML_LINE_CHARS:
             text = text[:HTML_LINE_CHARS] + " …"
@@ -156,8 +164,8 @@ def render_html(comparison: Comparison, assignment: str, title: str = "") -> str
         regions = [
             {
                 "r": r,
-                "a": _code_rows(src_a.get(r.module_a, ""), r.span_a, r.lines_a),
-                "b": _code_rows(src_b.get(r.module_b, ""), r.span_b, r.lines_b),
+                "a": _code_rows(src_a.get(r.module_a, ""), r.span_a, r.body_a, r.lines_a),
+                "b": _code_rows(src_b.get(r.module_b, ""), r.span_b, r.body_b, r.lines_b),
             }
             for r in pair.regions[:HTML_REGIONS]
         ]

@@ -138,7 +138,8 @@ def compare(
     two submissions the same up to disguise score 1).  Weights fall with how many
     students hold a fingerprint.  Memory: the index (16 bytes per fingerprint, about
     250 fingerprints per submission of assignment3) plus a few n x n matrices of
-    overlaps and scores (about 40 n² bytes: 40 MB for 1,000 submissions, 1 GB for 5,000).
+    overlaps and scores (about 55 n² bytes at the peak: 55 MB for 1,000 submissions,
+    1.4 GB for 5,000).
     """
     n = len(docs)
     students = [d.student for d in docs]

@@ -513,10 +513,12 @@ def run_batch(
     allow_weak_isolation: bool = False,
     progress: bool = True,
     stream: TextIO | None = None,
+    similarity: bool = True,
 ) -> BatchOutcome:
     """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
 
     Raises IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
+    With ``similarity``, also writes the similarity report (see :mod:`autograder.similarity`).
     """
     from .reporting.gradebook import write_gradebook
     from .reporting.summary import write_summary_html
@@ -601,8 +603,20 @@ def run_batch(
         )
         return outcome
     ordered = [outcome.results[p.student] for p in prepared if p.student in outcome.results]
-    write_summary_html(ordered, out / "summary.html", assignment=spec.name, title=spec.title, report_links=True)
-    write_gradebook(ordered, out / "gradebook.csv", questions=[q.name for q in spec.questions])
+    similar = None
+    if similarity:
+        from .similarity import similarity_for_batch
+
+        similar = similarity_for_batch(course, spec, [p.submission for p in prepared], out, stream)
+    write_summary_html(
+        ordered,
+        out / "summary.html",
+        assignment=spec.name,
+        title=spec.title,
+        report_links=True,
+        similarity_href=None if similar is None else "similarity.html",
+    )
+    write_gradebook(ordered, out / "gradebook.csv", questions=[q.name for q in spec.questions], similarity=similar)
     stream.write(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed))
     return outcome
 
@@ -838,6 +852,7 @@ def run_batch_command(args: argparse.Namespace) -> ExitCode:
         scheduler=args.scheduler,
         allow_weak_isolation=args.allow_weak_isolation,
         progress=not args.no_progress,
+        similarity=not getattr(args, "no_similarity", False),
     )
     if outcome.interrupted:
         return ExitCode.INTERRUPTED

@@ -17,7 +17,8 @@ def _grade_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="grade",
         description="Grade a submission of an assignment. Other commands: "
-        "grade list | grade batch | grade verify | grade release | grade gradescope (see --help of each).",
+        "grade list | grade batch | grade verify | grade release | grade gradescope | grade similarity "
+        "(see --help of each).",
     )
     p.add_argument(
         "assignment",
@@ -82,6 +83,18 @@ def _batch_parser() -> argparse.ArgumentParser:
         help="grade even where strict OS isolation (bubblewrap) is unavailable",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-similarity", action="store_true", help="do not write the similarity report")
+    return p
+
+
+def _similarity_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grade similarity",
+        description="Find submissions whose code is similar, worth a look (the code is read, never run).",
+    )
+    p.add_argument("assignment")
+    p.add_argument("submissions", type=Path, help="folder with one file, folder or .zip per student")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default reports/<name>/)")
     return p
 
 
@@ -186,6 +199,11 @@ def _dispatch(argv: list[str]) -> ExitCode:
         from .release import run_release_command
 
         return run_release_command(args)
+    if command == "similarity":
+        args = _similarity_parser().parse_args(argv[1:])
+        from .similarity import run_similarity_command
+
+        return run_similarity_command(args)
     args = _grade_parser().parse_args(argv)
     from .commands import grade_one
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,14 +14,21 @@ if TYPE_CHECKING:
 
 #: Columns after the question columns, in order.
 TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_seconds", "isolation", "fingerprint")
+#: Columns added when a similarity report was made: each student's highest score and with whom.
+SIMILARITY_COLUMNS = ("similarity", "similar_to")
 
 
-def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str] | None = None) -> pd.DataFrame:
+def gradebook_frame(
+    results: Sequence[SubmissionResult],
+    questions: Sequence[str] | None = None,
+    similarity: Mapping[str, tuple[float, str]] | None = None,
+) -> pd.DataFrame:
     """A DataFrame with one row per result (sorted by student).
 
     ``questions`` fixes the question columns and their order (default: every
     question met in ``results``, in order of appearance); a question a result
-    lacks scores 0.
+    lacks scores 0.  ``similarity`` (student -> highest similarity score and the
+    other student) adds the SIMILARITY_COLUMNS.
     """
     import pandas as pd
 
@@ -48,16 +55,24 @@ def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str
             isolation=r.isolation,
             fingerprint=r.fingerprint,
         )
+        if similarity is not None:
+            score, partner = similarity.get(r.student, (0.0, ""))
+            row.update(similarity=round(score, 3), similar_to=partner)
         rows.append(row)
-    columns = ["student", *questions, *TAIL_COLUMNS]
+    columns = ["student", *questions, *TAIL_COLUMNS, *(SIMILARITY_COLUMNS if similarity is not None else ())]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("student", kind="stable").reset_index(drop=True)
 
 
-def write_gradebook(results: Sequence[SubmissionResult], path: Path, questions: Sequence[str] | None = None) -> Path:
+def write_gradebook(
+    results: Sequence[SubmissionResult],
+    path: Path,
+    questions: Sequence[str] | None = None,
+    similarity: Mapping[str, tuple[float, str]] | None = None,
+) -> Path:
     """Write :func:`gradebook_frame` as CSV to ``path`` (through a temporary file and a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    gradebook_frame(results, questions).to_csv(tmp, index=False)
+    gradebook_frame(results, questions, similarity).to_csv(tmp, index=False)
     os.replace(tmp, path)
     return path

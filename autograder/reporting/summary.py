@@ -234,10 +234,15 @@ def outcome_bar_svg(outcomes: Counter[str], *, width: int = 160, height: int = 1
 
 
 def render_summary_html(
-    results: Sequence[SubmissionResult], *, assignment: str = "", title: str = "", report_links: bool = True
+    results: Sequence[SubmissionResult],
+    *,
+    assignment: str = "",
+    title: str = "",
+    report_links: bool = True,
+    similarity_href: str | None = None,
 ) -> str:
     """The class summary page as a string; ``report_links`` links each student's report
-    (``<student>.html`` beside the page)."""
+    (``<student>.html`` beside the page), ``similarity_href`` the similarity report."""
     stats = class_statistics(results)
     rows = []
     for r in results:
@@ -270,12 +275,19 @@ def render_summary_html(
             report_links=report_links,
             css=stylesheet(),
             quote=quote,
+            similarity_href=similarity_href,
         )
     )
 
 
 def write_summary_html(
-    results: Sequence[SubmissionResult], path: Path, *, assignment: str = "", title: str = "", report_links: bool = True
+    results: Sequence[SubmissionResult],
+    path: Path,
+    *,
+    assignment: str = "",
+    title: str = "",
+    report_links: bool = True,
+    similarity_href: str | None = None,
 ) -> Path:
     """Write :func:`render_summary_html` to ``path`` (through a temporary file and a rename)."""
     import os
@@ -283,7 +295,10 @@ def write_summary_html(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(
-        render_summary_html(results, assignment=assignment, title=title, report_links=report_links), encoding="utf-8"
+        render_summary_html(
+            results, assignment=assignment, title=title, report_links=report_links, similarity_href=similarity_href
+        ),
+        encoding="utf-8",
     )
     os.replace(tmp, path)
     return path

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..results import SubmissionResult
+from ..sanitize import csv_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,7 +18,8 @@ TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_secon
 
 
 def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str] | None = None) -> pd.DataFrame:
-    """A DataFrame with one row per result (sorted by student).
+    """A DataFrame with one row per result (sorted by student), its text cells safe for a
+    spreadsheet (:func:`autograder.sanitize.csv_cell`).
 
     ``questions`` fixes the question columns and their order (default: every
     question met in ``results``, in order of appearance); a question a result
@@ -33,7 +35,8 @@ def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str
         questions = list(seen)
     rows = []
     for r in results:
-        row: dict[str, object] = {"student": r.student}
+        # The id is the student's (a file name): shown as text, never as a spreadsheet formula.
+        row: dict[str, object] = {"student": csv_cell(r.student)}
         by_name = {q.name: q.score for q in r.questions}
         for name in questions:
             row[name] = by_name.get(name, 0.0)
@@ -45,7 +48,7 @@ def gradebook_frame(results: Sequence[SubmissionResult], questions: Sequence[str
             issues="; ".join(f"{k} {v}" for k, v in counts.items()),
             seed=r.seed,
             grading_seconds=round(r.duration, 3),
-            isolation=r.isolation,
+            isolation=csv_cell(r.isolation),
             fingerprint=r.fingerprint,
         )
         rows.append(row)

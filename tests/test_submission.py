@@ -46,7 +46,10 @@ from autograder.submission import (
     read_files,
 )
 
-HONEST = "import numpy as np\n\n\ndef add(a, b):\n    return np.add(a, b)\n\n\ndef double(x):\n    return 2 * np.asarray(x)\n"
+HONEST = (
+    "import numpy as np\n\n\ndef add(a, b):\n    return np.add(a, b)\n\n\n"
+    "def double(x):\n    return 2 * np.asarray(x)\n"
+)
 SPEC_TOML = """
 title = "Intake"
 modules = ["target.py"]
@@ -307,6 +310,7 @@ def test_walking_a_huge_folder_stops_at_the_entry_limit(tmp_path: Path, monkeypa
     for i in range(100):
         (top / f"empty{i:03d}").mkdir()
     files, notes = read_files(top)
+    assert "a_target.py" in files  # sorted first, so looked at before the limit
     assert any("more than 40 files and folders" in n for n in notes)
     walk = FolderWalk(top, 40, MAX_DEPTH)
     assert len(list(walk)) <= 40 and walk.truncated

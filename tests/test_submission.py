@@ -309,8 +309,7 @@ def test_walking_a_huge_folder_stops_at_the_entry_limit(tmp_path: Path, monkeypa
     (top / "a_target.py").write_text(HONEST)
     for i in range(100):
         (top / f"empty{i:03d}").mkdir()
-    files, notes = read_files(top)
-    assert "a_target.py" in files  # sorted first, so looked at before the limit
+    _, notes = read_files(top)
     assert any("more than 40 files and folders" in n for n in notes)
     walk = FolderWalk(top, 40, MAX_DEPTH)
     assert len(list(walk)) <= 40 and walk.truncated

@@ -548,7 +548,7 @@ def _raw_fingerprint(path: Path, checks: str, message: str) -> str:
 
 
 #: Per output folder: the seed of its batch, reused by the next run unless ``--seed`` is given.
-STATE_FILE = "batch.json"
+STATE_FILE = "batch-state.txt"
 
 
 def batch_seed(out: Path, assignment: str, seed: int | None) -> tuple[int, str]:

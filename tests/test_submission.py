@@ -167,6 +167,14 @@ def test_a_bzip2_bomb_that_declares_100_bytes_is_refused_without_inflating(tmp_p
     assert peak < 4 * MB
 
 
+def test_the_corpus_bomb_of_two_gigabytes_is_refused_in_one_line() -> None:
+    bomb = Path(__file__).resolve().parent / "corpus" / "intake" / "bz2_bomb.zip"
+    assert bomb.stat().st_size < 2048
+    value, peak = peak_bytes(lambda: read_files(bomb))
+    one_line_refusal(value, "bzip2")
+    assert peak < 4 * MB
+
+
 def test_a_deflated_member_that_lies_about_its_size_is_read_in_bounded_chunks(tmp_path: Path) -> None:
     path = tmp_path / "liar.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -72,18 +72,25 @@ def discover_submissions(folder: Path, exclude: Sequence[Path] = ()) -> tuple[li
         )
     if not folder.is_dir():
         raise AutograderError(f"submissions folder not found: {one_line(folder)}")
-    excluded = {p.resolve() for p in exclude}
+    excluded = {r for r in map(_resolved, exclude) if r is not None}
     found, skipped = [], []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or entry.name in ("__MACOSX", "__pycache__"):
             continue
-        if entry.resolve() in excluded:
+        if _resolved(entry) in excluded:
             continue
         if entry.is_dir() or entry.suffix.lower() in SUFFIXES:
             found.append(entry)
         else:
             skipped.append(entry)
     return found, skipped
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return None
 
 
 #: Exports of learning-management systems: the student's id is the named group.

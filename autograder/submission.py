@@ -39,8 +39,9 @@ MAX_DEPTH = 16
 #: A zip archive's own size, and the size of its central directory (the list of members).
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
-#: Longest member name or relative path kept, in characters.
+#: Longest member name or relative path kept, in characters, and one part of it, in bytes.
 MAX_NAME_CHARS = 1024
+MAX_PART_BYTES = 200
 #: Bytes read at a time.
 CHUNK_BYTES = 64 * 1024
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -176,6 +177,11 @@ def _read_file(path: Path, name: str) -> bytes:
             return _read_limited(f, _limit(name), where, name)
         except OSError as exc:
             raise SubmissionError(f"{where}: cannot read it ({_os_error(exc)})") from None
+
+
+def _too_long(part: str) -> bool:
+    """A name no file system takes (written into the sandbox, it would fail there)."""
+    return len(part.encode("utf-8", "surrogateescape")) > MAX_PART_BYTES
 
 
 def _skipped_part(part: str) -> bool:
@@ -331,7 +337,7 @@ def _zip_members(archive: zipfile.ZipFile, where: str) -> tuple[dict[str, bytes]
         parsed = PurePosixPath(info.filename.replace("\\", "/"))
         if ".." in parsed.parts or parsed.is_absolute() or any(_skipped_part(p) for p in parsed.parts):
             continue
-        if parsed.suffix.lower() not in SOURCE_SUFFIXES:
+        if parsed.suffix.lower() not in SOURCE_SUFFIXES or any(_too_long(p) for p in parsed.parts):
             continue
         if stat.S_ISLNK(info.external_attr >> 16):
             links += 1

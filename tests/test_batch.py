@@ -718,6 +718,10 @@ def hostile_folder(tmp_path: Path) -> Iterator[tuple[Path, Path, dict[str, str]]
     formula = "=cmd|' -c calc'!A1"  # case 14: a formula in the gradebook
     _write(subs, f"{formula}.py", solution)
     honest[f"{formula}.py"] = formula
+    markup = "<img src=x onerror=alert(1)>"  # HTML in a name: escaped in every page
+    _write(subs, f"{markup}.py", solution)
+    honest[f"{markup}.py"] = markup
+    (subs / "loop.py").symlink_to(subs / "loop.py")  # a symbolic link loop
     _write(subs, "ansi.py", ANSI_RAISER)  # case 14: escapes in an exception message
     _write(subs, "huge.py", HUGE_STRING)  # case 12: a 15 MB string returned to assert_equal
     deep = subs / "deep"  # case 4: a folder nested 1,100 levels
@@ -751,6 +755,7 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
     out = tmp_path / "out"
     proc, peak = _peak_cli(course, "demo", subs, out, "--jobs", "2", "--seed", "5")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    print(f"grade batch, hostile folder: peak memory of any process {peak / 1024**2:.0f} MB")
     assert peak < 1024**3, f"peak memory {peak / 1024**2:.0f} MB"
     results = cached_results(out)
     for student in honest.values():  # every honest classmate: full marks, reports written
@@ -759,7 +764,10 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
         stem = file_stem(student)
         assert (out / f"{stem}.html").is_file() and (out / f"{stem}.json").is_file()
         assert len(stem.encode()) <= 120
-    assert set(results) == {*honest.values(), "ansi", "huge", "deep", "spaces", "bomb", "linked", "link"}
+    assert set(results) == {*honest.values(), "ansi", "huge", "deep", "spaces", "bomb", "linked", "link", "loop"}
+    assert any("symbolic link" in n for n in results["loop"].notes)
+    for page in [out / "summary.html", *out.glob("*.html")]:
+        assert "<img src=x" not in page.read_text()
     assert any("bzip2" in n for n in results["bomb"].notes) and results["bomb"].score == 0
     assert any("symbolic link" in n for n in results["link"].notes) and results["link"].score == 0
     assert results["linked"].score == 7 and any("symbolic link" in n for n in results["linked"].notes)

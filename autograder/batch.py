@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import re
+import secrets
 import signal
 import statistics
 import sys
@@ -43,13 +44,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import AutograderError, ExitCode, IsolationUnavailable
-from .grading import DEFAULT_SEED, GradingJob, grade, submission_fingerprint
+from .grading import GradingJob, grade, submission_fingerprint
 from .paths import CourseDir
 from .results import SubmissionResult
 from .sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from .sandbox.isolation import Isolation
+from .sanitize import file_stem, one_line, printable
 from .spec import AssignmentSpec, load_spec
-from .submission import SUFFIXES, Submission, load_submission
+from .submission import MAX_ENTRIES, SUFFIXES, FolderWalk, Submission, load_submission
 
 CACHE_DIR = ".cache"
 LOG_FILE = "batch.log"
@@ -63,20 +65,32 @@ MAX_ATTEMPTS = 2
 def discover_submissions(folder: Path, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Path]]:
     """(submissions, skipped entries) in ``folder``: each folder, ``.py``, ``.ipynb`` or ``.zip``
     (``exclude``: folders that are not submissions, such as the output folder)."""
+    if folder.is_file():
+        raise AutograderError(
+            f"{one_line(folder)} is a file; grade batch expects a folder of submissions (one .py, .ipynb, "
+            ".zip or folder per student). To grade this one file: grade ASSIGNMENT --submission FILE"
+        )
     if not folder.is_dir():
-        raise AutograderError(f"submissions folder not found: {folder}")
-    excluded = {p.resolve() for p in exclude}
+        raise AutograderError(f"submissions folder not found: {one_line(folder)}")
+    excluded = {r for r in map(_resolved, exclude) if r is not None}
     found, skipped = [], []
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or entry.name in ("__MACOSX", "__pycache__"):
             continue
-        if entry.resolve() in excluded:
+        if _resolved(entry) in excluded:
             continue
         if entry.is_dir() or entry.suffix.lower() in SUFFIXES:
             found.append(entry)
         else:
             skipped.append(entry)
     return found, skipped
+
+
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return None
 
 
 #: Exports of learning-management systems: the student's id is the named group.
@@ -128,19 +142,31 @@ def student_ids(paths: Sequence[Path], hints: Sequence[str] = ()) -> dict[Path, 
     module stems) or a word such as ``hw`` (``hw3_alice.py``, ``bob_cnn.py``),
     never a plain shared name (``alice_smith``, ``alice_jones``) — and only if
     the ids stay distinct and non-empty.  Ids never contain path separators and
-    never start with a dot.
+    never start with a dot; report files are named by :func:`file_stem` of the id.
+
+    Raises AutograderError when two submissions are one student's (``alice/`` and
+    ``alice.py``), naming both.
     """
     stems = [_stem(p) for p in paths]
     ids = _strip_lms(stems)
     ids = _strip_common(ids, tuple(h.lower() for h in hints if h) + ARTIFACT_WORDS)
     ids = [_safe(i) for i in ids]
-    # Same stem from two files (alice.py and alice.zip): keep the suffix to tell them apart.
-    counts = Counter(ids)
-    out: dict[Path, str] = {}
-    for path, sid in zip(paths, ids, strict=True):
-        if counts[sid] > 1:
-            sid = _safe(path.name.replace(".", "_"))
-        out[path] = sid
+    out = dict(zip(paths, ids, strict=True))
+    by_id: dict[str, list[Path]] = {}
+    for path, sid in out.items():
+        by_id.setdefault(sid, []).append(path)
+    twice = {sid: group for sid, group in by_id.items() if len(group) > 1}
+    if twice:
+        # Which of alice/ and alice.py is alice's? Guessing would grade the wrong one silently.
+        shown = "; ".join(
+            f"{one_line(sid, 80)!r}: " + " and ".join(one_line(p.name, 80) + ("/" if p.is_dir() else "") for p in group)
+            for sid, group in list(twice.items())[:5]
+        )
+        more = f" (and {len(twice) - 5} more students)" if len(twice) > 5 else ""
+        raise AutograderError(
+            f"the same student twice in the submissions folder: {shown}{more}. "
+            "Keep one submission per student (move the others out of the folder) and run again."
+        )
     return out
 
 
@@ -207,7 +233,22 @@ class ResultCache:
         self.folder = folder
 
     def path(self, student: str) -> Path:
-        return self.folder / f"{student}.json"
+        return self.folder / f"{file_stem(student)}.json"
+
+    def every_result(self, assignment: str) -> dict[str, SubmissionResult]:
+        """Every result in the cache for ``assignment`` that reads back cleanly, by student."""
+        found: dict[str, SubmissionResult] = {}
+        if not self.folder.is_dir():
+            return found
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                result = SubmissionResult.from_dict(data["result"])
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if result.assignment == assignment and self.path(result.student) == path:
+                found[result.student] = result
+        return found
 
     def load(self, student: str, fingerprint: str, isolation: str) -> SubmissionResult | None:
         """The cached result if it is for this fingerprint and isolation level and reads back
@@ -466,38 +507,76 @@ class BatchOutcome:
     interrupted: bool = False
     wall_seconds: float = 0.0
     out: Path = Path()
+    #: Students not in this run whose earlier results are kept in the summary and gradebook.
+    kept: list[str] = field(default_factory=list)
+    #: Students not in this run whose results and reports ``--prune`` deleted.
+    pruned: list[str] = field(default_factory=list)
+    #: summary.html or gradebook.csv could not be written (a grader error).
+    report_errors: list[str] = field(default_factory=list)
 
 
 def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> list[Prepared]:
-    """Read every submission (never running it); an unreadable one becomes an empty one with a note."""
+    """Read every submission (never running it); an unreadable one, or one that breaks the
+    reader in any way, becomes an empty one with a note saying why."""
     ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
-    checks = job.checks_fingerprint
-    prepared = []
-    for path in paths:
-        student = ids[path]
-        try:
-            submission = load_submission(path, spec, student=student)
-            fingerprint = submission_fingerprint(submission, job)
-        except Exception as exc:  # a broken submission never stops the batch
-            message = (
-                str(exc)
-                if isinstance(exc, AutograderError)
-                else f"{path.name} could not be read ({type(exc).__name__}: {exc})"
-            )
-            submission = Submission(student=student, source=path, files={}, notes=(message,))
-            fingerprint = _raw_fingerprint(path, checks)
-        prepared.append(Prepared(student, path, submission, fingerprint))
-    return prepared
+    return [prepare_one(path, ids[path], spec, job) for path in paths]
 
 
-def _raw_fingerprint(path: Path, checks: str) -> str:
-    h = hashlib.sha256(checks.encode() + b"\0unreadable\0")
-    files = sorted(path.rglob("*")) if path.is_dir() else [path]
-    for p in files:
-        with contextlib.suppress(OSError):
-            if p.is_file():
-                h.update(p.name.encode() + b"\0" + p.read_bytes())
+def prepare_one(path: Path, student: str, spec: AssignmentSpec, job: GradingJob) -> Prepared:
+    """One submission read for grading; never raises (but for Ctrl-C)."""
+    try:
+        submission = load_submission(path, spec, student=student)
+        fingerprint = submission_fingerprint(submission, job)
+    except Exception as exc:  # a broken submission never stops the batch
+        if isinstance(exc, AutograderError):
+            message = one_line(exc, 1000)
+        else:
+            message = f"{one_line(path.name, 100)} could not be read ({one_line(f'{type(exc).__name__}: {exc}', 300)})"
+        del exc  # a RecursionError's traceback is thousands of frames: let it go now
+        submission = Submission(student=student, source=path, files={}, notes=(message,))
+        fingerprint = _raw_fingerprint(path, job.checks_fingerprint, message)
+    return Prepared(student, path, submission, fingerprint)
+
+
+def _raw_fingerprint(path: Path, checks: str, message: str) -> str:
+    """A fingerprint of a submission that could not be read: the reason and what ``lstat`` says
+    of its entries (names, sizes, times; bounded, no symbolic link followed, nothing read)."""
+    h = hashlib.sha256(f"{checks}\0unreadable\0{message}\0".encode("utf-8", "backslashreplace"))
+    with contextlib.suppress(OSError):
+        st = path.lstat()
+        h.update(f"{st.st_mode}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+        if path.is_dir() and not path.is_symlink():
+            for rel, entry in FolderWalk(path, MAX_ENTRIES):
+                with contextlib.suppress(OSError):
+                    est = entry.stat(follow_symlinks=False)
+                    h.update(rel.encode("utf-8", "backslashreplace"))
+                    h.update(f"\0{est.st_mode}:{est.st_size}:{est.st_mtime_ns}\0".encode())
     return h.hexdigest()[:32]
+
+
+#: Per output folder: the seed of its batch, reused by the next run unless ``--seed`` is given.
+STATE_FILE = "batch-state.txt"
+
+
+def batch_seed(out: Path, assignment: str, seed: int | None) -> tuple[int, str]:
+    """(seed, where it comes from) for a batch writing to ``out``.
+
+    ``seed`` when given.  Otherwise the seed recorded in ``out`` by an earlier run for
+    the same assignment, so a resumed or repeated run reuses the cached results;
+    otherwise a new random one, so hidden cases cannot be known in advance.  The
+    seed used is recorded in ``out`` for the next run.
+    """
+    state = out / CACHE_DIR / STATE_FILE
+    origin = "--seed"
+    if seed is None:
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(state.read_text(encoding="utf-8"))
+            if data.get("assignment") == assignment and isinstance(data.get("seed"), int):
+                seed, origin = int(data["seed"]), "reused from the earlier run of this output folder"
+    if seed is None:
+        seed, origin = secrets.randbelow(2**31), "random"
+    write_atomic(state, json.dumps({"assignment": assignment, "seed": seed}))
+    return seed, origin
 
 
 def run_batch(
@@ -507,8 +586,9 @@ def run_batch(
     *,
     out: Path | None = None,
     jobs: int = 1,
-    seed: int = DEFAULT_SEED,
+    seed: int | None = None,
     force: bool = False,
+    prune: bool = False,
     scheduler: str | None = None,
     allow_weak_isolation: bool = False,
     progress: bool = True,
@@ -517,8 +597,15 @@ def run_batch(
 ) -> BatchOutcome:
     """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
 
-    Raises IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
-    With ``similarity``, also writes the similarity report (see :mod:`autograder.similarity`).
+    ``seed`` None: see :func:`batch_seed`.  The summary and gradebook hold every student
+    with a result in ``out``, graded in this run or kept from an earlier one (``prune``
+    deletes the results and reports of students no longer in ``submissions``).  One
+    submission never stops the batch: whatever goes wrong reading, grading or reporting
+    it becomes its result, with the reason.  With ``similarity``, also writes the
+    similarity report (see :mod:`autograder.similarity`).
+
+    Raises AutograderError for an empty or missing submissions folder or the same
+    student twice, IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
     """
     from .reporting.gradebook import write_gradebook
     from .reporting.summary import write_summary_html
@@ -526,6 +613,14 @@ def run_batch(
     stream = stream or sys.stdout
     start = time.perf_counter()
     spec = load_spec(course.spec_file(assignment))
+    out = out or course.reports_dir(spec.name)
+    paths, ignored = discover_submissions(submissions, exclude=[out])
+    if not paths:
+        raise AutograderError(
+            f"no submissions in {one_line(submissions)}: expected one .py, .ipynb, .zip or folder per student"
+            + (f" (found only {len(ignored)} other files)" if ignored else "")
+        )
+    ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
     try:
         isolation = Isolation.detect("bwrap")
     except IsolationUnavailable as exc:
@@ -536,50 +631,76 @@ def run_batch(
             ) from None
         isolation = Isolation.detect("auto")
         stream.write(f"warning: weak isolation ({isolation.reason})\n")
+    out.mkdir(parents=True, exist_ok=True)
+    seed, seed_origin = batch_seed(out, spec.name, seed)
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
     if job.hidden_dir is None:
         stream.write(
             f"warning: no hidden checks in {course.hidden_tests_dir(spec.name)}; grading with the public checks only\n"
         )
-    out = out or course.reports_dir(spec.name)
-    out.mkdir(parents=True, exist_ok=True)
     cache = ResultCache(out / CACHE_DIR)
     hidden_details = spec.hidden_feedback == "full"
 
-    paths, ignored = discover_submissions(submissions, exclude=[out])
     if ignored:
-        names = ", ".join(p.name for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
+        names = ", ".join(one_line(p.name, 60) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
         stream.write(f"ignored {len(ignored)} entries that are not submissions: {names}\n")
-    prepared = prepare(paths, spec, job)
+    prepared = [prepare_one(path, ids[path], spec, job) for path in paths]
 
     outcome = BatchOutcome(out=out)
     todo: list[Prepared] = []
     for p in prepared:
         cached = None if force else cache.load(p.student, p.fingerprint, isolation.level)
         if cached is not None and cached.status == "ok":
+            try:
+                _ensure_reports(cached, out, hidden_details)
+            except Exception as exc:  # the reports of one student never stop the batch
+                cached = _reporting_failed(cached, exc)
+                outcome.failed.append(p.student)
             outcome.results[p.student] = cached
             outcome.skipped.append(p.student)
-            _ensure_reports(cached, out, hidden_details)
         else:
             todo.append(p)
+    present = {p.student for p in prepared}
+    earlier = {s: r for s, r in cache.every_result(spec.name).items() if s not in present}
+    if prune:
+        for student in earlier:
+            for path in report_files(student, out):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        outcome.pruned = sorted(earlier)
+        earlier = {}
+    outcome.kept = sorted(earlier)
     stream.write(
-        f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
-        f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
-        f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, isolation "
-        f"{isolation.level})\n"
+        printable(
+            f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
+            f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
+            f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, {seed_origin}; isolation "
+            f"{isolation.level})\n"
+            + (
+                f"kept the results of {len(earlier)} students not in this folder (--prune drops them)\n"
+                if earlier
+                else ""
+            )
+            + (f"pruned {len(outcome.pruned)} students no longer in this folder\n" if outcome.pruned else "")
+        )
     )
     stream.flush()
 
     log = _BatchLog(out / LOG_FILE)
     log.line(
         f"batch {spec.name}: {len(prepared)} submissions, {len(todo)} to grade, "
-        f"seed {seed}, isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}"
+        f"seed {seed} ({seed_origin}), isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}"
     )
+    for student in outcome.pruned:
+        log.line(f"{student}: pruned (no longer in {submissions})")
 
     def finished(result: SubmissionResult) -> None:
         # Reports first, the cache entry last: a result is "done" once it is cached.
-        write_reports(result, out, hidden_details)
-        cache.store(result)
+        try:
+            write_reports(result, out, hidden_details)
+            cache.store(result)
+        except Exception as exc:  # one submission's reports never stop the batch
+            result = _reporting_failed(result, exc)
         outcome.results[result.student] = result
         outcome.graded.append(result.student)
         if result.status != "ok":
@@ -603,21 +724,41 @@ def run_batch(
         )
         return outcome
     ordered = [outcome.results[p.student] for p in prepared if p.student in outcome.results]
+    ordered += [earlier[s] for s in sorted(earlier)]
+    questions = [q.name for q in spec.questions]
     similar = None
     if similarity:
         from .similarity import similarity_for_batch
 
-        similar = similarity_for_batch(course, spec, [p.submission for p in prepared], out, stream)
-    write_summary_html(
-        ordered,
-        out / "summary.html",
-        assignment=spec.name,
-        title=spec.title,
-        report_links=True,
-        similarity_href=None if similar is None else "similarity.html",
-    )
-    write_gradebook(ordered, out / "gradebook.csv", questions=[q.name for q in spec.questions], similarity=similar)
-    stream.write(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed))
+        try:
+            similar = similarity_for_batch(course, spec, [p.submission for p in prepared], out, stream)
+        except Exception as exc:  # the similarity report failing must not lose the grades
+            outcome.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
+            stream.write(f"grader error: similarity.html could not be written ({outcome.report_errors[-1]})\n")
+    similarity_href = None if similar is None else "similarity.html"
+    for name, write in (
+        (
+            "summary.html",
+            lambda: write_summary_html(
+                ordered,
+                out / "summary.html",
+                assignment=spec.name,
+                title=spec.title,
+                report_links=True,
+                similarity_href=similarity_href,
+            ),
+        ),
+        (
+            "gradebook.csv",
+            lambda: write_gradebook(ordered, out / "gradebook.csv", questions=questions, similarity=similar),
+        ),
+    ):
+        try:
+            write()
+        except Exception as exc:  # one page failing must not lose the other
+            outcome.report_errors.append(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
+            stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
+    stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed)))
     return outcome
 
 
@@ -673,7 +814,7 @@ def _grade_all(
                         handled.add(fut)
                         if _collect(fut, futures[fut], finished, attempts, retry, job):
                             bar.update(1)
-                            bar.set_postfix_str(futures[fut].student, refresh=False)
+                            bar.set_postfix_str(one_line(futures[fut].student, 40), refresh=False)
                 except KeyboardInterrupt:
                     for fut in futures:
                         fut.cancel()
@@ -750,25 +891,42 @@ def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> 
     from .reporting.gradescope import to_gradescope
     from .reporting.html_report import render_student_html
 
-    write_atomic(
-        out / f"{result.student}.json", json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1)
-    )
-    write_atomic(out / f"{result.student}.html", render_student_html(result, hidden_details=hidden_details))
+    stem = file_stem(result.student)
+    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1))
+    write_atomic(out / f"{stem}.html", render_student_html(result, hidden_details=hidden_details))
+
+
+def report_files(student: str, out: Path) -> list[Path]:
+    """The files of ``student`` in the output folder ``out``: reports and cache entry."""
+    stem = file_stem(student)
+    return [out / f"{stem}.html", out / f"{stem}.json", out / CACHE_DIR / f"{stem}.json"]
 
 
 def _ensure_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
-    if not (out / f"{result.student}.html").is_file() or not (out / f"{result.student}.json").is_file():
+    if not all(p.is_file() for p in report_files(result.student, out)[:2]):
         write_reports(result, out, hidden_details)
+
+
+def _reporting_failed(result: SubmissionResult, exc: BaseException) -> SubmissionResult:
+    """``result`` marked as a grader error because its reports could not be written (it is not
+    cached, so the next run grades it again)."""
+    reason = one_line(f"{type(exc).__name__}: {exc}", 300)
+    return replace(
+        result,
+        status="grader_error",
+        notes=(*result.notes, f"grader error: the reports could not be written ({reason}); not the student's fault"),
+    )
 
 
 class _BatchLog:
     """``batch.log``: one line per event, appended."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "a", encoding="utf-8")
+        self._file = open(path, "a", encoding="utf-8", errors="backslashreplace")
 
     def line(self, text: str) -> None:
-        self._file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+        """One line, whatever ``text`` holds: control characters and escapes are made visible."""
+        self._file.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {one_line(text, 4000)}\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -822,7 +980,7 @@ def render_screen_summary(
         if outcome_name == "grader_error":
             who = sorted(set(who) | {r.student for r in results if r.status != "ok"})
         if who:
-            shown = ", ".join(who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
+            shown = ", ".join(one_line(w, 60) for w in who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
             lines.append(f"  {label + ':':<18} {len(who):>4}  {shown}")
     lines.append(f"  reports: {outcome.out / 'summary.html'}")
     lines.append(f"  gradebook: {outcome.out / 'gradebook.csv'}  (per student: <student>.html, <student>.json)")
@@ -847,8 +1005,9 @@ def run_batch_command(args: argparse.Namespace) -> ExitCode:
         args.submissions,
         out=args.out,
         jobs=args.jobs,
-        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        seed=args.seed,
         force=args.force,
+        prune=getattr(args, "prune", False),
         scheduler=args.scheduler,
         allow_weak_isolation=args.allow_weak_isolation,
         progress=not args.no_progress,
@@ -856,6 +1015,6 @@ def run_batch_command(args: argparse.Namespace) -> ExitCode:
     )
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
-    if outcome.failed or any(r.status != "ok" for r in outcome.results.values()):
+    if outcome.failed or outcome.report_errors or any(r.status != "ok" for r in outcome.results.values()):
         return ExitCode.GRADER_ERROR
     return ExitCode.OK

@@ -74,8 +74,18 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", type=Path, help="folder with one file, folder or .zip per student")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel jobs (default: cores)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default reports/<name>/)")
-    p.add_argument("--seed", type=int, default=None, help="seed for hidden randomised checks")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed for the randomised checks (default: the seed of the last run into --out, or a new random one)",
+    )
     p.add_argument("--force", action="store_true", help="regrade submissions whose result is cached")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="drop the results and reports of students no longer in the submissions folder (default: kept)",
+    )
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask distributed cluster")
     p.add_argument(
         "--allow-weak-isolation",

@@ -24,6 +24,49 @@ Visibility = Literal["public", "hidden"]
 
 SCHEMA_VERSION = 1
 
+#: Caps on what a check result holds.  Messages, printed output and expected/got values
+#: may carry text the student's code produced (a 15 MB string returned to a check); every
+#: report, cache entry and gradebook is made from these objects, so the caps are applied
+#: once, here, whoever built the result.
+MAX_MESSAGE_CHARS = 4000
+MAX_TRACEBACK_CHARS = 8000
+MAX_STDOUT_CHARS = 20000
+MAX_NOTE_CHARS = 2000
+MAX_NOTES = 50
+#: expected/got: strings, list lengths and nesting are cut beyond these.
+MAX_VALUE_CHARS = 500
+MAX_VALUE_ITEMS = 64
+MAX_VALUE_DEPTH = 8
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, saying how much was cut."""
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) <= limit:
+        return text
+    marker = f" [... {len(text) - limit} more characters cut]"
+    return text[: max(0, limit - len(marker))] + marker
+
+
+def cap_value(value: Any, depth: int = 0) -> Any:
+    """A JSON-able expected/got value with strings, lists and nesting cut to the caps above;
+    anything else (an object, a huge integer) becomes a short description."""
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 256 else f"<an integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return cap_text(value, MAX_VALUE_CHARS)
+    if isinstance(value, (list, tuple)):
+        if depth >= MAX_VALUE_DEPTH:
+            return "<nested too deeply to show>"
+        if len(value) <= MAX_VALUE_ITEMS:
+            return [cap_value(v, depth + 1) for v in value]
+        kept = MAX_VALUE_ITEMS - 1  # and a marker: capping twice changes nothing
+        return [*(cap_value(v, depth + 1) for v in value[:kept]), f"<{len(value) - kept} more>"]
+    return f"<{type(value).__name__}>"
+
 
 def clip_output(text: str, limit: int) -> str:
     """The start of ``text``, at most ``limit`` characters and cut at a line end where one is near,
@@ -63,6 +106,17 @@ class CheckResult:
     got: Any = None
     #: Wall time of the check, seconds.
     duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        # The caps: whoever made this result, nothing larger reaches a report or the cache.
+        set_field = object.__setattr__
+        set_field(self, "message", cap_text(self.message, MAX_MESSAGE_CHARS))
+        set_field(self, "traceback", cap_text(self.traceback, MAX_TRACEBACK_CHARS))
+        if len(self.stdout) > MAX_STDOUT_CHARS:  # the end of printed output is the useful part
+            cut = len(self.stdout) - MAX_STDOUT_CHARS
+            set_field(self, "stdout", f"[... {cut} earlier characters cut]\n" + self.stdout[cut:])
+        set_field(self, "expected", cap_value(self.expected))
+        set_field(self, "got", cap_value(self.got))
 
     @property
     def passed(self) -> bool:
@@ -111,6 +165,12 @@ class SubmissionResult:
     fingerprint: str = ""
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        notes = tuple(cap_text(n, MAX_NOTE_CHARS) for n in self.notes[:MAX_NOTES])
+        if len(self.notes) > MAX_NOTES:
+            notes += (f"... {len(self.notes) - MAX_NOTES} more notes cut",)
+        object.__setattr__(self, "notes", notes)
 
     @property
     def score(self) -> float:

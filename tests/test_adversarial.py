@@ -324,6 +324,17 @@ def test_memorised_public_case_passes_only_with_the_public_seed(host: Host, leve
     assert batch.score == 2
 
 
+def test_escape_sequences_reach_the_terminal_only_made_visible(host: Host) -> None:
+    from autograder.reporting.terminal import render
+
+    result, _ = grade_attack(host, "terminal_escapes", "rlimits")
+    assert "\x1b[1A" in {c.name: c for c in result.checks}["test_double_public"].message  # the attack ran
+    table = render(result, color=True, width=100)
+    # The only escape sequences are the table's own colours.
+    assert re.sub(r"\x1b\[(?:3[1-5]|0)m", "", table).count("\x1b") == 0
+    assert "\x07" not in table and "\\x1b[1A\\x1b[2K  PASS" in table
+
+
 # -- a batch of attackers and honest students ------------------------------------------
 
 
@@ -382,5 +393,7 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
         if student.startswith("honest"):
             assert result.score == result.max_score == 4
     assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()
+    for text in (stream.getvalue(), (out / "batch.log").read_text()):  # no raw escape sequence
+        assert "\x1b" not in text and "\x07" not in text
     host.assert_untouched()
     assert _leftover_sandbox_processes() == []

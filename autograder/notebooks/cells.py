@@ -36,14 +36,22 @@ from typing import Any
 import nbformat
 
 from ..errors import SubmissionError
+from ..sanitize import one_line
 
 #: Tag of the cells a student edits (the handout's stub cells).
 STUDENT_TAG = "student"
 #: Tag of the handout's own example cells, never graded.
 HANDOUT_TAG = "handout"
 
-#: A line that IPython would turn into a magic, a shell escape or a help request.
-_MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.,\s\[\]]+=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$)")
+#: A line that IPython would turn into a magic, a shell escape or a help request, matched
+#: against the line without its indentation (a leading ``\s*`` next to the ``\s`` of the
+#: assignment's targets would backtrack quadratically on a long line of spaces).  Each
+#: alternative is linear: ``=`` is outside the targets' class, so there is one place to try.
+_MAGIC_LINE = re.compile(r"[%!]|[\w.,\s\[\]]+=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$")
+#: Bounds on a notebook's JSON (its size is bounded by the submission's reader).
+MAX_CELLS = 2000
+MAX_JSON_DEPTH = 64
+MAX_JSON_NODES = 2_000_000
 #: Modules whose imports are kept from cells the student added (others, e.g. matplotlib,
 #: are for exploring and may not exist in the sandbox).
 KEPT_IMPORTS = frozenset(sys.stdlib_module_names) | {"numpy"}
@@ -103,31 +111,80 @@ def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     """Parse a notebook's bytes (any nbformat version, converted to 4).
 
     Raises SubmissionError with a message a student can act on when the bytes
-    are not UTF-8 JSON or not a notebook.  Schema problems (JupyterLab,
-    VS Code and Colab each add their own metadata) are tolerated.
+    are not UTF-8 JSON or not a notebook, or are past the grader's bounds (size,
+    nesting, number of cells).  Schema problems (JupyterLab, VS Code and Colab
+    each add their own metadata) are tolerated.
     """
+    from ..submission import MAX_NOTEBOOK_BYTES
+
+    shown = one_line(name, 200)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(
+            f"{shown} is larger than the {MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB allowed for a notebook, most "
+            "likely because of its saved outputs. In Jupyter use Edit > Clear Outputs of All Cells, save, "
+            "and submit it again."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SubmissionError(f"{name} is not a valid notebook: it is not UTF-8 text") from None
+        raise SubmissionError(f"{shown} is not a valid notebook: it is not UTF-8 text") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SubmissionError(
-            f"{name} is not a valid notebook: it is not valid JSON (line {exc.lineno}, column "
+            f"{shown} is not a valid notebook: it is not valid JSON (line {exc.lineno}, column "
             f"{exc.colno}: {_json_problem(exc.msg)}). Was it saved completely? Open it in Jupyter "
             "and save it again, or submit the .py file."
         ) from None
+    except RecursionError:
+        raise SubmissionError(_too_nested(shown)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
         raise SubmissionError(
-            f"{name} is not a valid notebook: it is JSON, but has no list of cells. Is it the right file?"
+            f"{shown} is not a valid notebook: it is JSON, but has no list of cells. Is it the right file?"
         )
+    _check_bounds(raw, shown)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as exc:  # nbformat raises many kinds for malformed notebooks
-        raise SubmissionError(f"{name} is not a valid notebook: {str(exc)[:200]}") from None
+        raise SubmissionError(f"{shown} is not a valid notebook: {one_line(exc, 200)}") from None
+
+
+def _too_nested(shown: str) -> str:
+    return (
+        f"{shown} is not a valid notebook: its JSON is nested more than {MAX_JSON_DEPTH} levels deep. "
+        "Open it in Jupyter and save it again, or submit the .py file."
+    )
+
+
+def _check_bounds(raw: dict[str, Any], shown: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, with more than MAX_JSON_NODES values or
+    more than MAX_CELLS cells (walked iteratively, before nbformat validates it recursively)."""
+    cells = raw.get("cells")
+    if cells is None:  # nbformat 3: worksheets of cells
+        cells = [c for w in raw.get("worksheets", []) if isinstance(w, dict) for c in w.get("cells", []) or []]
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(
+            f"{shown} has {len(cells)} cells, more than the {MAX_CELLS} the grader reads. "
+            "Submit the notebook of this assignment, or your functions as a .py file."
+        )
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_JSON_DEPTH:
+            raise SubmissionError(_too_nested(shown))
+        if nodes > MAX_JSON_NODES:
+            raise SubmissionError(
+                f"{shown} holds more than {MAX_JSON_NODES} JSON values, most likely in its saved outputs. "
+                "In Jupyter use Edit > Clear Outputs of All Cells, save, and submit it again."
+            )
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def code_cells(nb: nbformat.NotebookNode) -> list[CodeCell]:
@@ -226,7 +283,7 @@ def drop_magics(cell: CodeCell) -> tuple[str | None, list[str]]:
         return source, notes
     lines = source.split("\n")
     for lineno, line in enumerate(lines, start=1):
-        if _MAGIC_LINE.match(line) and not _parses(line.strip()):
+        if _MAGIC_LINE.match(line.lstrip()) and not _parses(line.strip()):
             indent = line[: len(line) - len(line.lstrip())]
             lines[lineno - 1] = f"{indent}pass"
             notes.append(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..results import SubmissionResult
+from ..sanitize import csv_cell
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +24,8 @@ def gradebook_frame(
     questions: Sequence[str] | None = None,
     similarity: Mapping[str, tuple[float, str]] | None = None,
 ) -> pd.DataFrame:
-    """A DataFrame with one row per result (sorted by student).
+    """A DataFrame with one row per result (sorted by student), its text cells safe for a
+    spreadsheet (:func:`autograder.sanitize.csv_cell`).
 
     ``questions`` fixes the question columns and their order (default: every
     question met in ``results``, in order of appearance); a question a result
@@ -40,7 +42,8 @@ def gradebook_frame(
         questions = list(seen)
     rows = []
     for r in results:
-        row: dict[str, object] = {"student": r.student}
+        # The id is the student's (a file name): shown as text, never as a spreadsheet formula.
+        row: dict[str, object] = {"student": csv_cell(r.student)}
         by_name = {q.name: q.score for q in r.questions}
         for name in questions:
             row[name] = by_name.get(name, 0.0)
@@ -52,12 +55,12 @@ def gradebook_frame(
             issues="; ".join(f"{k} {v}" for k, v in counts.items()),
             seed=r.seed,
             grading_seconds=round(r.duration, 3),
-            isolation=r.isolation,
+            isolation=csv_cell(r.isolation),
             fingerprint=r.fingerprint,
         )
         if similarity is not None:
             score, partner = similarity.get(r.student, (0.0, ""))
-            row.update(similarity=round(score, 3), similar_to=partner)
+            row.update(similarity=round(score, 3), similar_to=csv_cell(partner))
         rows.append(row)
     columns = ["student", *questions, *TAIL_COLUMNS, *(SIMILARITY_COLUMNS if similarity is not None else ())]
     frame = pd.DataFrame(rows, columns=columns)

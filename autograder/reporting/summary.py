@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..results import OUTCOMES, SubmissionResult
+from ..sanitize import file_stem
 from .html_report import LABELS, env, stylesheet
 
 #: Failure messages listed per check.
@@ -250,7 +251,7 @@ def render_summary_html(
         rows.append(
             {
                 "r": r,
-                "href": quote(f"{r.student}.html") if report_links else None,
+                "href": quote(f"{file_stem(r.student)}.html") if report_links else None,
                 "issues": ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in counts.items()),
                 "problem": r.status != "ok" or any(k in counts for k in PROBLEM_OUTCOMES),
             }

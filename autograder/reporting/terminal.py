@@ -1,4 +1,9 @@
-"""The terminal table: one block per question, one line per check, the total."""
+"""The terminal table: one block per question, one line per check, the total.
+
+Text from the submission (the student id, notes, check messages) is shown with its
+control characters and escape sequences made visible (:mod:`autograder.sanitize`);
+the only escape sequences written are this module's colours.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from ..results import CheckResult, SubmissionResult
+from ..sanitize import one_line, printable
 
 _SYMBOL = {
     "passed": "PASS",
@@ -39,13 +45,13 @@ def render(
         return f"\033[{code}m{text}\033[0m"
 
     lines = [
-        f"{result.assignment} — {result.student}   (seed {result.seed}, "
+        f"{result.assignment} — {one_line(result.student, 100)}   (seed {result.seed}, "
         f"{'public + hidden' if result.hidden else 'public'} checks, "
         f"isolation: {result.isolation or 'n/a'})",
         "",
     ]
     for note in result.notes:
-        lines += textwrap.wrap(f"note: {note}", width, subsequent_indent="      ")
+        lines += textwrap.wrap(f"note: {one_line(note, 1000)}", width, subsequent_indent="      ")
     if result.notes:
         lines.append("")
     for q in result.questions:
@@ -73,7 +79,8 @@ def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str
     out = [f"{left}{' ' * max(pad, 1)}{pts}"]
     show = check.message and (check.visibility == "public" or hidden_details)
     if show and check.outcome != "passed":
-        msg = check.message if len(check.message) < 600 else check.message[:597] + "..."
+        # The message may quote the student's values and exception text: no raw escape sequence.
+        msg = printable(check.message if len(check.message) < 600 else check.message[:597] + "...", keep="\n")
         out += textwrap.wrap(msg, width - 4, initial_indent="      ", subsequent_indent="      ")
     return out
 

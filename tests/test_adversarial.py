@@ -11,7 +11,9 @@ outcome, a pattern of the message and patterns that must appear in what the
 attack printed: the proof that the attack really ran (the fork bomb's EAGAIN,
 the memory bomb's megabytes, the network attempts' errors...).  Its optional
 ``forked`` entry says why and how the checks differ when the worker is forked
-from a fork server (same score).
+from a fork server (same score).  Its optional ``absent`` entry lists patterns that
+must appear nowhere in the result (notes, messages, printed output, tracebacks): what
+the attack tried to smuggle into its own report.
 
 An attack that needs host paths or ports has a ``TARGETS: dict = {}`` line, filled
 in here with the real ones of the test.  After every attack the host is
@@ -237,6 +239,12 @@ def assert_as_expected(result: SubmissionResult, expected: dict[str, Any]) -> No
                 assert evidence["min"] <= int(found.group(1)) <= evidence["max"], where
     assert result.score == expected["score"], [(c.name, c.outcome) for c in result.checks]
     assert result.status == "ok", result.notes
+    visible = json.dumps(result.to_dict())
+    for pattern in expected.get("absent", []):
+        found = re.search(pattern, visible)
+        assert found is None, (
+            f"{pattern!r} reached the result: {visible[max(0, found.start() - 200) : found.end() + 200]!r}"
+        )
 
 
 # -- the corpus ----------------------------------------------------------------------
@@ -247,7 +255,7 @@ def test_every_attack_states_what_it_must_get() -> None:
     assert sources == sorted(expectations())
     for name, e in expectations().items():
         assert set(e["levels"]) <= {"bwrap", "rlimits"} and e["levels"], name
-        assert set(e) <= {"levels", "score", "checks", "forked"}, name
+        assert set(e) <= {"levels", "score", "checks", "forked", "absent"}, name
         if "forked" in e:
             assert e["forked"]["why"] and set(e["forked"]["checks"]) <= set(e["checks"]), name
             outcomes = {

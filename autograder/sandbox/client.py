@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from . import forkserver, protocol
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
@@ -90,6 +90,16 @@ class CallOutcome:
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
+
+
+class LoadInfo(NamedTuple):
+    """How importing one of the submission's modules went, as the harness keeps it."""
+
+    ok: bool
+    #: A :data:`CallKind` of a failed import (``error``, ``forbidden``, ``memory``, ``not_implemented``).
+    kind: CallKind
+    message: str
+    traceback: str
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,8 @@ class WorkerSandbox:
         self._ready = False
         self._spawned_at = 0.0
         self._nonce = ""
-        self._load: dict[str, Any] = {}
+        #: The worker's load report, validated by :func:`_load_report`.
+        self._load: dict[str, LoadInfo] = {}
         self._startup_failure: CallOutcome | None = None
         self._timeouts: Counter[str] = Counter()
         self._spent = 0.0
@@ -376,7 +387,7 @@ class WorkerSandbox:
             return CallOutcome(
                 "error", "", message=("the process running your code sent a malformed greeting while importing it")
             )
-        self._load = header["modules"]
+        self._load = _load_report(header["modules"], self.modules)
         self._ready = True
         return None
 
@@ -400,8 +411,8 @@ class WorkerSandbox:
             return [failure.message]
         problems = []
         for file, info in self._load.items():
-            if isinstance(info, dict) and not info.get("ok"):
-                problems.append(f"{file} could not be imported: {info.get('message', '')!s}")
+            if not info.ok:
+                problems.append(f"{file} could not be imported: {info.message}")
         return problems
 
     def close(self) -> None:
@@ -627,21 +638,15 @@ class WorkerSandbox:
 
     def _load_failure(self, function: str) -> CallOutcome | None:
         """If every module failed to import, the call fails with the import's reason."""
-        failed = {f: i for f, i in self._load.items() if isinstance(i, dict) and not i.get("ok")}
+        failed = {f: i for f, i in self._load.items() if not i.ok}
         if not failed or len(failed) < len(self._load):
             return None
         file, info = next(iter(failed.items()))
-        kind: CallKind = "error"
-        if info.get("kind") in ("forbidden", "memory", "not_implemented"):
-            kind = info["kind"]
         return CallOutcome(
-            kind,
+            info.kind,
             function,
-            message=(
-                f"{file} could not be imported, so {function} could not be called: "
-                f"{_cap(info.get('message', ''), 4000)}"
-            ),
-            traceback=_cap(info.get("traceback", ""), 8000),
+            message=f"{file} could not be imported, so {function} could not be called: {info.message}",
+            traceback=info.traceback,
         )
 
     def _outcome(
@@ -829,6 +834,42 @@ def _signal_of(code: int | None, level: str) -> signal.Signals | None:
         return signal.Signals(number) if number > 0 else None
     except ValueError:
         return None
+
+
+#: Characters kept of a load report's message and traceback, per module.
+LOAD_MESSAGE_CHARS = 2000
+LOAD_TRACEBACK_CHARS = 8000
+
+
+def _load_report(report: Any, modules: tuple[str, ...]) -> dict[str, LoadInfo]:
+    """What the harness keeps of a worker's load report: one entry per module it asked for.
+
+    The report comes from the sandbox and may be anything.  Entries for names the harness
+    did not configure are dropped (a submission cannot add lines to its own notes), every
+    string is capped, a kind outside the known ones becomes ``error``, and a module the
+    report does not mention counts as failed with a fixed message.
+    """
+    out: dict[str, LoadInfo] = {}
+    given = report if type(report) is dict else {}
+    for module in modules:
+        info = given.get(module)
+        if type(info) is not dict:
+            out[module] = LoadInfo(False, "error", "the sandbox did not report whether it loaded", "")
+            continue
+        if info.get("ok") is True:
+            out[module] = LoadInfo(True, "ok", "", "")
+            continue
+        kind = info.get("kind")
+        out[module] = LoadInfo(
+            False,
+            kind if kind in _LOAD_KINDS else "error",
+            _cap(info.get("message", ""), LOAD_MESSAGE_CHARS),
+            _cap(info.get("traceback", ""), LOAD_TRACEBACK_CHARS),
+        )
+    return out
+
+
+_LOAD_KINDS: tuple[CallKind, ...] = ("error", "forbidden", "memory", "not_implemented")
 
 
 def _cap(value: Any, limit: int) -> str:

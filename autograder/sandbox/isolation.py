@@ -19,7 +19,7 @@ Two levels:
     network namespace has only its own loopback: not even the host's 127.0.0.1
     is reachable.  A seccomp filter refuses what graded code never needs and
     what widens the kernel's attack surface: new namespaces, mounts, ptrace,
-    keyrings, BPF, io_uring, memfd.  Killing the worker kills everything it
+    keyrings, BPF, io_uring, memfd, and sockets other than unix ones.  Killing the worker kills everything it
     started, and the kill waits until the namespace is empty.
 ``rlimits``
     A separate process with resource limits and an import blocker: what a
@@ -628,6 +628,9 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
 }
 #: clone() flags that create namespaces.
 _CLONE_NEW_NAMESPACES = 0x7E020000
+#: Per machine: the numbers of socket() and socketpair(), allowed for AF_UNIX only.
+_SOCKET_CALLS: dict[str, tuple[int, int]] = {"x86_64": (41, 53), "aarch64": (198, 199)}
+_AF_UNIX = 1
 
 
 def seccomp_filter() -> bytes | None:
@@ -636,7 +639,12 @@ def seccomp_filter() -> bytes | None:
     Other architectures' system calls (32-bit on x86_64) kill the process, the
     calls of :data:`_SECCOMP_TABLES` fail with EPERM, ``clone3`` with ENOSYS (so
     the C library falls back to ``clone``, whose flags a filter can see), and
-    ``clone`` with a namespace flag with EPERM.  Everything else is allowed.
+    ``clone`` with a namespace flag with EPERM.  ``socket`` and ``socketpair`` of
+    any family but AF_UNIX fail with EAFNOSUPPORT: graded code has no network to
+    use, and a TCP or UDP socket leaves state in the network namespace (TIME_WAIT
+    entries in /proc/net/tcp, protocol counters) that outlives the process and
+    that the next worker of a fork server could read.  A unix socket dies with
+    the processes holding it.  Everything else is allowed.
     """
     import platform
 
@@ -644,9 +652,10 @@ def seccomp_filter() -> bytes | None:
     if table is None:
         return None
     arch, blocked, clone, clone3 = table
+    sockets = _SOCKET_CALLS[platform.machine()]
     ld_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill = 0x7FFF0000, 0x80000000
-    eperm, enosys = 0x00050000 | 1, 0x00050000 | 38
+    eperm, enosys, eafnosupport = 0x00050000 | 1, 0x00050000 | 38, 0x00050000 | 97
     numbers = sorted(set(blocked.values()))
     program: list[tuple[int, int, int, int]] = [
         (ld_abs, 0, 0, 4),  # arch
@@ -655,11 +664,11 @@ def seccomp_filter() -> bytes | None:
         (ld_abs, 0, 0, 0),  # syscall number
     ]
     x32 = platform.machine() == "x86_64"
-    # Layout after the checks: allow, clone check (2), allow, eperm, enosys.
-    checks = (1 if x32 else 0) + len(numbers) + 2
+    # Layout after the checks: allow, clone check (2), allow, eperm, enosys, socket check (3).
+    checks = (1 if x32 else 0) + len(numbers) + 2 + len(sockets)
     first_check = len(program)
     end = first_check + checks
-    label = {"allow": end, "clone": end + 1, "eperm": end + 4, "enosys": end + 5}
+    label = {"allow": end, "clone": end + 1, "eperm": end + 4, "enosys": end + 5, "socket": end + 6}
 
     def jump_to(target: str) -> int:
         return label[target] - (len(program) + 1)
@@ -670,6 +679,8 @@ def seccomp_filter() -> bytes | None:
         program.append((jeq, jump_to("eperm"), 0, nr))
     program.append((jeq, jump_to("enosys"), 0, clone3))
     program.append((jeq, jump_to("clone"), 0, clone))
+    for nr in sockets:
+        program.append((jeq, jump_to("socket"), 0, nr))
     assert len(program) == end
     program += [
         (ret, 0, 0, allow),
@@ -678,6 +689,10 @@ def seccomp_filter() -> bytes | None:
         (ret, 0, 0, allow),
         (ret, 0, 0, eperm),
         (ret, 0, 0, enosys),
+        (ld_abs, 0, 0, 16),  # the socket's family: the low half of args[0]
+        (jeq, 0, 1, _AF_UNIX),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, eafnosupport),
     ]
     return b"".join(struct.pack("<HBBI", *insn) for insn in program)
 

@@ -299,6 +299,35 @@ def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name:
     assert uid is not None and processes_of(uid) == []
 
 
+def _observed(result: SubmissionResult) -> list[str]:
+    """What ``covert_receiver`` printed, per check that called ``double``."""
+    return [line for c in result.checks for line in c.stdout.splitlines() if line.startswith("observed: ")]
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root (they hand out uids)")
+def test_nothing_crosses_from_one_forked_submission_to_the_next(host: Host) -> None:
+    """A receiver forked right after the sender, by the same fork server, sees exactly what it
+    sees after an honest submission: sockets and /proc/net, files, free space and inode
+    numbers of its folders, pids, running processes."""
+    baseline, uid_before = grade_attack(host, "covert_receiver", "bwrap", fork=True)
+    sent, uid_sender = grade_attack(host, "covert_sender", "bwrap", fork=True)
+    received, uid_after = grade_attack(host, "covert_receiver", "bwrap", fork=True)
+    assert uid_before == uid_sender == uid_after, "not the same fork server"
+    assert "chain of 1200 folders: made" in sent.checks[1].stdout + sent.checks[3].stdout
+    assert "unix: bound" in sent.checks[1].stdout + sent.checks[3].stdout
+    seen_before, seen_after = _observed(baseline), _observed(received)
+    assert len(seen_before) == len(seen_after) == 2
+    for before, after in zip(seen_before, seen_after, strict=True):
+        a, b = json.loads(before.removeprefix("observed: ")), json.loads(after.removeprefix("observed: "))
+        assert a == b, {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+    view = json.loads(seen_after[0].removeprefix("observed: "))
+    assert view["pid"] == 1000 and "covert-hidden-inputs" not in seen_after[0]
+    assert all(c.outcome != "error" for c in received.checks), [c.message for c in received.checks]
+    honest, _ = grade_attack(host, "honest", "bwrap", fork=True)
+    assert honest.score == honest.max_score == 4
+
+
 @pytest.mark.parametrize("name", attacks_at("rlimits"))
 def test_attack_at_rlimits_gets_a_clear_message(host: Host, name: str) -> None:
     result, uid = grade_attack(host, name, "rlimits")

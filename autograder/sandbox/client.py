@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol
 
 from . import forkserver, protocol
+from .cgroups import MARGIN_BYTES, PIDS_MARGIN, SandboxCgroup
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
 from .isolation import (
     Isolation,
@@ -127,6 +128,9 @@ class SandboxConfig:
     file_bytes: int = 8 * MiB
     #: Size of each tmpfs (working folder, /tmp) at the bwrap level, bytes.
     tmp_bytes: int = 32 * MiB
+    #: Files and folders each of those tmpfs may hold (each costs kernel memory that the size
+    #: does not count), where the sandbox can set it: on a fork server's folders.
+    tmp_inodes: int = 4096
     #: Open file descriptors of the worker.  Memory held in files is not counted by
     #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level (which refuses
     #: memfd_create), open_files x file_bytes in memfds at the rlimits level.
@@ -202,6 +206,8 @@ class WorkerSandbox:
         self._info: int | None = None
         self._init_pid: int | None = None
         self._slot: UidSlot | None = None
+        #: The memory and pids cgroup of a plain worker (see :mod:`.cgroups`), once made.
+        self._cgroup: SandboxCgroup | None = None
         self._ready = False
         self._spawned_at = 0.0
         self._nonce = ""
@@ -289,6 +295,12 @@ class WorkerSandbox:
             isolation, self._workerdir, self._workdir, self._maskdir, self.config, self.uid, info_fd, seccomp_fd
         )
         env = worker_env(home=str(self._workdir))
+        argv = how.argv
+        if how.popen_user is None and isolation.level == "bwrap":
+            if self._cgroup is None:
+                self._cgroup = SandboxCgroup.create(*cgroup_limits(self.config))
+            if self._cgroup is not None:
+                argv = self._cgroup.wrap(argv)
         if self._children_cpu_at_start is None:
             self._children_cpu_at_start = _children_cpu()
         user: dict[str, Any] = {}
@@ -298,7 +310,7 @@ class WorkerSandbox:
             with open(self._stderr_path, "ab") as err:
                 self._stderr_mark = err.tell()
                 self._proc = subprocess.Popen(
-                    how.argv,
+                    argv,
                     cwd=self._workdir,
                     env=env,
                     stdin=subprocess.PIPE,
@@ -431,6 +443,9 @@ class WorkerSandbox:
                 forked.wait(timeout=2)  # its exit status and CPU time, reported by the zygote
             except subprocess.TimeoutExpired:
                 pass
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     @property
@@ -812,6 +827,13 @@ class WorkerSandbox:
             return b"".join(chunks)
 
         return protocol.read_frame(read, self.config.reply_bytes)
+
+
+def cgroup_limits(config: SandboxConfig) -> tuple[int, int]:
+    """(memory bytes, processes) of a sandbox's cgroup: its address space, its two tmpfs
+    and a margin; the processes its code may start and those of the sandbox itself."""
+    memory = config.memory_mb * MiB + 2 * config.tmp_bytes + MARGIN_BYTES
+    return memory, 1 + max(config.max_processes, 0) + PIDS_MARGIN
 
 
 def _children_cpu() -> float:

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import GraderError, IsolationUnavailable
+from . import cgroups
 
 if TYPE_CHECKING:
     from .client import SandboxConfig
@@ -86,7 +87,7 @@ class Isolation:
             return cls("rlimits", f"requested: {rlimits_description()}")
         problem = bwrap_problem()
         if problem is None:
-            return cls("bwrap", "Linux namespaces via bubblewrap")
+            return cls("bwrap", f"Linux namespaces via bubblewrap; {cgroups.description()}")
         if wanted == "bwrap":
             raise IsolationUnavailable(f"strict isolation (bwrap) is not available: {problem}")
         return cls("rlimits", f"{rlimits_description()} ({problem})")
@@ -206,7 +207,8 @@ def zygote_launch(
     isolation: Isolation, workerdir: Path, maskdir: Path, config: SandboxConfig, info_fd: int, seccomp_fd: int | None
 ) -> Launch:
     """How to start ``zygote.py`` (see :mod:`.forkserver`): a worker's sandbox with an empty
-    working folder, run as root with only the capabilities to drop to a sandbox uid."""
+    working folder, run as root with only the capabilities to drop to a sandbox uid and to set
+    the pid namespace's next pid (so that every worker starts from the same one)."""
     if isolation.level != "bwrap":
         raise GraderError("the fork server needs the bwrap isolation level")
     return _bwrap_launch(
@@ -218,7 +220,7 @@ def zygote_launch(
         None,
         info_fd=info_fd,
         seccomp_fd=seccomp_fd,
-        caps=("CAP_SETUID", "CAP_SETGID"),
+        caps=("CAP_SETUID", "CAP_SETGID", "CAP_CHECKPOINT_RESTORE"),
     )
 
 

@@ -526,3 +526,77 @@ def test_signals_of_exit_codes() -> None:
     assert _signal_of(152, "bwrap") == signal.SIGXCPU
     assert _signal_of(137, "rlimits") is None
     assert _signal_of(0, "bwrap") is None
+
+
+# -- the notebook kernel's sandbox -----------------------------------------------------------
+
+KERNEL_PROBE = """
+import json, os, resource, subprocess
+from ipykernel import get_connection_file
+seen = {"seccomp": [l.split()[-1] for l in open("/proc/self/status") if l.startswith("Seccomp:")]}
+try:
+    os.memfd_create("bomb")
+    seen["memfd"] = "created"
+except OSError as exc:
+    seen["memfd"] = type(exc).__name__
+run = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True)
+seen["unshare -U -r"] = run.stderr.strip()
+seen["nofile"] = list(resource.getrlimit(resource.RLIMIT_NOFILE))
+try:
+    with open(os.path.join(os.path.dirname(get_connection_file()), "disk-bomb"), "wb") as f:
+        f.write(b"x" * 1000)
+    seen["connection folder"] = "written"
+except OSError as exc:
+    seen["connection folder"] = type(exc).__name__
+print("SEEN " + json.dumps(seen))
+"""
+
+
+@needs_bwrap
+@needs_root
+def test_notebook_kernel_has_the_workers_filter_and_limits_and_cannot_write_its_folder() -> None:
+    import json
+
+    import nbformat
+
+    from autograder.notebooks.execute import KERNEL_OPEN_FILES, run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KERNEL_PROBE)])
+    run = run_notebook(nb, cell_timeout=30, sandbox=SandboxConfig(isolation=Isolation("bwrap")))
+    assert run.status == "ok", run.message
+    text = "".join(o.get("text", "") for o in run.cells[0].outputs)
+    seen = json.loads(text.split("SEEN ", 1)[1])
+    if isolation.seccomp_filter() is not None:
+        assert seen["seccomp"] == ["2"] and seen["memfd"] == "PermissionError"
+        assert "Operation not permitted" in seen["unshare -U -r"], seen
+    assert seen["nofile"] == [KERNEL_OPEN_FILES, KERNEL_OPEN_FILES]
+    assert seen["connection folder"] == "PermissionError"
+
+
+def test_output_size_counts_dicts_by_their_content() -> None:
+    from autograder.notebooks.execute import output_size
+
+    big = {"data": {"application/json": {"k": ["x" * 1000] * 50}}, "metadata": {"m": {"n": "y" * 500}}}
+    assert 50_500 <= output_size(big, 10**9) <= 52_000
+    assert output_size({"data": {"text/plain": "abc"}}, 100) < 100
+    assert output_size(big, 2000) <= 2000 + 1000  # stops soon after the limit
+
+
+@needs_bwrap
+def test_raw_displayed_dicts_count_toward_the_output_cap() -> None:
+    import nbformat
+
+    from autograder.notebooks.execute import MAX_RECEIVED_PER_CELL, run_notebook
+
+    mb = MAX_RECEIVED_PER_CELL // 1_000_000
+    source = (
+        "from IPython.display import display\n"
+        f"for i in range({mb + 3}):\n"
+        "    display({'application/json': {'k': 'x' * 1_000_000}}, raw=True)\n"
+        "print('done')\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    run = run_notebook(nb, cell_timeout=60, sandbox=SandboxConfig(isolation=Isolation("bwrap")))
+    assert run.status == "ok", run.message
+    text = "".join(o.get("text", "") for o in run.cells[0].outputs)
+    assert f"more than {mb} MB of output" in text and "done" not in text

@@ -232,8 +232,10 @@ def kernel_launch(
     maskdir: Path,
     config: SandboxConfig,
     uid: int | None,
+    seccomp_fd: int | None = None,
 ) -> Launch:
-    """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``.
+    """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``,
+    with bubblewrap reading the :func:`seccomp_filter` from ``seccomp_fd`` when given.
 
     The worker's sandbox, except that installed packages stay visible (the kernel
     needs ipykernel and its dependencies; forbidden packages are still masked),
@@ -242,7 +244,7 @@ def kernel_launch(
     """
     if isolation.level == "rlimits":
         return Launch(list(program), popen_user=uid)
-    return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared)
+    return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared, seccomp_fd=seccomp_fd)
 
 
 def _bwrap_launch(
@@ -635,7 +637,7 @@ _SOCKET_CALLS: dict[str, tuple[int, int]] = {"x86_64": (41, 53), "aarch64": (198
 _AF_UNIX = 1
 
 
-def seccomp_filter() -> bytes | None:
+def seccomp_filter(unix_sockets_only: bool = True) -> bytes | None:
     """A classic-BPF seccomp program (for ``bwrap --seccomp``), None on other machines.
 
     Other architectures' system calls (32-bit on x86_64) kill the process, the
@@ -646,7 +648,10 @@ def seccomp_filter() -> bytes | None:
     use, and a TCP or UDP socket leaves state in the network namespace (TIME_WAIT
     entries in /proc/net/tcp, protocol counters) that outlives the process and
     that the next worker of a fork server could read.  A unix socket dies with
-    the processes holding it.  Everything else is allowed.
+    the processes holding it.  Everything else is allowed.  With
+    ``unix_sockets_only`` False every socket family is allowed: for a sandbox
+    whose network namespace is its own and dies with it (a notebook kernel,
+    whose ZeroMQ library aborts without an IP socket).
     """
     import platform
 
@@ -654,7 +659,7 @@ def seccomp_filter() -> bytes | None:
     if table is None:
         return None
     arch, blocked, clone, clone3 = table
-    sockets = _SOCKET_CALLS[platform.machine()]
+    sockets = _SOCKET_CALLS[platform.machine()] if unix_sockets_only else ()
     ld_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill = 0x7FFF0000, 0x80000000
     eperm, enosys, eafnosupport = 0x00050000 | 1, 0x00050000 | 38, 0x00050000 | 97

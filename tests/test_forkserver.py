@@ -108,6 +108,7 @@ def test_nothing_carries_over_to_the_next_submission() -> None:
         planted = first.call("plant", (), {})
         server, uid = first._server, first.uid
     assert planted.ok, planted.message
+    assert server is not None and server.renews and server.same_pids  # fresh tmpfs, same pid
     assert "planted.txt" in planted.value and "locked" in planted.value
     forkserver.settle_all()  # the clean-up release() began
     assert uid is not None and processes_of(uid) == []

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from nbformat import NotebookNode
 
 from ..paths import CourseDir
+from ..sandbox.base import SandboxConfig, cgroup_limits
 from ..sandbox.cgroups import SandboxCgroup
-from ..sandbox.client import SandboxConfig, cgroup_limits
 from ..sandbox.isolation import UidSlot, kernel_launch, kill_uid, needs_own_uid, seccomp_filter
 from ..spec import AssignmentSpec
 from .cells import CodeCell, drop_magics, read_notebook

@@ -15,8 +15,8 @@ its pid and network namespaces and its uid, one after another, never at the
 same time.  Nothing of one can reach the next: between two of them every
 process of that uid is killed, then fresh tmpfs (with a cap on their inodes) are
 mounted over the folders a worker can write to, from outside the sandbox
-(``nsenter``), so not even their inode numbers go on (where ``nsenter`` is
-missing, the zygote empties them instead); every worker is forked with the same
+(:mod:`.renew`), so not even their inode numbers go on (where that helper
+cannot run, the zygote empties them instead); every worker is forked with the same
 pid (see :mod:`.zygote`); and the seccomp filter allows only unix sockets,
 which die with their processes, so nothing is left in the network namespace.
 This is begun when a submission is done and finished before the next fork; a
@@ -38,6 +38,7 @@ import select
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,6 +47,7 @@ from typing import IO, Any
 
 from ..errors import GraderError
 from . import cgroups
+from .base import cgroup_limits
 from .cgroups import SandboxCgroup
 from .isolation import (
     SANDBOX_WORKDIR,
@@ -66,7 +68,7 @@ MAX_SERVERS = 4
 #: How the host folder of a fork server starts: then the pid of the process that owns it.
 FOLDER_PREFIX = "autograder-zygote-"
 #: Processes of a fork server's sandbox besides a worker's: the zygote, a killer or cleaner,
-#: the harness's nsenter.
+#: and room to spare.
 PIDS_HELPERS = 4
 
 _HERE = Path(__file__).resolve().parent
@@ -137,6 +139,8 @@ class ForkServer:
         self.renews = False
         #: Whether every worker gets the same pid (the zygote may set the next pid).
         self.same_pids = False
+        #: The :mod:`.renew` helper, in the sandbox's mount namespace.
+        self._renewer: subprocess.Popen[bytes] | None = None
         #: Workers' exits the zygote reported and no ForkedWorker has taken yet.
         self._exits: dict[str, tuple[int, float | None]] = {}
         #: The (reply, job id) of a clean-up asked for and not yet waited for.
@@ -169,8 +173,6 @@ class ForkServer:
         seccomp_fd = seccomp_pipe()
         passed = [fd for fd in (info_w, seccomp_fd) if fd is not None]
         how = zygote_launch(config.isolation, workerdir, maskdir, config, info_w, seccomp_fd)
-        from .client import cgroup_limits  # the client imports this module
-
         memory, processes = cgroup_limits(config)
         self._cgroup = SandboxCgroup.create(memory, processes + PIDS_HELPERS)
         # The zygote is spared by the OOM killer (a worker's excess is the worker's); each
@@ -194,30 +196,34 @@ class ForkServer:
         ready = self._await(("ready", ""), STARTUP_TIMEOUT)
         self.same_pids = ready.get("pids") is True
         self._init_pid = read_init_pid(self._info)
-        self.renews = self._init_pid is not None and shutil.which("nsenter") is not None and self._renew_folders()
+        self.renews = self._init_pid is not None and self._start_renewer()
+
+    def _start_renewer(self) -> bool:
+        """Start :mod:`.renew` in the sandbox's mount namespace and renew the folders once."""
+        command = [sys.executable, "-I", "-B", str(_HERE / "renew.py"), str(self._init_pid)]
+        command += [str(self._tmp_bytes), str(self._tmp_inodes), "/tmp", SANDBOX_WORKDIR]
+        try:
+            self._renewer = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env()
+            )
+        except OSError:
+            return False
+        return self._renew_folders()
 
     def _renew_folders(self) -> bool:
         """Mount fresh tmpfs (size and inodes capped) over the folders a worker can write to,
         in the sandbox's mount namespace; the old ones, and all in them, are gone once their
         last user is (every worker is dead by now).  True when done."""
-        options = f"size={self._tmp_bytes},nr_inodes={self._tmp_inodes},mode=1777,nosuid,nodev"
-        folders = ("/tmp", SANDBOX_WORKDIR)
-        script = " && ".join(
-            [f"umount -l {' '.join(folders)}", *(f"mount -t tmpfs -o {options} tmpfs {f}" for f in folders)]
-        )
-        command = ["nsenter", f"--target={self._init_pid}", "--mount", "--pid", "--root", "--wd"]
-        try:
-            done = subprocess.run(
-                [*command, "--", "/bin/sh", "-c", script],
-                env=worker_env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                timeout=REPLY_TIMEOUT,
-            )
-        except (OSError, subprocess.TimeoutExpired):
+        renewer = self._renewer
+        if renewer is None or renewer.stdin is None or renewer.stdout is None:
             return False
-        return done.returncode == 0
+        try:
+            renewer.stdin.write(b"r")
+            renewer.stdin.flush()
+            ready, _, _ = select.select([renewer.stdout], [], [], REPLY_TIMEOUT)
+            return bool(ready) and os.read(renewer.stdout.fileno(), 1) == b"1"
+        except OSError:
+            return False
 
     # -- requests ---------------------------------------------------------------
 
@@ -372,6 +378,13 @@ class ForkServer:
         if self._info is not None:
             os.close(self._info)
             self._info = None
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.kill()
+            renewer.wait()
+            for stream in (renewer.stdin, renewer.stdout):
+                if stream is not None:
+                    stream.close()
         slot, self._slot = self._slot, None
         if slot is not None:
             if kill_uid(self.uid):

@@ -53,7 +53,7 @@ from ..errors import GraderError, IsolationUnavailable
 from . import cgroups
 
 if TYPE_CHECKING:
-    from .client import SandboxConfig
+    from .base import SandboxConfig
 
 Level = Literal["bwrap", "rlimits"]
 #: Inside the sandbox: where the student's files and the worker's code live.

@@ -387,3 +387,23 @@ def test_load_report_keeps_only_the_configured_modules_capped() -> None:
     assert not _load_report(["x"], ("target.py",))["target.py"].ok
     honest = _load_report({"target.py": {"ok": False, "kind": "forbidden", "message": "torch"}}, ("target.py",))
     assert (honest["target.py"].kind, honest["target.py"].message) == ("forbidden", "torch")
+
+
+def test_strings_are_bounded_at_decoding() -> None:
+    limit = protocol.MAX_STRING_CHARS
+    assert protocol.decode("x" * limit, []) == "x" * limit
+    for tree in ("x" * (limit + 1), ["ok", "y" * (limit + 1)], {"$dict": {"k" * (limit + 1): 1}}):
+        with pytest.raises(ProtocolError, match="at most 1,048,576 can be graded"):
+            protocol.decode(tree, [])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_returned_string_over_the_limit_fails_that_call_only(level: str) -> None:
+    source = b"def text(n):\n    return 'x' * n\n"
+    cfg = SandboxConfig(isolation=Isolation(level), call_timeout=10)  # type: ignore[arg-type]
+    with WorkerSandbox({"m.py": source}, ("m.py",), cfg) as box:
+        huge = box.call("text", (15_000_000,), {})
+        assert huge.kind == "error" and "a string of 15,000,000 characters" in huge.message, huge.message
+        assert len(huge.message) < 500
+        fine = box.call("text", (1000,), {})
+        assert fine.ok and fine.value == "x" * 1000

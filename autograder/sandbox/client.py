@@ -34,6 +34,7 @@ from .cgroups import SandboxCgroup
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
 from .isolation import (
     UidSlot,
+    end_sandbox,
     kill_uid,
     launch,
     needs_own_uid,
@@ -399,10 +400,9 @@ class WorkerSandbox:
         A forked worker is killed through its fork server, unless ``forked`` is
         False (closing: the fork server's clean-up kills it).
 
-        At the bwrap level the sandbox's init is killed first: the kernel then
-        kills every process of the pid namespace, and bubblewrap, which waits for
-        its init, exits only once the namespace is empty.  (Killing bubblewrap
-        first would leave that teardown to happen later, unobserved.)
+        A plain worker's sandbox is ended by :func:`.isolation.end_sandbox`: its init
+        first (killing bubblewrap first would leave the namespace's teardown to
+        happen later, unobserved), then whatever is left of the uid.
         """
         proc, self._proc = self._proc, None
         self._ready = False
@@ -414,26 +414,7 @@ class WorkerSandbox:
                     stream.close()
             return
         if proc is not None:
-            init = self._sandbox_init()
-            if init is not None:
-                try:
-                    os.kill(init, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    proc.kill()
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+            end_sandbox(proc, self._sandbox_init)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     try:
@@ -594,7 +575,7 @@ class WorkerSandbox:
             try:
                 value = protocol.decode(header.get("value"), blobs)
             except protocol.ProtocolError as exc:
-                self._kill()  # the worker's own encoder never writes such a value
+                self._kill()  # malformed (never the worker's own encoder) or over a limit: start afresh
                 return CallOutcome(
                     "error",
                     function,

@@ -52,6 +52,7 @@ from .cgroups import SandboxCgroup
 from .isolation import (
     SANDBOX_WORKDIR,
     UidSlot,
+    end_sandbox,
     kill_uid,
     read_init_pid,
     seccomp_pipe,
@@ -362,19 +363,7 @@ class ForkServer:
         self._ctl.close()
         proc, self._proc = self._proc, None
         if proc is not None:
-            # The init's pid is ours to kill only while bubblewrap, its parent, still runs
-            # (once bubblewrap reaped it, the pid may be another process's).
-            init = (self._init_pid or read_init_pid(self._info)) if proc.poll() is None else None
-            for pid in (init, proc.pid if proc.returncode is None else None):
-                if pid is not None:
-                    try:
-                        os.kill(pid, 9)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            end_sandbox(proc, lambda: self._init_pid or read_init_pid(self._info))
         if self._info is not None:
             os.close(self._info)
             self._info = None

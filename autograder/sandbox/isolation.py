@@ -36,6 +36,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import site
 import stat
 import struct
@@ -44,6 +45,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -386,6 +388,41 @@ def read_init_pid(info: int | None) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return pid if type(pid) is int and pid > 1 else None
+
+
+def end_sandbox(proc: subprocess.Popen[bytes], init: Callable[[], int | None], timeout: float = 5.0) -> None:
+    """Kill a sandbox started with :func:`launch` or :func:`zygote_launch` and everything in it,
+    and reap it.
+
+    At the bwrap level the sandbox's init (``init()``: its host pid, from ``--info-fd``)
+    is killed first: the kernel then kills every process of the pid namespace, and
+    bubblewrap, which waits for its init, exits only once the namespace is empty.  That
+    pid is the init's only while bubblewrap, its parent, runs (once bubblewrap reaped it,
+    the pid may be another process's), so it is killed only then.  Whatever still runs
+    then (after ``timeout`` seconds), or at once without an init, is killed with its
+    process group.
+    """
+    if proc.poll() is None:
+        pid = init()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def _inside(path: str, roots: tuple[str, ...] | list[str]) -> bool:

@@ -33,6 +33,7 @@ import re
 import secrets
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,3 +422,10 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
     assert (out / "gradebook.csv").is_file() and (out / "summary.html").is_file()
     host.assert_untouched()
     assert _leftover_sandbox_processes() == []
+    # The pool's processes are gone, and with them their fork servers' folders.
+    owners = [
+        f.name[len(forkserver.FOLDER_PREFIX) :].split("-")[0]
+        for f in Path(tempfile.gettempdir()).glob(f"{forkserver.FOLDER_PREFIX}*")
+    ]
+    left = [owner for owner in owners if owner.isdigit() and not Path(f"/proc/{owner}").exists()]
+    assert left == []

@@ -600,3 +600,34 @@ def test_raw_displayed_dicts_count_toward_the_output_cap() -> None:
     assert run.status == "ok", run.message
     text = "".join(o.get("text", "") for o in run.cells[0].outputs)
     assert f"more than {mb} MB of output" in text and "done" not in text
+
+
+@needs_bwrap
+@needs_root
+@pytest.mark.parametrize("fork", [False, True], ids=["plain", "forked"])
+def test_each_sandbox_runs_in_a_memory_cgroup_of_its_own(fork: bool) -> None:
+    from autograder.sandbox import cgroups
+    from autograder.sandbox.base import cgroup_limits
+
+    if cgroups.availability() is not None:
+        assert "no memory cgroup" in Isolation.detect("bwrap").reason
+        pytest.skip(f"no cgroups here: {cgroups.availability()}")
+    config = SandboxConfig(isolation=Isolation("bwrap"), memory_mb=512)
+    source = b"import os\ndef pid():\n    return os.getpid()\n"
+    with WorkerSandbox({"m.py": source}, ("m.py",), config, fork=fork) as box:
+        assert box.call("pid", (), {}).ok
+        owner = box._server if fork else box
+        assert owner is not None and owner._cgroup is not None
+        folders = list(owner._cgroup.folders)
+        memory = folders[0]
+        limit = (
+            (memory / "memory.limit_in_bytes").read_text()
+            if (memory / "memory.limit_in_bytes").exists()
+            else (memory / "memory.max").read_text()
+        )
+        assert int(limit) == cgroup_limits(config)[0]
+        members = {int(p) for p in (memory / "cgroup.procs").read_text().split()}
+        assert box.uid is not None and set(processes_of(box.uid)) <= members  # the worker is inside
+    assert "cgroup" in Isolation.detect("bwrap").reason
+    if not fork:
+        assert not any(f.exists() for f in folders)  # removed with the sandbox

@@ -5,7 +5,10 @@ Usage: python benchmarks/bench_isolation.py [--runs 20] [--calls 200]
 For each level, ``--runs`` times in this process: build a WorkerSandbox for a
 one-module submission, start its worker and wait until the module is imported,
 make one call, close it (for bwrap: until no process of its namespace and uid is
-left).  Prints the median of each phase and of the whole lifecycle, then the
+left).  The ``forked`` column (root and bwrap only) forks each worker from a fork
+server instead, and counts the clean-up between two submissions ("settle": every
+process of the uid killed, the writable folders renewed) in the lifecycle.
+Prints the median of each phase and of the whole lifecycle, then the
 median round trip of a call on a warm worker (a (2, 3, 8, 8) float64 array in and
 out), and the median of a plain subprocess that only imports NumPy.  The
 per-submission cost of a level is its lifecycle; the lifecycle minus the plain
@@ -18,6 +21,7 @@ Timings are noisy on a shared machine: compare medians, not single runs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,7 @@ import time
 
 import numpy as np
 
+from autograder.sandbox import forkserver
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 
@@ -37,12 +42,18 @@ def conv_like(x):
 """
 
 
+def _config(level: str) -> tuple[SandboxConfig, bool]:
+    """The sandbox configuration of a column, and whether its workers are forked."""
+    fork = level == "forked"
+    return SandboxConfig(isolation=Isolation("bwrap" if fork else level)), fork  # type: ignore[arg-type]
+
+
 def lifecycle(level: str) -> dict[str, float]:
-    """Milliseconds of each phase of one submission's sandbox."""
-    cfg = SandboxConfig(isolation=Isolation(level))  # type: ignore[arg-type]
+    """Seconds of each phase of one submission's sandbox."""
+    cfg, fork = _config(level)
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
     t0 = time.perf_counter()
-    box = WorkerSandbox({"m.py": MODULE}, ("m.py",), cfg)
+    box = WorkerSandbox({"m.py": MODULE}, ("m.py",), cfg, fork=fork)
     t1 = time.perf_counter()
     box.start()
     problems = box.load_problems()
@@ -51,14 +62,24 @@ def lifecycle(level: str) -> dict[str, float]:
     t3 = time.perf_counter()
     box.close()
     t4 = time.perf_counter()
+    forkserver.settle_all()
+    t5 = time.perf_counter()
     assert not problems and outcome.ok, (problems, outcome.message)
-    return {"prepare": t1 - t0, "start+import": t2 - t1, "first call": t3 - t2, "close": t4 - t3, "total": t4 - t0}
+    assert not fork or box._forked, "the worker was not forked"
+    return {
+        "prepare": t1 - t0,
+        "start+import": t2 - t1,
+        "first call": t3 - t2,
+        "close": t4 - t3,
+        "settle": t5 - t4,
+        "total": t5 - t0,
+    }
 
 
 def round_trips(level: str, calls: int) -> list[float]:
-    cfg = SandboxConfig(isolation=Isolation(level))  # type: ignore[arg-type]
+    cfg, fork = _config(level)
     x = np.random.default_rng(0).standard_normal((2, 3, 8, 8))
-    with WorkerSandbox({"m.py": MODULE}, ("m.py",), cfg) as box:
+    with WorkerSandbox({"m.py": MODULE}, ("m.py",), cfg, fork=fork) as box:
         box.call("conv_like", (x,), {})
         times = []
         for _ in range(calls):
@@ -92,6 +113,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
     levels = ["rlimits"] + (["bwrap"] if bwrap_problem() is None else [])
+    if bwrap_problem() is None and os.getuid() == 0:
+        levels.append("forked")
     if bwrap_problem() is not None:
         print(f"bwrap level skipped: {bwrap_problem()}")
     for level in levels:  # warm the page cache and the cached checks

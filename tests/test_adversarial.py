@@ -11,7 +11,9 @@ outcome, a pattern of the message and patterns that must appear in what the
 attack printed: the proof that the attack really ran (the fork bomb's EAGAIN,
 the memory bomb's megabytes, the network attempts' errors...).  Its optional
 ``forked`` entry says why and how the checks differ when the worker is forked
-from a fork server (same score).
+from a fork server (same score).  Its optional ``absent`` entry lists patterns that
+must appear nowhere in the result (notes, messages, printed output, tracebacks): what
+the attack tried to smuggle into its own report.
 
 An attack that needs host paths or ports has a ``TARGETS: dict = {}`` line, filled
 in here with the real ones of the test.  After every attack the host is
@@ -31,6 +33,7 @@ import re
 import secrets
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,6 +240,12 @@ def assert_as_expected(result: SubmissionResult, expected: dict[str, Any]) -> No
                 assert evidence["min"] <= int(found.group(1)) <= evidence["max"], where
     assert result.score == expected["score"], [(c.name, c.outcome) for c in result.checks]
     assert result.status == "ok", result.notes
+    visible = json.dumps(result.to_dict())
+    for pattern in expected.get("absent", []):
+        found = re.search(pattern, visible)
+        assert found is None, (
+            f"{pattern!r} reached the result: {visible[max(0, found.start() - 200) : found.end() + 200]!r}"
+        )
 
 
 # -- the corpus ----------------------------------------------------------------------
@@ -247,7 +256,7 @@ def test_every_attack_states_what_it_must_get() -> None:
     assert sources == sorted(expectations())
     for name, e in expectations().items():
         assert set(e["levels"]) <= {"bwrap", "rlimits"} and e["levels"], name
-        assert set(e) <= {"levels", "score", "checks", "forked"}, name
+        assert set(e) <= {"levels", "score", "checks", "forked", "absent"}, name
         if "forked" in e:
             assert e["forked"]["why"] and set(e["forked"]["checks"]) <= set(e["checks"]), name
             outcomes = {
@@ -289,6 +298,35 @@ def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name:
     # once the clean-up close() began is done.
     forkserver.settle_all()
     assert uid is not None and processes_of(uid) == []
+
+
+def _observed(result: SubmissionResult) -> list[str]:
+    """What ``covert_receiver`` printed, per check that called ``double``."""
+    return [line for c in result.checks for line in c.stdout.splitlines() if line.startswith("observed: ")]
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.getuid() != 0, reason="fork servers need root (they hand out uids)")
+def test_nothing_crosses_from_one_forked_submission_to_the_next(host: Host) -> None:
+    """A receiver forked right after the sender, by the same fork server, sees exactly what it
+    sees after an honest submission: sockets and /proc/net, files, free space and inode
+    numbers of its folders, pids, running processes."""
+    baseline, uid_before = grade_attack(host, "covert_receiver", "bwrap", fork=True)
+    sent, uid_sender = grade_attack(host, "covert_sender", "bwrap", fork=True)
+    received, uid_after = grade_attack(host, "covert_receiver", "bwrap", fork=True)
+    assert uid_before == uid_sender == uid_after, "not the same fork server"
+    assert "chain of 1200 folders: made" in sent.checks[1].stdout + sent.checks[3].stdout
+    assert "unix: bound" in sent.checks[1].stdout + sent.checks[3].stdout
+    seen_before, seen_after = _observed(baseline), _observed(received)
+    assert len(seen_before) == len(seen_after) == 2
+    for before, after in zip(seen_before, seen_after, strict=True):
+        a, b = json.loads(before.removeprefix("observed: ")), json.loads(after.removeprefix("observed: "))
+        assert a == b, {k: (a[k], b.get(k)) for k in a if a[k] != b.get(k)}
+    view = json.loads(seen_after[0].removeprefix("observed: "))
+    assert view["pid"] == 1000 and "covert-hidden-inputs" not in seen_after[0]
+    assert all(c.outcome != "error" for c in received.checks), [c.message for c in received.checks]
+    honest, _ = grade_attack(host, "honest", "bwrap", fork=True)
+    assert honest.score == honest.max_score == 4
 
 
 @pytest.mark.parametrize("name", attacks_at("rlimits"))
@@ -397,3 +435,10 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
         assert "\x1b" not in text and "\x07" not in text
     host.assert_untouched()
     assert _leftover_sandbox_processes() == []
+    # The pool's processes are gone, and with them their fork servers' folders.
+    owners = [
+        f.name[len(forkserver.FOLDER_PREFIX) :].split("-")[0]
+        for f in Path(tempfile.gettempdir()).glob(f"{forkserver.FOLDER_PREFIX}*")
+    ]
+    left = [owner for owner in owners if owner.isdigit() and not Path(f"/proc/{owner}").exists()]
+    assert left == []

@@ -108,11 +108,12 @@ def test_nothing_carries_over_to_the_next_submission() -> None:
         planted = first.call("plant", (), {})
         server, uid = first._server, first.uid
     assert planted.ok, planted.message
+    assert server is not None and server.renews and server.same_pids  # fresh tmpfs, same pid
     assert "planted.txt" in planted.value and "locked" in planted.value
     forkserver.settle_all()  # the clean-up release() began
     assert uid is not None and processes_of(uid) == []
 
-    with forked() as second:
+    with forked(max_processes=4) as second:  # the same limits, so the same fork server
         seen = second.call("look", (), {})
         assert second._server is server and second.uid == uid  # the same zygote and uid
     assert seen.ok, seen.message
@@ -183,3 +184,79 @@ def test_a_worker_killed_before_it_dropped_root_dies_too() -> None:
                 stream.close()
         forkserver.release(server)
         forkserver.settle_all()
+
+
+def _grade_one_in_a_pool_process() -> tuple[int, list[str]]:
+    """In a batch's pool process: one forked worker; (this pid, the fork server's folders and cgroups)."""
+    with forked() as sandbox:
+        assert sandbox.call("look", (), {}).ok
+        server = sandbox._server
+        assert server is not None
+        owned = [str(server._tmp), *(str(f) for f in (server._cgroup.folders if server._cgroup else []))]
+    return os.getpid(), owned
+
+
+def test_a_pool_process_leaves_no_fork_server_folder_or_cgroup(tmp_path: Path) -> None:
+    import multiprocessing
+    import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    # What a process killed outright left: swept by the next fork server's process.
+    stale = Path(tempfile.gettempdir()) / f"{forkserver.FOLDER_PREFIX}999999999-stale"
+    (stale / "worker").mkdir(parents=True)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pid, owned = pool.submit(_grade_one_in_a_pool_process).result()
+    assert pid != os.getpid() and owned
+    assert f"{forkserver.FOLDER_PREFIX}{pid}-" in owned[0]
+    assert [path for path in owned if os.path.exists(path)] == []  # pool processes end with os._exit
+    assert not stale.exists()
+
+
+DEEP = '''
+import os
+
+
+def deep(levels):
+    """A chain of ``levels`` folders in /tmp and in the home folder, the deepest closed with chmod."""
+    for top in ("/tmp", os.getcwd()):
+        os.chdir(top)
+        os.mkdir("chain")
+        os.chdir("chain")
+        for _ in range(levels):
+            os.mkdir("d" * 200)
+            os.chdir("d" * 200)
+        open("f", "w").close()
+        os.chmod(".", 0)
+    os.chdir("/")
+    return True
+
+
+def crash():
+    os._exit(3)
+
+
+def listing():
+    return sorted(os.listdir("/tmp")), sorted(os.listdir(os.path.expanduser("~")))
+'''
+
+
+@pytest.mark.parametrize("renew", [True, False], ids=["fresh-tmpfs", "emptied-by-the-zygote"])
+def test_a_deep_folder_chain_is_removed_and_never_blames_the_next_student(renew: bool) -> None:
+    """1,200 levels (deeper than Python's recursion limit) left in /tmp and the home folder:
+    removed when the worker restarts within the submission and before the next one."""
+    with forked(DEEP) as first:
+        first.start()
+        assert first._server is not None
+        server = first._server
+        server.renews = server.renews and renew
+        assert first.call("deep", (1200,), {}).ok
+        assert first.call("crash", (), {}).kind == "crash"
+        again = first.call("listing", (), {})  # a new worker of the same submission
+        assert again.ok, again.message
+        assert "chain" not in again.value[0] + again.value[1]
+        assert first.call("deep", (1200,), {}).ok
+    with forked(DEEP) as second:
+        seen = second.call("listing", (), {})
+        assert second._server is server and not server.broken
+    assert seen.ok and seen.kind == "ok", seen.message
+    assert seen.value == (tmp_listing(), ["probe.py"])

@@ -31,7 +31,7 @@ needs_root = pytest.mark.skipif(os.getuid() != 0, reason="per-sandbox uids need 
 ADVERSARIAL = Path(__file__).resolve().parent / "corpus" / "adversarial" / "submissions"
 
 PROBE = '''
-import os, resource, socket, sys
+import errno, os, resource, socket, sys
 
 
 def look():
@@ -49,7 +49,7 @@ def look():
         "limits": {k: list(v) for k, v in limits.items()},
         "no_new_privs": status["NoNewPrivs"].strip(), "cap_eff": status["CapEff"].strip(),
         "cap_bnd": status["CapBnd"].strip(),
-        "interfaces": [name for _, name in socket.if_nameindex()],
+        "interfaces": [line.split(":")[0].strip() for line in open("/proc/net/dev").read().splitlines()[2:]],
         "sys_path": [p for p in sys.path if os.path.isdir(p)],
     }
 
@@ -117,6 +117,19 @@ def kernel_interfaces():
         kind = args[0]
         run = subprocess.run(["ipcmk", *args], capture_output=True, text=True)
         out[f"ipcmk {kind}"] = (run.stdout + run.stderr).strip()
+    for family, kind in (("AF_INET", "SOCK_STREAM"), ("AF_INET", "SOCK_DGRAM"), ("AF_INET6", "SOCK_STREAM"),
+                         ("AF_NETLINK", "SOCK_RAW"), ("AF_PACKET", "SOCK_RAW"), ("AF_UNIX", "SOCK_STREAM")):
+        try:
+            socket.socket(getattr(socket, family), getattr(socket, kind)).close()
+            out[f"socket {family} {kind}"] = "created"
+        except OSError as exc:
+            out[f"socket {family} {kind}"] = errno.errorcode.get(exc.errno or 0, "?")
+    try:
+        for end in socket.socketpair():
+            end.close()
+        out["socketpair"] = "created"
+    except OSError as exc:
+        out["socketpair"] = errno.errorcode.get(exc.errno or 0, "?")
     out["true"] = subprocess.run(["true"]).returncode
     thread = threading.Thread(target=lambda: None)
     thread.start()
@@ -283,6 +296,16 @@ def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> 
     for kind in ("-M", "-Q", "-S"):  # they would outlive the submission in a fork server
         assert "Operation not permitted" in seen[f"ipcmk {kind}"], seen
     assert seen["true"] == 0 and seen["thread"] == "ran"
+    # No socket that leaves state in the network namespace (a fork server's next worker shares it).
+    for key in (
+        "AF_INET SOCK_STREAM",
+        "AF_INET SOCK_DGRAM",
+        "AF_INET6 SOCK_STREAM",
+        "AF_NETLINK SOCK_RAW",
+        "AF_PACKET SOCK_RAW",
+    ):
+        assert seen[f"socket {key}"] == "EAFNOSUPPORT", seen
+    assert seen["socket AF_UNIX SOCK_STREAM"] == "created" and seen["socketpair"] == "created", seen
 
 
 @needs_bwrap
@@ -326,7 +349,9 @@ def test_network_namespace_hides_the_hosts_loopback() -> None:
     try:
         with sandbox() as box:
             assert call(box, "look")["interfaces"] == ["lo"]
-            assert call(box, "connect", port) == "ConnectionRefusedError"
+            # No TCP socket at all under the seccomp filter; refused by the empty loopback without it.
+            refused = "OSError" if isolation.seccomp_filter() is not None else "ConnectionRefusedError"
+            assert call(box, "connect", port) == refused
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
             listener.accept()
@@ -502,3 +527,108 @@ def test_signals_of_exit_codes() -> None:
     assert _signal_of(152, "bwrap") == signal.SIGXCPU
     assert _signal_of(137, "rlimits") is None
     assert _signal_of(0, "bwrap") is None
+
+
+# -- the notebook kernel's sandbox -----------------------------------------------------------
+
+KERNEL_PROBE = """
+import json, os, resource, subprocess
+from ipykernel import get_connection_file
+seen = {"seccomp": [l.split()[-1] for l in open("/proc/self/status") if l.startswith("Seccomp:")]}
+try:
+    os.memfd_create("bomb")
+    seen["memfd"] = "created"
+except OSError as exc:
+    seen["memfd"] = type(exc).__name__
+run = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True)
+seen["unshare -U -r"] = run.stderr.strip()
+seen["nofile"] = list(resource.getrlimit(resource.RLIMIT_NOFILE))
+try:
+    with open(os.path.join(os.path.dirname(get_connection_file()), "disk-bomb"), "wb") as f:
+        f.write(b"x" * 1000)
+    seen["connection folder"] = "written"
+except OSError as exc:
+    seen["connection folder"] = type(exc).__name__
+print("SEEN " + json.dumps(seen))
+"""
+
+
+@needs_bwrap
+@needs_root
+def test_notebook_kernel_has_the_workers_filter_and_limits_and_cannot_write_its_folder() -> None:
+    import json
+
+    import nbformat
+
+    from autograder.notebooks.execute import KERNEL_OPEN_FILES, run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KERNEL_PROBE)])
+    run = run_notebook(nb, cell_timeout=30, sandbox=SandboxConfig(isolation=Isolation("bwrap")))
+    assert run.status == "ok", run.message
+    text = "".join(o.get("text", "") for o in run.cells[0].outputs)
+    seen = json.loads(text.split("SEEN ", 1)[1])
+    if isolation.seccomp_filter() is not None:
+        assert seen["seccomp"] == ["2"] and seen["memfd"] == "PermissionError"
+        assert "Operation not permitted" in seen["unshare -U -r"], seen
+    assert seen["nofile"] == [KERNEL_OPEN_FILES, KERNEL_OPEN_FILES]
+    assert seen["connection folder"] == "PermissionError"
+
+
+def test_output_size_counts_dicts_by_their_content() -> None:
+    from autograder.notebooks.execute import output_size
+
+    big = {"data": {"application/json": {"k": ["x" * 1000] * 50}}, "metadata": {"m": {"n": "y" * 500}}}
+    assert 50_500 <= output_size(big, 10**9) <= 52_000
+    assert output_size({"data": {"text/plain": "abc"}}, 100) < 100
+    assert output_size(big, 2000) <= 2000 + 1000  # stops soon after the limit
+
+
+@needs_bwrap
+def test_raw_displayed_dicts_count_toward_the_output_cap() -> None:
+    import nbformat
+
+    from autograder.notebooks.execute import MAX_RECEIVED_PER_CELL, run_notebook
+
+    mb = MAX_RECEIVED_PER_CELL // 1_000_000
+    source = (
+        "from IPython.display import display\n"
+        f"for i in range({mb + 3}):\n"
+        "    display({'application/json': {'k': 'x' * 1_000_000}}, raw=True)\n"
+        "print('done')\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    run = run_notebook(nb, cell_timeout=60, sandbox=SandboxConfig(isolation=Isolation("bwrap")))
+    assert run.status == "ok", run.message
+    text = "".join(o.get("text", "") for o in run.cells[0].outputs)
+    assert f"more than {mb} MB of output" in text and "done" not in text
+
+
+@needs_bwrap
+@needs_root
+@pytest.mark.parametrize("fork", [False, True], ids=["plain", "forked"])
+def test_each_sandbox_runs_in_a_memory_cgroup_of_its_own(fork: bool) -> None:
+    from autograder.sandbox import cgroups
+    from autograder.sandbox.base import cgroup_limits
+
+    if cgroups.availability() is not None:
+        assert "no memory cgroup" in Isolation.detect("bwrap").reason
+        pytest.skip(f"no cgroups here: {cgroups.availability()}")
+    config = SandboxConfig(isolation=Isolation("bwrap"), memory_mb=512)
+    source = b"import os\ndef pid():\n    return os.getpid()\n"
+    with WorkerSandbox({"m.py": source}, ("m.py",), config, fork=fork) as box:
+        assert box.call("pid", (), {}).ok
+        owner = box._server if fork else box
+        assert owner is not None and owner._cgroup is not None
+        folders = list(owner._cgroup.folders)
+        memory = folders[0]
+        limit = (
+            (memory / "memory.limit_in_bytes").read_text()
+            if (memory / "memory.limit_in_bytes").exists()
+            else (memory / "memory.max").read_text()
+        )
+        assert int(limit) == cgroup_limits(config)[0]
+        members = {int(p) for p in (memory / "cgroup.procs").read_text().split()}
+        assert box.uid is not None and set(processes_of(box.uid)) <= members  # the worker is inside
+    assert "cgroup" in Isolation.detect("bwrap").reason
+    if not fork:
+        assert not any(f.exists() for f in folders)  # removed with the sandbox

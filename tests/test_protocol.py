@@ -364,3 +364,46 @@ def test_crafted_replies_fail_the_call_and_the_next_call_works(kind: str, level:
         assert CRAFTED[kind] in outcome.message, outcome.message
         after = box.call("ok", (), {})
         assert after.ok and after.value == 42
+
+
+def test_load_report_keeps_only_the_configured_modules_capped() -> None:
+    from autograder.sandbox.client import LOAD_MESSAGE_CHARS, LOAD_TRACEBACK_CHARS, _load_report
+
+    forged = {
+        "target.py": {"ok": False, "kind": "no-such-kind", "message": "m" * 10**6, "traceback": ["not", "text"]},
+        "extra.py": {"ok": False, "kind": "error", "message": "LEAK"},
+        "helpers.py": {"ok": True, "message": "LEAK"},
+    }
+    kept = _load_report(forged, ("target.py", "helpers.py", "absent.py"))
+    assert list(kept) == ["target.py", "helpers.py", "absent.py"]
+    target = kept["target.py"]
+    assert not target.ok and target.kind == "error"
+    assert len(target.message) <= LOAD_MESSAGE_CHARS and target.message.endswith("[...]")
+    assert len(target.traceback) <= LOAD_TRACEBACK_CHARS
+    assert kept["helpers.py"].ok and kept["helpers.py"].message == ""
+    assert not kept["absent.py"].ok and "did not report" in kept["absent.py"].message
+    assert "LEAK" not in repr(kept)
+    # Anything but a dict is a report of nothing; a real failure keeps its kind and text.
+    assert not _load_report(["x"], ("target.py",))["target.py"].ok
+    honest = _load_report({"target.py": {"ok": False, "kind": "forbidden", "message": "torch"}}, ("target.py",))
+    assert (honest["target.py"].kind, honest["target.py"].message) == ("forbidden", "torch")
+
+
+def test_strings_are_bounded_at_decoding() -> None:
+    limit = protocol.MAX_STRING_CHARS
+    assert protocol.decode("x" * limit, []) == "x" * limit
+    for tree in ("x" * (limit + 1), ["ok", "y" * (limit + 1)], {"$dict": {"k" * (limit + 1): 1}}):
+        with pytest.raises(ProtocolError, match="at most 1,048,576 can be graded"):
+            protocol.decode(tree, [])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_returned_string_over_the_limit_fails_that_call_only(level: str) -> None:
+    source = b"def text(n):\n    return 'x' * n\n"
+    cfg = SandboxConfig(isolation=Isolation(level), call_timeout=10)  # type: ignore[arg-type]
+    with WorkerSandbox({"m.py": source}, ("m.py",), cfg) as box:
+        huge = box.call("text", (15_000_000,), {})
+        assert huge.kind == "error" and "a string of 15,000,000 characters" in huge.message, huge.message
+        assert len(huge.message) < 500
+        fine = box.call("text", (1000,), {})
+        assert fine.ok and fine.value == "x" * 1000

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from nbformat import NotebookNode
 
 from ..paths import CourseDir
-from ..sandbox.client import SandboxConfig
-from ..sandbox.isolation import UidSlot, kernel_launch, kill_uid, needs_own_uid
+from ..sandbox.base import SandboxConfig, cgroup_limits
+from ..sandbox.cgroups import SandboxCgroup
+from ..sandbox.isolation import UidSlot, kernel_launch, kill_uid, needs_own_uid, seccomp_filter
 from ..spec import AssignmentSpec
 from .cells import CodeCell, drop_magics, read_notebook
 from .handout import handout_problems, handout_title, read_handout, with_solution
@@ -55,6 +56,11 @@ MAX_IMAGE_BYTES = 1_000_000
 MAX_IMAGES = 40
 #: Threads of an idle IPython kernel (shell, control, iopub, heartbeat, ...), with room to spare.
 KERNEL_THREADS = 16
+#: Open files of the kernel: its ZeroMQ sockets and what a notebook opens, no more (each
+#: could be a file of ``file_bytes`` in a tmpfs).
+KERNEL_OPEN_FILES = 256
+#: The file descriptor bubblewrap reads the seccomp filter from, in the kernel's launch.
+_SECCOMP_FD = 9
 #: Output bytes received per cell beyond which further outputs are dropped on arrival.
 MAX_RECEIVED_PER_CELL = 4_000_000
 
@@ -68,9 +74,12 @@ _IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"
 #: Runs in the sandbox before the kernel: sets the limits, then becomes the kernel.
 _LAUNCHER = """
 import os, resource, sys
-memory, cpu, fsize, nproc = (int(a) for a in sys.argv[1:5])
+memory, cpu, fsize, nproc, nofile = (int(a) for a in sys.argv[1:6])
 limits = [(resource.RLIMIT_AS, memory, memory), (resource.RLIMIT_CPU, cpu, cpu + 5),
-          (resource.RLIMIT_FSIZE, fsize, fsize), (resource.RLIMIT_CORE, 0, 0)]
+          (resource.RLIMIT_FSIZE, fsize, fsize), (resource.RLIMIT_CORE, 0, 0),
+          (resource.RLIMIT_NOFILE, nofile, nofile), (resource.RLIMIT_MEMLOCK, 0, 0)]
+if hasattr(resource, "RLIMIT_MSGQUEUE"):
+    limits.append((resource.RLIMIT_MSGQUEUE, 0, 0))
 if nproc > 0:
     limits.append((resource.RLIMIT_NPROC, nproc, nproc))
 for which, soft, hard in limits:
@@ -82,7 +91,7 @@ for which, soft, hard in limits:
     except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
         pass
 os.environ.pop("JPY_PARENT_PID", None)
-os.execv(sys.executable, [sys.executable, "-B", *sys.argv[5:]])
+os.execv(sys.executable, [sys.executable, "-B", *sys.argv[6:]])
 """
 
 
@@ -138,6 +147,7 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfi
     start = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="autograder-nb-")).resolve()
     slot: UidSlot | None = None
+    cgroup: SandboxCgroup | None = None
     try:
         # Only the kernel and this process may find the connection file: the folder
         # holding it has a random name inside a folder nobody else can list.
@@ -148,19 +158,27 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfi
             os.chmod(folder, mode)
         if sandbox is not None and needs_own_uid(sandbox.isolation):
             slot = UidSlot.acquire()
-        argv, popen = _kernel_command(root, shared, sandbox, slot.uid if slot else None)
+        if sandbox is not None and sandbox.isolation.level == "bwrap":
+            memory, processes = cgroup_limits(sandbox)
+            cgroup = SandboxCgroup.create(memory, processes + KERNEL_THREADS)
+        argv, popen = _kernel_command(root, shared, sandbox, slot.uid if slot else None, cgroup)
         return _run(nb, argv, popen, root, shared, cell_timeout, sandbox, start)
     finally:
         if slot is not None:
             kill_uid(slot.uid)
             slot.release()
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _kernel_command(
-    root: Path, shared: Path, sandbox: SandboxConfig | None, uid: int | None
+    root: Path, shared: Path, sandbox: SandboxConfig | None, uid: int | None, cgroup: SandboxCgroup | None = None
 ) -> tuple[list[str], dict[str, Any]]:
-    """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid."""
+    """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid.
+
+    At the bwrap level the kernel gets the worker's seccomp filter, and, with ``cgroup``,
+    runs in that memory and pids cgroup (see :mod:`autograder.sandbox.cgroups`)."""
     if sandbox is None:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
     work = root / "work"
@@ -176,16 +194,29 @@ def _kernel_command(
         str(sandbox.cpu_seconds),
         str(sandbox.file_bytes),
         str(KERNEL_THREADS + sandbox.max_processes if uid is not None else -1),
+        str(KERNEL_OPEN_FILES),
         "-m",
         "ipykernel_launcher",
         "-f",
         "{connection_file}",
     ]
-    how = kernel_launch(sandbox.isolation, program, work, shared, root / "mask", sandbox, uid)
+    # The kernel's network namespace is its own (and ZeroMQ aborts without IP sockets).
+    program_filter = seccomp_filter(unix_sockets_only=False) if sandbox.isolation.level == "bwrap" else None
+    seccomp_fd = _SECCOMP_FD if program_filter is not None else None
+    how = kernel_launch(sandbox.isolation, program, work, shared, root / "mask", sandbox, uid, seccomp_fd)
     popen: dict[str, Any] = {}
     if how.popen_user is not None:
         popen = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
-    return how.argv, popen
+    argv = how.argv
+    if program_filter is not None:
+        # The Popen is jupyter_client's: a shell hands bubblewrap the filter on a known fd.
+        path = root / "seccomp.bpf"
+        path.write_bytes(program_filter)
+        os.chmod(path, 0o600)
+        argv = ["/bin/sh", "-c", f'exec "$@" {_SECCOMP_FD}<"$0"', str(path), *argv]
+    if cgroup is not None:
+        argv = cgroup.wrap(argv)
+    return argv, popen
 
 
 def _run(
@@ -204,7 +235,15 @@ def _run(
     km = _kernel_manager(argv, shared)
     client = _client(nb, km, cell_timeout)
     current: dict[str, int] = {}
-    client.on_cell_execute = lambda cell, cell_index: current.update(index=cell_index)
+
+    def cell_starts(cell: Any, cell_index: int) -> None:
+        if not current:
+            # The kernel made its sockets: from now on its uid may not add a byte to the
+            # connection folder, a folder of the host's disk.
+            os.chmod(shared, 0o755)
+        current.update(index=cell_index)
+
+    client.on_cell_execute = cell_starts
     stderr_path = root / "kernel.stderr"
     status: RunStatus = "ok"
     message = ""
@@ -293,11 +332,8 @@ def _client(nb: NotebookNode, km: Any, cell_timeout: float) -> Any:
             self.received: dict[int, int] = {}
 
         def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
-            content = msg.get("content", {})
-            size = len(str(content.get("text", ""))) + sum(
-                len(v) for v in (content.get("data") or {}).values() if isinstance(v, str)
-            )
             before = self.received.get(cell_index, 0)
+            size = output_size(msg.get("content", {}), MAX_RECEIVED_PER_CELL - before + 1)
             self.received[cell_index] = before + size
             if before + size <= MAX_RECEIVED_PER_CELL:
                 return super().output(outs, msg, display_id, cell_index)
@@ -326,6 +362,29 @@ def _client(nb: NotebookNode, km: Any, cell_timeout: float) -> Any:
         record_timing=False,
         kernel_name="python3",
     )
+
+
+def output_size(content: Any, limit: int) -> int:
+    """Characters of an output message's content as it would be kept: every string, key and
+    number of its ``text``, ``data`` and ``metadata`` however nested (a dict displayed raw is
+    as big as its JSON); counting stops once past ``limit``."""
+    total = 0
+    stack = [content]
+    while stack and total <= limit:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += 2 * len(value)
+            for key, item in value.items():
+                total += len(key) if isinstance(key, str) else 8
+                stack.append(item)
+        elif isinstance(value, (list, tuple)):
+            total += len(value) + 2
+            stack.extend(value)
+        else:
+            total += 8
+    return total
 
 
 def _kernel_env(work: Path, sandbox: SandboxConfig | None) -> dict[str, str]:

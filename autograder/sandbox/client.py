@@ -25,15 +25,16 @@ import termios
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, NamedTuple
 
 from . import forkserver, protocol
+from .base import CallKind, CallOutcome, Sandbox, SandboxConfig, cgroup_limits
+from .cgroups import SandboxCgroup
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
 from .isolation import (
-    Isolation,
     UidSlot,
+    end_sandbox,
     kill_uid,
     launch,
     needs_own_uid,
@@ -42,25 +43,22 @@ from .isolation import (
     worker_env,
 )
 
-#: How a call into student code ended.  ``ok`` carries a value.
-CallKind = Literal[
-    "ok",
-    "error",
-    "timeout",
-    "memory",
-    "not_implemented",
-    "forbidden",
-    "missing",
-    "bad_return",
-    "crash",
-    "grader_error",
+#: Re-exported: what callers of the sandbox import from here.
+__all__ = [
+    "MAX_TIMEOUTS_PER_FUNCTION",
+    "CallKind",
+    "CallOutcome",
+    "LoadInfo",
+    "Sandbox",
+    "SandboxConfig",
+    "WorkerSandbox",
+    "cgroup_limits",
 ]
 
 #: Seconds a worker may take to start and import the student's modules, on top of the call timeout.
 STARTUP_ALLOWANCE = 10.0
 #: After this many timeouts of one function, later calls to it fail at once.
 MAX_TIMEOUTS_PER_FUNCTION = 2
-MiB = 1024 * 1024
 
 _HERE = Path(__file__).resolve().parent
 #: What the worker writes to stderr when its start-up is done (see worker.STARTED).
@@ -69,86 +67,14 @@ _STARTED = b"autograder-worker: started"
 _STUCK_SLOTS: list[UidSlot] = []
 
 
-@dataclass(frozen=True)
-class CallOutcome:
-    """The value of one call into student code, or its classified failure."""
+class LoadInfo(NamedTuple):
+    """How importing one of the submission's modules went, as the harness keeps it."""
 
+    ok: bool
+    #: A :data:`CallKind` of a failed import (``error``, ``forbidden``, ``memory``, ``not_implemented``).
     kind: CallKind
-    function: str
-    value: Any = None
-    #: What went wrong, for the student; empty when ``ok``.
-    message: str = ""
-    #: Student frames only.
-    traceback: str = ""
-    #: Exception class name raised by the student's code, if any.
-    exc_type: str = ""
-    #: What the student's code printed during the call (capped).
-    stdout: str = ""
-    #: Wall time of the call as the harness measured it, seconds.
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.kind == "ok"
-
-
-@dataclass(frozen=True)
-class SandboxConfig:
-    """Limits and policy for one submission's worker."""
-
-    #: Wall seconds for one call.
-    call_timeout: float = 10.0
-    #: Address space of the worker, MiB.
-    memory_mb: int = 2048
-    #: CPU seconds of one worker process (a restarted worker starts again).
-    cpu_seconds: int = 120
-    #: Characters of printed output kept per call.
-    output_bytes: int = 65536
-    forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "scipy", "ctypes")
-    isolation: Isolation = field(default_factory=lambda: Isolation.detect("auto"))
-    #: Wall seconds of student code for the whole sandbox, all calls and start-ups
-    #: together; None means twice ``cpu_seconds``.  Once spent, calls fail at once.
-    total_timeout: float | None = None
-    #: Child processes (and threads) student code may start.  Enforced exactly when the
-    #: worker has a uid of its own (root started it); otherwise 0 forbids them and any
-    #: other value leaves them unlimited.
-    max_processes: int = 0
-    #: Largest file the worker may write, bytes.
-    file_bytes: int = 8 * MiB
-    #: Size of each tmpfs (working folder, /tmp) at the bwrap level, bytes.
-    tmp_bytes: int = 32 * MiB
-    #: Open file descriptors of the worker.  Memory held in files is not counted by
-    #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level (which refuses
-    #: memfd_create), open_files x file_bytes in memfds at the rlimits level.
-    open_files: int = 32
-    #: Largest reply the harness reads from the worker, bytes.
-    reply_bytes: int = 64 * MiB
-    #: More host paths to hide from the worker (bwrap level), e.g. a course folder that
-    #: lies inside a folder the sandbox shows.
-    hide: tuple[str, ...] = ()
-
-    @property
-    def budget(self) -> float:
-        """Wall seconds of student code for the whole sandbox."""
-        return float(self.total_timeout if self.total_timeout is not None else 2 * self.cpu_seconds)
-
-
-class Sandbox(Protocol):
-    """What the checks need from a sandbox: call a student function by name."""
-
-    isolation_level: str
-
-    def start(self) -> None:
-        """Begin loading the submission (may return before it is loaded)."""
-        ...
-
-    def call(self, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallOutcome: ...
-
-    def load_problems(self) -> list[str]:
-        """Messages about module files that failed to import (empty when all loaded)."""
-        ...
-
-    def close(self) -> None: ...
+    message: str
+    traceback: str
 
 
 class WorkerSandbox:
@@ -192,10 +118,13 @@ class WorkerSandbox:
         self._info: int | None = None
         self._init_pid: int | None = None
         self._slot: UidSlot | None = None
+        #: The memory and pids cgroup of a plain worker (see :mod:`.cgroups`), once made.
+        self._cgroup: SandboxCgroup | None = None
         self._ready = False
         self._spawned_at = 0.0
         self._nonce = ""
-        self._load: dict[str, Any] = {}
+        #: The worker's load report, validated by :func:`_load_report`.
+        self._load: dict[str, LoadInfo] = {}
         self._startup_failure: CallOutcome | None = None
         self._timeouts: Counter[str] = Counter()
         self._spent = 0.0
@@ -278,6 +207,12 @@ class WorkerSandbox:
             isolation, self._workerdir, self._workdir, self._maskdir, self.config, self.uid, info_fd, seccomp_fd
         )
         env = worker_env(home=str(self._workdir))
+        argv = how.argv
+        if how.popen_user is None and isolation.level == "bwrap":
+            if self._cgroup is None:
+                self._cgroup = SandboxCgroup.create(*cgroup_limits(self.config))
+            if self._cgroup is not None:
+                argv = self._cgroup.wrap(argv)
         if self._children_cpu_at_start is None:
             self._children_cpu_at_start = _children_cpu()
         user: dict[str, Any] = {}
@@ -287,7 +222,7 @@ class WorkerSandbox:
             with open(self._stderr_path, "ab") as err:
                 self._stderr_mark = err.tell()
                 self._proc = subprocess.Popen(
-                    how.argv,
+                    argv,
                     cwd=self._workdir,
                     env=env,
                     stdin=subprocess.PIPE,
@@ -376,7 +311,7 @@ class WorkerSandbox:
             return CallOutcome(
                 "error", "", message=("the process running your code sent a malformed greeting while importing it")
             )
-        self._load = header["modules"]
+        self._load = _load_report(header["modules"], self.modules)
         self._ready = True
         return None
 
@@ -400,8 +335,8 @@ class WorkerSandbox:
             return [failure.message]
         problems = []
         for file, info in self._load.items():
-            if isinstance(info, dict) and not info.get("ok"):
-                problems.append(f"{file} could not be imported: {info.get('message', '')!s}")
+            if not info.ok:
+                problems.append(f"{file} could not be imported: {info.message}")
         return problems
 
     def close(self) -> None:
@@ -420,6 +355,9 @@ class WorkerSandbox:
                 forked.wait(timeout=2)  # its exit status and CPU time, reported by the zygote
             except subprocess.TimeoutExpired:
                 pass
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
     @property
@@ -462,10 +400,9 @@ class WorkerSandbox:
         A forked worker is killed through its fork server, unless ``forked`` is
         False (closing: the fork server's clean-up kills it).
 
-        At the bwrap level the sandbox's init is killed first: the kernel then
-        kills every process of the pid namespace, and bubblewrap, which waits for
-        its init, exits only once the namespace is empty.  (Killing bubblewrap
-        first would leave that teardown to happen later, unobserved.)
+        A plain worker's sandbox is ended by :func:`.isolation.end_sandbox`: its init
+        first (killing bubblewrap first would leave the namespace's teardown to
+        happen later, unobserved), then whatever is left of the uid.
         """
         proc, self._proc = self._proc, None
         self._ready = False
@@ -477,26 +414,7 @@ class WorkerSandbox:
                     stream.close()
             return
         if proc is not None:
-            init = self._sandbox_init()
-            if init is not None:
-                try:
-                    os.kill(init, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    proc.kill()
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+            end_sandbox(proc, self._sandbox_init)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     try:
@@ -627,21 +545,15 @@ class WorkerSandbox:
 
     def _load_failure(self, function: str) -> CallOutcome | None:
         """If every module failed to import, the call fails with the import's reason."""
-        failed = {f: i for f, i in self._load.items() if isinstance(i, dict) and not i.get("ok")}
+        failed = {f: i for f, i in self._load.items() if not i.ok}
         if not failed or len(failed) < len(self._load):
             return None
         file, info = next(iter(failed.items()))
-        kind: CallKind = "error"
-        if info.get("kind") in ("forbidden", "memory", "not_implemented"):
-            kind = info["kind"]
         return CallOutcome(
-            kind,
+            info.kind,
             function,
-            message=(
-                f"{file} could not be imported, so {function} could not be called: "
-                f"{_cap(info.get('message', ''), 4000)}"
-            ),
-            traceback=_cap(info.get("traceback", ""), 8000),
+            message=f"{file} could not be imported, so {function} could not be called: {info.message}",
+            traceback=info.traceback,
         )
 
     def _outcome(
@@ -663,7 +575,7 @@ class WorkerSandbox:
             try:
                 value = protocol.decode(header.get("value"), blobs)
             except protocol.ProtocolError as exc:
-                self._kill()  # the worker's own encoder never writes such a value
+                self._kill()  # malformed (never the worker's own encoder) or over a limit: start afresh
                 return CallOutcome(
                     "error",
                     function,
@@ -672,9 +584,9 @@ class WorkerSandbox:
                     message=(f"{function} returned a value the grader could not read: {exc}"),
                 )
             return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed)
-        kind = header.get("kind")
-        if kind not in ("error", "memory", "not_implemented", "forbidden", "missing", "bad_return"):
-            kind = "error"
+        sent = header.get("kind")
+        kinds: tuple[CallKind, ...] = ("error", "memory", "not_implemented", "forbidden", "missing", "bad_return")
+        kind: CallKind = next((k for k in kinds if k == sent), "error")
         message = _cap(header.get("message", ""), 4000)
         if kind == "missing":
             files = ", ".join(self.modules)
@@ -829,6 +741,42 @@ def _signal_of(code: int | None, level: str) -> signal.Signals | None:
         return signal.Signals(number) if number > 0 else None
     except ValueError:
         return None
+
+
+#: Characters kept of a load report's message and traceback, per module.
+LOAD_MESSAGE_CHARS = 2000
+LOAD_TRACEBACK_CHARS = 8000
+
+
+def _load_report(report: Any, modules: tuple[str, ...]) -> dict[str, LoadInfo]:
+    """What the harness keeps of a worker's load report: one entry per module it asked for.
+
+    The report comes from the sandbox and may be anything.  Entries for names the harness
+    did not configure are dropped (a submission cannot add lines to its own notes), every
+    string is capped, a kind outside the known ones becomes ``error``, and a module the
+    report does not mention counts as failed with a fixed message.
+    """
+    out: dict[str, LoadInfo] = {}
+    given = report if type(report) is dict else {}
+    for module in modules:
+        info = given.get(module)
+        if type(info) is not dict:
+            out[module] = LoadInfo(False, "error", "the sandbox did not report whether it loaded", "")
+            continue
+        if info.get("ok") is True:
+            out[module] = LoadInfo(True, "ok", "", "")
+            continue
+        kind = info.get("kind")
+        out[module] = LoadInfo(
+            False,
+            kind if kind in _LOAD_KINDS else "error",
+            _cap(info.get("message", ""), LOAD_MESSAGE_CHARS),
+            _cap(info.get("traceback", ""), LOAD_TRACEBACK_CHARS),
+        )
+    return out
+
+
+_LOAD_KINDS: tuple[CallKind, ...] = ("error", "forbidden", "memory", "not_implemented")
 
 
 def _cap(value: Any, limit: int) -> str:

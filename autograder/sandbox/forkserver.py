@@ -11,10 +11,16 @@ network, the seccomp filter, the masked packages, a uid of its own with no
 capability and ``no_new_privs``, the per-process limits, a fresh process
 whose memory holds nothing of another submission (the zygote never reads a
 submission).  What changes: the submissions graded by one fork server share
-its pid namespace and its uid, one after another, never at the same time.
-Between two of them every process of that uid is killed and every folder it
-can write to emptied (begun when a submission is done, finished before the
-next fork); a fork server that cannot do both is closed and replaced.
+its pid and network namespaces and its uid, one after another, never at the
+same time.  Nothing of one can reach the next: between two of them every
+process of that uid is killed, then fresh tmpfs (with a cap on their inodes) are
+mounted over the folders a worker can write to, from outside the sandbox
+(:mod:`.renew`), so not even their inode numbers go on (where that helper
+cannot run, the zygote empties them instead); every worker is forked with the same
+pid (see :mod:`.zygote`); and the seccomp filter allows only unix sockets,
+which die with their processes, so nothing is left in the network namespace.
+This is begun when a submission is done and finished before the next fork; a
+fork server that cannot do it is closed and replaced.
 
 Only root can hand out uids, so fork servers exist only for a root harness
 at the ``bwrap`` level; elsewhere :func:`acquire` returns None and the
@@ -25,12 +31,14 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing.util
 import os
 import secrets
 import select
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -38,7 +46,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import GraderError
-from .isolation import UidSlot, kill_uid, read_init_pid, seccomp_pipe, worker_env, zygote_launch
+from . import cgroups
+from .base import cgroup_limits
+from .cgroups import SandboxCgroup
+from .isolation import (
+    SANDBOX_WORKDIR,
+    UidSlot,
+    end_sandbox,
+    kill_uid,
+    read_init_pid,
+    seccomp_pipe,
+    worker_env,
+    zygote_launch,
+)
 
 #: Seconds the zygote may take to start (interpreter and NumPy in a new sandbox).
 STARTUP_TIMEOUT = 15.0
@@ -46,6 +66,11 @@ STARTUP_TIMEOUT = 15.0
 REPLY_TIMEOUT = 5.0
 #: Most fork servers one process keeps (one per submission graded at the same time).
 MAX_SERVERS = 4
+#: How the host folder of a fork server starts: then the pid of the process that owns it.
+FOLDER_PREFIX = "autograder-zygote-"
+#: Processes of a fork server's sandbox besides a worker's: the zygote, a killer or cleaner,
+#: and room to spare.
+PIDS_HELPERS = 4
 
 _HERE = Path(__file__).resolve().parent
 
@@ -105,14 +130,27 @@ class ForkServer:
         self.broken = False
         self._slot: UidSlot | None = UidSlot.acquire()
         self.uid = self._slot.uid
-        self._tmp = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
+        _sweep_once()
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        self._tmp_bytes, self._tmp_inodes = int(config.tmp_bytes), int(config.tmp_inodes)
+        #: Host pid of the sandbox's init (from bubblewrap's --info-fd), once started.
+        self._init_pid: int | None = None
+        #: Whether the writable folders are renewed by mounting fresh tmpfs over them (else
+        #: the zygote empties them).
+        self.renews = False
+        #: Whether every worker gets the same pid (the zygote may set the next pid).
+        self.same_pids = False
+        #: The :mod:`.renew` helper, in the sandbox's mount namespace.
+        self._renewer: subprocess.Popen[bytes] | None = None
         #: Workers' exits the zygote reported and no ForkedWorker has taken yet.
         self._exits: dict[str, tuple[int, float | None]] = {}
-        #: The job id of a clean-up asked for and not yet waited for.
-        self._cleaning: str | None = None
+        #: The (reply, job id) of a clean-up asked for and not yet waited for.
+        self._cleaning: tuple[str, str] | None = None
         self._replies: dict[tuple[str, str], dict[str, Any]] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._info: int | None = None
+        #: The memory and pids cgroup of the whole sandbox (one submission at a time).
+        self._cgroup: SandboxCgroup | None = None
         self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._start(config, theirs)
@@ -136,11 +174,16 @@ class ForkServer:
         seccomp_fd = seccomp_pipe()
         passed = [fd for fd in (info_w, seccomp_fd) if fd is not None]
         how = zygote_launch(config.isolation, workerdir, maskdir, config, info_w, seccomp_fd)
+        memory, processes = cgroup_limits(config)
+        self._cgroup = SandboxCgroup.create(memory, processes + PIDS_HELPERS)
+        # The zygote is spared by the OOM killer (a worker's excess is the worker's); each
+        # worker raises its own score back.
+        argv = self._cgroup.wrap(how.argv, oom_protected=True) if self._cgroup is not None else how.argv
         env = worker_env()
         try:
             with open(self._tmp / "zygote.stderr", "wb") as err:
                 self._proc = subprocess.Popen(
-                    how.argv,
+                    argv,
                     stdin=theirs.fileno(),
                     stdout=subprocess.DEVNULL,
                     stderr=err,
@@ -151,7 +194,37 @@ class ForkServer:
         finally:
             for fd in passed:
                 os.close(fd)
-        self._await(("ready", ""), STARTUP_TIMEOUT)
+        ready = self._await(("ready", ""), STARTUP_TIMEOUT)
+        self.same_pids = ready.get("pids") is True
+        self._init_pid = read_init_pid(self._info)
+        self.renews = self._init_pid is not None and self._start_renewer()
+
+    def _start_renewer(self) -> bool:
+        """Start :mod:`.renew` in the sandbox's mount namespace and renew the folders once."""
+        command = [sys.executable, "-I", "-B", str(_HERE / "renew.py"), str(self._init_pid)]
+        command += [str(self._tmp_bytes), str(self._tmp_inodes), "/tmp", SANDBOX_WORKDIR]
+        try:
+            self._renewer = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env()
+            )
+        except OSError:
+            return False
+        return self._renew_folders()
+
+    def _renew_folders(self) -> bool:
+        """Mount fresh tmpfs (size and inodes capped) over the folders a worker can write to,
+        in the sandbox's mount namespace; the old ones, and all in them, are gone once their
+        last user is (every worker is dead by now).  True when done."""
+        renewer = self._renewer
+        if renewer is None or renewer.stdin is None or renewer.stdout is None:
+            return False
+        try:
+            renewer.stdin.write(b"r")
+            renewer.stdin.flush()
+            ready, _, _ = select.select([renewer.stdout], [], [], REPLY_TIMEOUT)
+            return bool(ready) and os.read(renewer.stdout.fileno(), 1) == b"1"
+        except OSError:
+            return False
 
     # -- requests ---------------------------------------------------------------
 
@@ -193,28 +266,32 @@ class ForkServer:
             kill_uid(self.uid)
 
     def begin_clean(self) -> None:
-        """Ask the zygote to kill every worker and process of the uid and empty every folder
-        the uid can write to, without waiting: it does so while the harness goes on, and
-        :meth:`settle` (which any fork calls first) waits for it to be done."""
+        """Ask the zygote to kill every worker and process of the uid (and, where the folders
+        are not renewed, to empty every folder the uid can write to), without waiting: it
+        does so while the harness goes on, and :meth:`settle` (which any fork calls first)
+        waits for it to be done and renews the folders."""
         if self.broken or self._cleaning is not None:
             return
         job = secrets.token_hex(8)
+        op, reply = ("kill", "killed") if self.renews else ("clean", "cleaned")
         try:
-            self._request({"op": "clean", "job": job, "uid": self.uid}, [])
+            self._request({"op": op, "job": job, "uid": self.uid}, [])
         except ForkServerError:
             return
-        self._cleaning = job
+        self._cleaning = (reply, job)
 
     def settle(self) -> bool:
-        """Wait for a clean-up begun by :meth:`begin_clean`; False (and broken) when it
-        failed or the fork server is gone."""
-        job, self._cleaning = self._cleaning, None
-        if job is not None and not self.broken:
+        """Wait for a clean-up begun by :meth:`begin_clean` and renew the writable folders;
+        False (and broken) when that failed or the fork server is gone."""
+        cleaning, self._cleaning = self._cleaning, None
+        if cleaning is not None and not self.broken:
             try:
-                if self._await(("cleaned", job), REPLY_TIMEOUT).get("ok") is not True:
+                if self._await(cleaning, REPLY_TIMEOUT).get("ok") is not True:
                     self.broken = True
             except ForkServerError:
                 pass
+            if not self.broken and self.renews and not self._renew_folders():
+                self.broken = True
         return not self.broken
 
     def take_exit(self, job: str) -> tuple[int, float | None] | None:
@@ -286,34 +363,40 @@ class ForkServer:
         self._ctl.close()
         proc, self._proc = self._proc, None
         if proc is not None:
-            # The init's pid is ours to kill only while bubblewrap, its parent, still runs
-            # (once bubblewrap reaped it, the pid may be another process's).
-            init = read_init_pid(self._info) if proc.poll() is None else None
-            for pid in (init, proc.pid if proc.returncode is None else None):
-                if pid is not None:
-                    try:
-                        os.kill(pid, 9)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            end_sandbox(proc, lambda: self._init_pid or read_init_pid(self._info))
         if self._info is not None:
             os.close(self._info)
             self._info = None
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.kill()
+            renewer.wait()
+            for stream in (renewer.stdin, renewer.stdout):
+                if stream is not None:
+                    stream.close()
         slot, self._slot = self._slot, None
         if slot is not None:
             if kill_uid(self.uid):
                 slot.release()
             else:
                 _stuck.append(slot)  # never hand out a uid with a live process
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
 def server_key(config: Any) -> tuple[Any, ...]:
     """What a fork server's sandbox depends on: workers with the same key can share one."""
-    return (config.isolation.level, tuple(config.forbidden), tuple(config.hide), int(config.tmp_bytes))
+    return (
+        config.isolation.level,
+        tuple(config.forbidden),
+        tuple(config.hide),
+        int(config.tmp_bytes),
+        int(config.tmp_inodes),
+        int(config.memory_mb),
+        int(config.max_processes),
+    )
 
 
 _lock = threading.Lock()
@@ -382,7 +465,43 @@ def settle_all() -> None:
 
 @atexit.register
 def close_all() -> None:
-    """Close every fork server of this process."""
+    """Close every fork server of this process (folders and cgroups included)."""
     with _lock:
         while _servers:
             _servers.pop().close()
+
+
+# A process of a multiprocessing pool (a batch's) ends with os._exit, which skips atexit:
+# its exit function runs these finalizers instead.
+multiprocessing.util.Finalize(None, close_all, exitpriority=100)
+
+_swept = False
+
+
+def _sweep_once() -> None:
+    """Once per process: remove the host folders and cgroups of fork servers whose process
+    died without closing them (killed, or older versions)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        owner = folder.name[len(FOLDER_PREFIX) :].split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.geteuid():
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+    cgroups.sweep(_alive)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -19,7 +19,7 @@ Two levels:
     network namespace has only its own loopback: not even the host's 127.0.0.1
     is reachable.  A seccomp filter refuses what graded code never needs and
     what widens the kernel's attack surface: new namespaces, mounts, ptrace,
-    keyrings, BPF, io_uring, memfd.  Killing the worker kills everything it
+    keyrings, BPF, io_uring, memfd, and sockets other than unix ones.  Killing the worker kills everything it
     started, and the kill waits until the namespace is empty.
 ``rlimits``
     A separate process with resource limits and an import blocker: what a
@@ -36,6 +36,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import site
 import stat
 import struct
@@ -44,15 +45,17 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import GraderError, IsolationUnavailable
+from . import cgroups
 
 if TYPE_CHECKING:
-    from .client import SandboxConfig
+    from .base import SandboxConfig
 
 Level = Literal["bwrap", "rlimits"]
 #: Inside the sandbox: where the student's files and the worker's code live.
@@ -86,7 +89,7 @@ class Isolation:
             return cls("rlimits", f"requested: {rlimits_description()}")
         problem = bwrap_problem()
         if problem is None:
-            return cls("bwrap", "Linux namespaces via bubblewrap")
+            return cls("bwrap", f"Linux namespaces via bubblewrap; {cgroups.description()}")
         if wanted == "bwrap":
             raise IsolationUnavailable(f"strict isolation (bwrap) is not available: {problem}")
         return cls("rlimits", f"{rlimits_description()} ({problem})")
@@ -206,7 +209,8 @@ def zygote_launch(
     isolation: Isolation, workerdir: Path, maskdir: Path, config: SandboxConfig, info_fd: int, seccomp_fd: int | None
 ) -> Launch:
     """How to start ``zygote.py`` (see :mod:`.forkserver`): a worker's sandbox with an empty
-    working folder, run as root with only the capabilities to drop to a sandbox uid."""
+    working folder, run as root with only the capabilities to drop to a sandbox uid and to set
+    the pid namespace's next pid (so that every worker starts from the same one)."""
     if isolation.level != "bwrap":
         raise GraderError("the fork server needs the bwrap isolation level")
     return _bwrap_launch(
@@ -218,7 +222,7 @@ def zygote_launch(
         None,
         info_fd=info_fd,
         seccomp_fd=seccomp_fd,
-        caps=("CAP_SETUID", "CAP_SETGID"),
+        caps=("CAP_SETUID", "CAP_SETGID", "CAP_CHECKPOINT_RESTORE"),
     )
 
 
@@ -230,8 +234,10 @@ def kernel_launch(
     maskdir: Path,
     config: SandboxConfig,
     uid: int | None,
+    seccomp_fd: int | None = None,
 ) -> Launch:
-    """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``.
+    """How to start a Jupyter kernel (``program``, which sets its own limits) at ``isolation.level``,
+    with bubblewrap reading the :func:`seccomp_filter` from ``seccomp_fd`` when given.
 
     The worker's sandbox, except that installed packages stay visible (the kernel
     needs ipykernel and its dependencies; forbidden packages are still masked),
@@ -240,7 +246,7 @@ def kernel_launch(
     """
     if isolation.level == "rlimits":
         return Launch(list(program), popen_user=uid)
-    return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared)
+    return _bwrap_launch(program, None, workdir, maskdir, config, uid, shared=shared, seccomp_fd=seccomp_fd)
 
 
 def _bwrap_launch(
@@ -382,6 +388,41 @@ def read_init_pid(info: int | None) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return pid if type(pid) is int and pid > 1 else None
+
+
+def end_sandbox(proc: subprocess.Popen[bytes], init: Callable[[], int | None], timeout: float = 5.0) -> None:
+    """Kill a sandbox started with :func:`launch` or :func:`zygote_launch` and everything in it,
+    and reap it.
+
+    At the bwrap level the sandbox's init (``init()``: its host pid, from ``--info-fd``)
+    is killed first: the kernel then kills every process of the pid namespace, and
+    bubblewrap, which waits for its init, exits only once the namespace is empty.  That
+    pid is the init's only while bubblewrap, its parent, runs (once bubblewrap reaped it,
+    the pid may be another process's), so it is killed only then.  Whatever still runs
+    then (after ``timeout`` seconds), or at once without an init, is killed with its
+    process group.
+    """
+    if proc.poll() is None:
+        pid = init()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def _inside(path: str, roots: tuple[str, ...] | list[str]) -> bool:
@@ -628,15 +669,26 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
 }
 #: clone() flags that create namespaces.
 _CLONE_NEW_NAMESPACES = 0x7E020000
+#: Per machine: the numbers of socket() and socketpair(), allowed for AF_UNIX only.
+_SOCKET_CALLS: dict[str, tuple[int, int]] = {"x86_64": (41, 53), "aarch64": (198, 199)}
+_AF_UNIX = 1
 
 
-def seccomp_filter() -> bytes | None:
+def seccomp_filter(unix_sockets_only: bool = True) -> bytes | None:
     """A classic-BPF seccomp program (for ``bwrap --seccomp``), None on other machines.
 
     Other architectures' system calls (32-bit on x86_64) kill the process, the
     calls of :data:`_SECCOMP_TABLES` fail with EPERM, ``clone3`` with ENOSYS (so
     the C library falls back to ``clone``, whose flags a filter can see), and
-    ``clone`` with a namespace flag with EPERM.  Everything else is allowed.
+    ``clone`` with a namespace flag with EPERM.  ``socket`` and ``socketpair`` of
+    any family but AF_UNIX fail with EAFNOSUPPORT: graded code has no network to
+    use, and a TCP or UDP socket leaves state in the network namespace (TIME_WAIT
+    entries in /proc/net/tcp, protocol counters) that outlives the process and
+    that the next worker of a fork server could read.  A unix socket dies with
+    the processes holding it.  Everything else is allowed.  With
+    ``unix_sockets_only`` False every socket family is allowed: for a sandbox
+    whose network namespace is its own and dies with it (a notebook kernel,
+    whose ZeroMQ library aborts without an IP socket).
     """
     import platform
 
@@ -644,9 +696,10 @@ def seccomp_filter() -> bytes | None:
     if table is None:
         return None
     arch, blocked, clone, clone3 = table
+    sockets = _SOCKET_CALLS[platform.machine()] if unix_sockets_only else ()
     ld_abs, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
     allow, kill = 0x7FFF0000, 0x80000000
-    eperm, enosys = 0x00050000 | 1, 0x00050000 | 38
+    eperm, enosys, eafnosupport = 0x00050000 | 1, 0x00050000 | 38, 0x00050000 | 97
     numbers = sorted(set(blocked.values()))
     program: list[tuple[int, int, int, int]] = [
         (ld_abs, 0, 0, 4),  # arch
@@ -655,11 +708,11 @@ def seccomp_filter() -> bytes | None:
         (ld_abs, 0, 0, 0),  # syscall number
     ]
     x32 = platform.machine() == "x86_64"
-    # Layout after the checks: allow, clone check (2), allow, eperm, enosys.
-    checks = (1 if x32 else 0) + len(numbers) + 2
+    # Layout after the checks: allow, clone check (2), allow, eperm, enosys, socket check (3).
+    checks = (1 if x32 else 0) + len(numbers) + 2 + len(sockets)
     first_check = len(program)
     end = first_check + checks
-    label = {"allow": end, "clone": end + 1, "eperm": end + 4, "enosys": end + 5}
+    label = {"allow": end, "clone": end + 1, "eperm": end + 4, "enosys": end + 5, "socket": end + 6}
 
     def jump_to(target: str) -> int:
         return label[target] - (len(program) + 1)
@@ -670,6 +723,8 @@ def seccomp_filter() -> bytes | None:
         program.append((jeq, jump_to("eperm"), 0, nr))
     program.append((jeq, jump_to("enosys"), 0, clone3))
     program.append((jeq, jump_to("clone"), 0, clone))
+    for nr in sockets:
+        program.append((jeq, jump_to("socket"), 0, nr))
     assert len(program) == end
     program += [
         (ret, 0, 0, allow),
@@ -678,6 +733,10 @@ def seccomp_filter() -> bytes | None:
         (ret, 0, 0, allow),
         (ret, 0, 0, eperm),
         (ret, 0, 0, enosys),
+        (ld_abs, 0, 0, 16),  # the socket's family: the low half of args[0]
+        (jeq, 0, 1, _AF_UNIX),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, eafnosupport),
     ]
     return b"".join(struct.pack("<HBBI", *insn) for insn in program)
 

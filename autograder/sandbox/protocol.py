@@ -9,6 +9,7 @@ Decoding trusts nothing: the reader stops at a byte budget, headers are
 bounded and may not nest deeper than :data:`MAX_DEPTH`, integers must fit in 64
 bits, and an ``.npy`` blob is parsed by hand (numeric dtypes only, no pickle,
 the declared shape must match the bytes present) before NumPy sees its data.
+Strings longer than :data:`MAX_STRING_CHARS` are refused.
 What comes out is built from ``None``, ``bool``, ``int``, ``float``, ``str``,
 ``list``, ``tuple``, ``dict`` and plain ``np.ndarray`` only, so no object of
 the sender's making, with its own ``__eq__``, ever reaches a check.
@@ -38,6 +39,9 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 #: Most blobs (arrays) in one frame.
 MAX_BLOBS = 4096
 MAX_NDIM = 32
+#: Longest string (value or dict key) a decoded value may hold: no graded function returns
+#: more text, and every string that reaches a report or a cache is bounded here first.
+MAX_STRING_CHARS = 1 << 20
 _INT_BOUND = 2**63
 #: The header :func:`_npy` writes, read without ``ast`` (``literal_eval`` is 10x slower);
 #: any other header goes through ``literal_eval`` and the same validation.
@@ -125,7 +129,9 @@ def decode(tree: Any, blobs: list[bytes]) -> Any:
         if depth > MAX_DEPTH:
             raise ProtocolError("value nested too deeply")
         t = type(v)
-        if v is None or t is bool or t is str or t is float:
+        if t is str:
+            return _bounded(v)
+        if v is None or t is bool or t is float:
             return v
         if t is int:
             if not -_INT_BOUND <= v < _INT_BOUND:
@@ -140,10 +146,16 @@ def decode(tree: Any, blobs: list[bytes]) -> Any:
             if tag == "$tuple" and type(inner) is list:
                 return tuple(dec(x, depth + 1) for x in inner)
             if tag == "$dict" and type(inner) is dict:
-                return {str(k): dec(x, depth + 1) for k, x in inner.items()}
+                return {_bounded(str(k)): dec(x, depth + 1) for k, x in inner.items()}
         raise ProtocolError(f"malformed value node {str(v)[:80]!r}")
 
     return dec(tree, 0)
+
+
+def _bounded(text: str) -> str:
+    if len(text) > MAX_STRING_CHARS:
+        raise ProtocolError(f"a string of {len(text):,} characters (at most {MAX_STRING_CHARS:,} can be graded)")
+    return text
 
 
 def load_array(blob: bytes) -> np.ndarray:

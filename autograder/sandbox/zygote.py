@@ -2,7 +2,7 @@
 
 Started by :mod:`.forkserver` as root inside a bubblewrap sandbox (the same
 view of the system as a worker's, see :mod:`.isolation`) with only
-CAP_SETUID and CAP_SETGID and ``no_new_privs``.  It never runs student code
+CAP_SETUID, CAP_SETGID and CAP_CHECKPOINT_RESTORE and ``no_new_privs``.  It never runs student code
 and never reads a submission: it only obeys its control socket (fd 0, a
 ``SOCK_SEQPACKET`` socket whose other end the harness holds).
 
@@ -23,7 +23,14 @@ Requests, one JSON object per packet:
 ``{"op": "clean", "job": ID, "uid": N}``
     The same, then empty the folders a worker can write to, so the next
     submission finds nothing of this one.  Reply ``{"op": "cleaned", "job":
-    ID, "ok": bool}``, ``ok`` only when nothing is left.
+    ID, "ok": bool}``, ``ok`` only when nothing is left.  (Where it can, the
+    harness instead asks for a kill and mounts fresh tmpfs over those folders
+    from outside: nothing of them survives, not even their inode numbers.)
+
+Every fork starts from the same pid: before each one the zygote sets the pid
+namespace's last pid back to :data:`PID_BASE` (it keeps CAP_CHECKPOINT_RESTORE
+for that), so the pid a worker gets, and those its children get, say nothing
+of how many processes the submissions before it started.
 
 Each reaped worker is reported as ``{"op": "exit", "job": ID, "status": S,
 "cpu": SECONDS}`` with ``S`` as :attr:`subprocess.Popen.returncode` gives it
@@ -37,7 +44,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -58,6 +64,8 @@ WRITABLE = (WORKDIR, "/tmp", "/dev/shm")
 DIRTY = 3
 #: The reply to each request that forks a helper, once the helper exited.
 REPLIES = {"kill": "killed", "clean": "cleaned"}
+#: The pid namespace's last pid before every fork: each worker gets the pid after it.
+PID_BASE = 999
 
 
 def _become(uid: int) -> None:
@@ -68,46 +76,138 @@ def _become(uid: int) -> None:
 
 
 def _empty(folder: str) -> bool:
-    """Remove every entry of ``folder`` this uid owns; True when none is left.
+    """Remove every entry of ``folder`` this uid owns; True when none is left.  Never raises.
 
     Entries of other uids stay: the submission's files, which a worker's
     uid can neither change nor remove (root wrote them in a sticky folder).
+    Folders are removed without recursion (a chain thousands of levels deep is
+    no harder than a flat one), after opening any the student closed with chmod.
     """
     me = os.getuid()
     try:
         entries = os.listdir(folder)
-    except FileNotFoundError:
-        return True
+    except OSError:
+        return not os.path.lexists(folder)
     for name in entries:
         path = os.path.join(folder, name)
         try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            continue
-        if info.st_uid != me:
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            # A student may have chmod'ed folders to 000: open each before walking into it.
-            try:
-                os.chmod(path, 0o700)
-            except OSError:
-                pass
-            for root, dirs, _ in os.walk(path):
-                for d in dirs:
-                    try:
-                        os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
-                    except OSError:
-                        pass
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            if os.lstat(path).st_uid == me:
+                remove_tree(path)
+        except OSError:
+            pass
     try:
         return not any(os.lstat(os.path.join(folder, n)).st_uid == me for n in os.listdir(folder))
-    except FileNotFoundError:
+    except OSError:
+        return False
+
+
+def remove_tree(path: str) -> None:
+    """Remove ``path`` and, if it is a folder, everything below it; never raises.
+
+    Neither recursion nor one open file per level nor long paths: the walk moves
+    this process's working folder down and up (``..`` of a folder is its real
+    parent), so a chain 100,000 levels deep of 255-character names is removed
+    like a flat folder.  Links are removed, never followed; a folder the
+    student closed with chmod is opened first; what cannot be removed stays (the
+    caller's check finds it).  Only for a process of its own: nothing else may
+    change the tree meanwhile, and the working folder is restored at the end.
+    """
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            _unlink(path)
+            return
+        back = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.chdir(os.path.dirname(path) or ".")
+        names: list[str] = []  # the folders entered, from ``path`` down
+        stuck: list[set[str]] = [set()]  # per level: entries that could not be removed
+        child: str | None = os.path.basename(path)
+        while True:
+            if child is not None:
+                if _enter(child):
+                    names.append(child)
+                    stuck.append(set())
+                elif not names:
+                    return
+                else:
+                    stuck[-1].add(child)
+            child = _empty_here(stuck[-1])
+            if child is not None:
+                continue
+            os.chdir("..")
+            done = names.pop()
+            stuck.pop()
+            try:
+                os.rmdir(done)
+            except OSError:
+                stuck[-1].add(done)
+            if not names:
+                return
+    except OSError:
+        return
+    finally:
+        try:
+            os.fchdir(back)
+        except OSError:
+            pass
+        os.close(back)
+
+
+def _enter(name: str) -> bool:
+    """Make folder ``name`` (of the working folder) the working folder, never through a link."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        fd = os.open(name, flags)
+    except PermissionError:
+        try:
+            if not stat.S_ISDIR(os.lstat(name).st_mode):
+                return False
+            os.chmod(name, 0o700)
+            fd = os.open(name, flags)
+        except OSError:
+            return False
+    except OSError:
+        return False
+    try:
+        os.fchdir(fd)
         return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _empty_here(stuck: set[str]) -> str | None:
+    """Remove the files and empty folders of the working folder; the name of a folder
+    that is not empty (to walk into), or None when nothing more can be removed here."""
+    while True:
+        progress = False
+        with os.scandir(".") as entries:
+            for entry in entries:
+                if entry.name in stuck:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        try:
+                            os.rmdir(entry.name)
+                        except OSError:
+                            return entry.name
+                    else:
+                        os.unlink(entry.name)
+                    progress = True
+                except OSError:
+                    stuck.add(entry.name)
+        if not progress:  # entries removed during a scan may hide others: scan again
+            return None
+
+
+def _unlink(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
 
 
 def _prepare_workdir(names: list[str], contents: list[bytes]) -> None:
@@ -121,7 +221,7 @@ def _prepare_workdir(names: list[str], contents: list[bytes]) -> None:
         if not stat.S_ISDIR(info.st_mode):
             os.unlink(path)
         elif info.st_uid == os.getuid():
-            shutil.rmtree(path)
+            remove_tree(path)
         else:
             os.rename(path, os.path.join(WORKDIR, f".stale-{os.urandom(8).hex()}"))
     for folder in WRITABLE[1:]:
@@ -186,6 +286,7 @@ def _child(op: str, uid: int, fds: list[int], ctl: socket.socket, wakeup: tuple[
             os.close(fd)
         os.setsid()
         if op == "fork":
+            _oom_killable()
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
@@ -209,8 +310,31 @@ def _child(op: str, uid: int, fds: list[int], ctl: socket.socket, wakeup: tuple[
             os._exit(70)
 
 
+def _oom_killable() -> None:
+    """Give up the zygote's protection from the OOM killer: in the sandbox's memory cgroup,
+    the worker is the one to go when it uses too much."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
+def _reset_pids() -> bool:
+    """Set the pid namespace's last pid to :data:`PID_BASE`; False where that is not allowed."""
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write(str(PID_BASE))
+        return True
+    except OSError:
+        return False
+
+
 def main() -> None:
     ctl = socket.socket(fileno=0)
+    # Out of the writable folders: the harness may mount fresh ones over them, and a working
+    # folder here would keep the old one (and all a submission left in it) alive.
+    os.chdir("/")
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
     os.set_blocking(write_end, False)
@@ -223,7 +347,7 @@ def main() -> None:
     def send(message: dict[str, object]) -> None:
         ctl.sendall(json.dumps(message).encode())
 
-    send({"op": "ready", "pid": os.getpid()})
+    send({"op": "ready", "pid": os.getpid(), "pids": _reset_pids()})
     while True:
         try:
             readable, _, _ = select.select([ctl.fileno(), read_end], [], [])
@@ -278,6 +402,7 @@ def main() -> None:
                         os.kill(worker_pid, signal.SIGKILL)
                     except (PermissionError, ProcessLookupError):
                         pass
+        _reset_pids()
         pid = os.fork()
         if pid == 0:
             _child(op, uid, fds, ctl, (read_end, write_end))

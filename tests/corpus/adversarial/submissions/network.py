@@ -1,8 +1,9 @@
 """Attack: reach the network: TCP and UDP to a port the grading host listens on at
 127.0.0.1, an abstract unix socket of the host, a public address, DNS.
 
-Expected at the bwrap level: every attempt fails or goes nowhere (a new network namespace
-whose only interface is its own loopback); the host's listeners receive nothing;
+Expected at the bwrap level: every attempt fails: the seccomp filter refuses every socket but
+a unix one (EAFNOSUPPORT), and the new network namespace has only its own loopback, down,
+so the abstract unix socket of the host is not there; the host's listeners receive nothing;
 ``double`` fails (zeros), ``add`` passes.
 """
 
@@ -53,6 +54,7 @@ def double(x):
             print(f"{name}: {errno.errorcode.get(exc.errno or 0, type(exc).__name__)}")
             continue
         no_error.append(name)  # UDP reports no error even when nobody receives
-    interfaces = [name for _, name in socket.if_nameindex()]
+    with open("/proc/net/dev") as f:
+        interfaces = [line.split(":")[0].strip() for line in f.read().splitlines()[2:]]
     print(f"interfaces: {interfaces}; sent without an error: {no_error}")
     return np.zeros_like(x)

@@ -134,3 +134,57 @@ def _docstring_end(text: str, path: Path) -> int:
         start = text.index("\n", start) + 1
     last = text[start : start + first.end_col_offset].encode("utf-8")[: first.end_col_offset]
     return start + len(last.decode("utf-8"))
+
+
+#: Appended to a module by :func:`as_float32`: every public function of the module gets its
+#: float64 arguments (arrays, floats, and those inside lists, tuples and dicts) as float32,
+#: and its float64 arrays back as float32: a student who computes and returns float32.
+FLOAT32_WRAPPER = """
+
+
+def _float32_version():
+    import functools as _functools
+    import inspect as _inspect
+
+    import numpy as _np
+
+    def _f32(value):
+        if isinstance(value, _np.ndarray) and value.dtype == _np.float64:
+            return value.astype(_np.float32)
+        if type(value) is float:
+            return _np.float32(value)
+        if type(value) in (list, tuple):
+            return type(value)(_f32(v) for v in value)
+        if type(value) is dict:
+            return {k: _f32(v) for k, v in value.items()}
+        return value
+
+    def _f32_arrays(value):
+        if isinstance(value, _np.ndarray) and value.dtype == _np.float64:
+            return value.astype(_np.float32)
+        if type(value) in (list, tuple):
+            return type(value)(_f32_arrays(v) for v in value)
+        if type(value) is dict:
+            return {k: _f32_arrays(v) for k, v in value.items()}
+        return value
+
+    def _wrap(function):
+        @_functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            return _f32_arrays(function(*_f32(args), **_f32(kwargs)))
+
+        return wrapper
+
+    module = globals()
+    for _name, _value in list(module.items()):
+        if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__:
+            module[_name] = _wrap(_value)
+
+
+_float32_version()
+"""
+
+
+def as_float32(source: str) -> str:
+    """``source`` (a module) turned into its float32 version (see :data:`FLOAT32_WRAPPER`)."""
+    return source + FLOAT32_WRAPPER

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure",
+    "NotRun",
     "StudentCodeFailure",
     "assert_allclose",
     "assert_equal",
@@ -88,6 +89,19 @@ def precision_of(value: Any) -> np.dtype[Any]:
 def rounding_tolerance(precision: Any, terms: float = DEFAULT_TERMS) -> float:
     """Relative error that rounding in ``precision`` may cause in an output summing ``terms`` products."""
     return ROUNDING * float(np.finfo(np.dtype(precision)).eps) * float(np.sqrt(max(terms, 1.0)))
+
+
+class NotRun(StudentCodeFailure):
+    """A call failed because the module holding the function did not import: the check did not run."""
+
+    def __init__(self, outcome: Any, call: str, modules: tuple[str, ...]) -> None:
+        super().__init__(outcome, call)
+        #: The student's module files that failed to import.
+        self.modules = modules
+
+    @property
+    def message(self) -> str:
+        return f"not run: {', '.join(self.modules)} did not import (see the note at the top)"
 
 
 def tolerance_for(dtype: Any, *, terms: float = DEFAULT_TERMS, scale: float = 1.0) -> tuple[float, float]:
@@ -389,6 +403,8 @@ def expect_raises(exc_name: str, func: Callable[..., Any], *args: Any, reason: s
     try:
         value = func(*args, **kwargs)
     except StudentCodeFailure as failure:
+        if isinstance(failure, NotRun):
+            raise
         if failure.outcome.kind == "error" and failure.outcome.exc_type == exc_name:
             return
         if failure.outcome.kind != "error":

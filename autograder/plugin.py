@@ -33,7 +33,7 @@ import _pytest.python
 import numpy as np
 import pytest
 
-from .checks import CheckFailure, StudentCodeFailure, describe_call
+from .checks import CheckFailure, NotRun, StudentCodeFailure, describe_call
 from .results import CheckResult, Outcome
 from .sandbox.client import Sandbox
 
@@ -100,6 +100,12 @@ class Student:
         """The last call made, described for messages (only failing checks need it)."""
         return describe_call(*self._last) if self._last is not None else ""
 
+    def _not_imported(self) -> tuple[str, ...]:
+        """The submission's module files that failed to import (their calls cannot run)."""
+        marker = " could not be imported"
+        problems = self._sandbox.load_problems()
+        return tuple(p.split(marker, 1)[0][:100] for p in problems[:5] if marker in p)
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -110,6 +116,9 @@ class Student:
             if outcome.stdout:
                 self.stdout.append(outcome.stdout)
             if not outcome.ok:
+                not_imported = self._not_imported() if outcome.kind != "grader_error" else ()
+                if not_imported:
+                    raise NotRun(outcome, self.last_call, not_imported)
                 raise StudentCodeFailure(outcome, self.last_call)
             return outcome.value
 
@@ -291,6 +300,11 @@ class GradingPlugin:
             return CheckResult(score=points, outcome="passed", **base)
         if skipped:
             return CheckResult(score=0.0, outcome="grader_error", message=f"check was skipped: {text[-300:]}", **base)
+        if isinstance(exc, NotRun):
+            kind = _KIND_TO_OUTCOME.get(exc.outcome.kind, "error")
+            return CheckResult(
+                score=0.0, outcome=kind if kind != "grader_error" else "error", message=exc.message, **base
+            )
         if isinstance(exc, StudentCodeFailure):
             o = exc.outcome
             message = o.message if o.kind in ("not_implemented", "missing") else f"{exc.call}: {o.message}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import resource
 import secrets
 import select
@@ -401,7 +402,10 @@ class WorkerSandbox:
         problems = []
         for file, info in self._load.items():
             if isinstance(info, dict) and not info.get("ok"):
-                problems.append(f"{file} could not be imported: {info.get('message', '')!s}")
+                message = _cap(info.get("message", ""), 4000)
+                where = _innermost_frame(_cap(info.get("traceback", ""), 8000))
+                where = f" ({where})" if where and ", line " not in message else ""
+                problems.append(f"{file} could not be imported{where}: {message}")
         return problems
 
     def close(self) -> None:
@@ -835,6 +839,12 @@ def _cap(value: Any, limit: int) -> str:
     """``value`` from a reply as text of at most ``limit`` characters, marked when cut."""
     text = value if type(value) is str else str(value)[: limit + 1]
     return text if len(text) <= limit else text[: limit - 6] + " [...]"
+
+
+def _innermost_frame(traceback: str) -> str:
+    """``cnn.py, line 12``: the last frame of a (student-frames-only) traceback, or ``''``."""
+    found = re.findall(r'File "([^"/<\n][^"\n]{0,199})", line (\d{1,9})', traceback)  # relative: student files
+    return f"{found[-1][0]}, line {found[-1][1]}" if found else ""
 
 
 def _with_function(outcome: CallOutcome, function: str) -> CallOutcome:

@@ -69,6 +69,8 @@ _SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarni
 
 MARKERS = (
     "points(n): points a check is worth",
+    "arguments_unchanged(*functions): the check fails when a call to one of these functions "
+    "(any function, if none is named) changes one of its arguments in place",
     "question(name): the assignment.toml question a check counts towards",
     "hidden: a hidden check (also implied by living in solutions/<name>/hidden/)",
 )
@@ -89,8 +91,11 @@ def check_seed(seed: int, name: str) -> int:
 class Student:
     """Proxy for the submission: attribute access yields a function that runs in the sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, unchanged: frozenset[str] | None = None) -> None:
         self._sandbox = sandbox
+        #: Functions whose calls must leave their arguments unchanged (empty: every
+        #: function; None: no requirement), from the check's ``arguments_unchanged`` marker.
+        self._unchanged = unchanged
         #: What the student's code printed during this check.
         self.stdout: list[str] = []
         self._last: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None
@@ -120,10 +125,32 @@ class Student:
                 if not_imported:
                     raise NotRun(outcome, self.last_call, not_imported)
                 raise StudentCodeFailure(outcome, self.last_call)
+            changed = getattr(outcome, "changed", ())
+            if changed and self._unchanged is not None and (not self._unchanged or name in self._unchanged):
+                raise CheckFailure(_changed_message(self.last_call, name, changed))
             return outcome.value
 
         call.__name__ = name
         return call
+
+
+def _changed_message(call: str, function: str, changed: tuple[str, ...]) -> str:
+    names = ", ".join(f"`{n}`" for n in changed)
+    plural = "s" if len(changed) > 1 else ""
+    return (
+        f"{call} changed its argument{plural} {names} in place; the docstring of {function} says "
+        "not to modify what it is given. Return new values instead: `w = w - lr * g` makes a new "
+        "array where `w -= lr * g` changes the caller's, and `new = dict(params)` copies a dict "
+        "before you change it."
+    )
+
+
+def unchanged_arguments(item: pytest.Item) -> frozenset[str] | None:
+    """The functions an ``arguments_unchanged`` marker of ``item`` names (empty: all), else None."""
+    marks = list(item.iter_markers("arguments_unchanged"))
+    if not marks:
+        return None
+    return frozenset(str(f) for m in marks for f in m.args)
 
 
 class GradingPlugin:
@@ -140,9 +167,9 @@ class GradingPlugin:
     # -- fixtures --------------------------------------------------------
 
     @pytest.fixture
-    def student(self) -> Student:
+    def student(self, request: pytest.FixtureRequest) -> Student:
         """The submission under test."""
-        return Student(self.sandbox)
+        return Student(self.sandbox, unchanged_arguments(request.node))
 
     @pytest.fixture
     def seed(self, request: pytest.FixtureRequest) -> int:
@@ -230,7 +257,7 @@ class GradingPlugin:
         verdict comes from the same :meth:`_record`.
         """
         assert isinstance(item, pytest.Function)
-        student = Student(self.sandbox)
+        student = Student(self.sandbox, unchanged_arguments(item))
         seed = check_seed(self.grading_seed, item.name)
         params = item.callspec.params if hasattr(item, "callspec") else {}
         values = {"student": student, "seed": seed}

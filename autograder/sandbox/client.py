@@ -87,6 +87,9 @@ class CallOutcome:
     stdout: str = ""
     #: Wall time of the call as the harness measured it, seconds.
     elapsed: float = 0.0
+    #: Arguments the call changed in place, by name (``argument N`` when unnamed), as the
+    #: worker noticed from a digest of each array, list, tuple and dict argument.
+    changed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -598,7 +601,7 @@ class WorkerSandbox:
             return self._died(function, exc)
         elapsed = time.monotonic() - start
         self._spent += elapsed
-        return self._outcome(function, call_id, header, reply_blobs, elapsed)
+        return self._outcome(function, call_id, header, reply_blobs, elapsed, tree)
 
     def _unread_request(self) -> int:
         """Bytes of the last request still in the pipe (-1 when unknown)."""
@@ -649,7 +652,7 @@ class WorkerSandbox:
         )
 
     def _outcome(
-        self, function: str, call_id: str, header: dict[str, Any], blobs: list[bytes], elapsed: float
+        self, function: str, call_id: str, header: dict[str, Any], blobs: list[bytes], elapsed: float, tree: Any
     ) -> CallOutcome:
         if header.get("nonce") != self._nonce or header.get("id") != call_id or header.get("op") != "result":
             self._kill()
@@ -675,7 +678,8 @@ class WorkerSandbox:
                     elapsed=elapsed,
                     message=(f"{function} returned a value the grader could not read: {exc}"),
                 )
-            return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed)
+            changed = _changed_arguments(header.get("changed"), _argument_count(tree))
+            return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed, changed=changed)
         kind = header.get("kind")
         if kind not in ("error", "memory", "not_implemented", "forbidden", "missing", "bad_return"):
             kind = "error"
@@ -839,6 +843,28 @@ def _cap(value: Any, limit: int) -> str:
     """``value`` from a reply as text of at most ``limit`` characters, marked when cut."""
     text = value if type(value) is str else str(value)[: limit + 1]
     return text if len(text) <= limit else text[: limit - 6] + " [...]"
+
+
+def _argument_count(tree: Any) -> int:
+    """How many arguments an encoded ``(args, kwargs)`` pair holds."""
+    args, kwargs = tree["$tuple"]
+    return len(args["$tuple"]) + len(kwargs["$dict"])
+
+
+def _changed_arguments(field: Any, arguments: int) -> tuple[str, ...]:
+    """The reply's ``changed`` field if well formed (names or ``argument N``, at most one per
+    argument of the call), else nothing."""
+    if type(field) is not list or len(field) > arguments:
+        return ()
+    names: list[str] = []
+    for name in field:
+        if type(name) is not str or len(name) > 64:
+            return ()
+        if not (name.isidentifier() or re.fullmatch(r"argument [1-9][0-9]{0,2}", name)):
+            return ()
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _innermost_frame(traceback: str) -> str:

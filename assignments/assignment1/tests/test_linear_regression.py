@@ -195,7 +195,7 @@ def test_mse_grad_single_feature(student):
 
 
 @pytest.mark.question("gd_step")
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_gd_step_small(student):
     params = {"w": np.array([1.0, -2.0, 0.5]), "b": 0.75}
     grads = {"w": np.array([0.5, 1.0, -4.0]), "b": -2.0}
@@ -211,6 +211,23 @@ def test_gd_step_small(student):
                               params["w"] + lr * grads["w"]})
     assert_allclose(_scalar(got["b"]), np.asarray(params["b"] - lr * grads["b"]),
                     call=f'{call}["b"]', rtol=1e-12, atol=1e-15, hint="b ← b − lr · db, a float.")
+
+
+@pytest.mark.question("gd_step")
+@pytest.mark.points(1)
+@pytest.mark.arguments_unchanged("gd_step")
+def test_gd_step_leaves_params_and_grads_unchanged(student):
+    """The docstring says "Do not modify params": gd_step returns a new dict."""
+    params = {"w": np.array([0.5, 1.5]), "b": -0.25}
+    grads = {"w": np.array([2.0, -1.0]), "b": 0.5}
+    got = student.gd_step(params, grads, 0.5)
+    call = "gd_step(params, grads, lr=0.5)"
+    assert_true(isinstance(got, dict) and {"w", "b"} <= set(got),
+                f"{call} returned {_kind(got)}, expected a dict with keys 'w' and 'b'.")
+    assert_allclose(got["w"], np.array([-0.5, 2.0]), call=f'{call}["w"]',
+                    hint="θ ← θ − lr · ∇L for every parameter.")
+    assert_allclose(_scalar(got["b"]), np.asarray(-0.5), call=f'{call}["b"]',
+                    hint="b ← b − lr · db, a float.")
 
 
 # -- fit -------------------------------------------------------------------------------

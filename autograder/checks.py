@@ -202,8 +202,8 @@ def assert_allclose(
     """Check that ``got`` is an array of ``expected``'s shape with values within tolerance.
 
     Values are compared at the precision the student returned them in
-    (:func:`precision_of`, or ``precision`` when a check knows better, e.g. for a float
-    that came back beside float32 arrays).  ``rtol``/``atol`` say how strict to be in
+    (:func:`precision_of`, or ``precision`` when lower and a check knows better, e.g. for a
+    float that came back beside float32 arrays).  ``rtol``/``atol`` say how strict to be in
     float64 (default 1e-6 and 1e-8); a float32 or float16 result is given at least the
     error rounding may cause there (:func:`rounding_tolerance`): ``terms`` is how many
     products one output sums and ``scale`` their magnitude (default: the largest
@@ -221,7 +221,9 @@ def assert_allclose(
     if arr.shape != exp.shape:
         msg = f"{call} returned shape {tuple(arr.shape)}, expected {tuple(exp.shape)}."
         raise CheckFailure(_with_hint(msg, hint, arr, exp, mistakes, 1e-5, 1e-7), expected=exp, got=arr)
-    returned = np.dtype(precision) if precision is not None else _returned_precision(got, arr, exp)
+    returned = _returned_precision(got, arr, exp)
+    if precision is not None and np.dtype(precision).itemsize < returned.itemsize:
+        returned = np.dtype(precision)
     lowest = min(returned, precision_of(exp), key=lambda d: d.itemsize)
     if required_dtype is not None and lowest.itemsize < np.dtype(required_dtype).itemsize:
         raise CheckFailure(

@@ -3,8 +3,8 @@ through the process pool and a local Dask cluster, resumed after Ctrl-C."""
 
 from __future__ import annotations
 
-import importlib.util
 import html
+import importlib.util
 import json
 import os
 import signal

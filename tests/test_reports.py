@@ -466,12 +466,15 @@ def test_the_network_check_itself_sees_a_remote_request(tmp_path: Path, browser:
 
 def _extra_credit_result(student: str, failed: int, extra: float) -> SubmissionResult:
     """100 points in 10 checks of 10, and a 10-point extra-credit question."""
-    checks = tuple(
-        CheckResult(
-            f"test_{i}", "main", 10.0, 0.0 if i < failed else 10.0, "failed" if i < failed else "passed", "public"
-        )
-        for i in range(10)
-    ) + (CheckResult("test_extra", "extra", 10.0, extra, "passed" if extra else "failed", "hidden"),)
+    checks = (
+        *tuple(
+            CheckResult(
+                f"test_{i}", "main", 10.0, 0.0 if i < failed else 10.0, "failed" if i < failed else "passed", "public"
+            )
+            for i in range(10)
+        ),
+        CheckResult("test_extra", "extra", 10.0, extra, "passed" if extra else "failed", "hidden"),
+    )
     questions = (
         QuestionResult("main", "Main", 100.0 - 10 * failed, 100.0),
         QuestionResult("extra", "Extra", extra, 10.0, extra_credit=True),
@@ -502,7 +505,7 @@ def test_summary_histogram_spans_zero_to_the_maximum_with_extra_credit() -> None
     assert ">110</text>" in svg and ">0</text>" in svg
     bins = re.findall(r"<title>([\d.]+)–([\d.]+): (\d+) submission", svg)
     assert bins[-1] == ("99", "110", "1")  # the 110 sits in the last bin, not past the axis
-    assert [b for b in bins if b[2] == "1"][0][:2] == ("66", "77")  # the 70
+    assert next(b for b in bins if b[2] == "1")[:2] == ("66", "77")  # the 70
 
 
 def test_the_student_view_drops_hidden_details_under_pass_fail_only() -> None:

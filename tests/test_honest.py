@@ -57,8 +57,15 @@ def test_honest_style_scores_full_marks_over_20_seeds(style: Mistake, tmp_path: 
             assert result.score == sum(q.points for q in spec.questions), seed
 
 
+#: The float32 version hands a function float32 copies of its arguments, so a change made in
+#: place reaches the copies only: those mistakes are about the arguments, not the precision.
+IN_PLACE = {"wrong_gd_step_in_place", "wrong_sgd_step_in_place"}
+
+
 @pytest.mark.parametrize(
-    "mistake", [m for a in ASSIGNMENTS for m in mistakes(a)], ids=lambda m: f"{m.assignment}-{m.name}"
+    "mistake",
+    [m for a in ASSIGNMENTS for m in mistakes(a) if m.name not in IN_PLACE],
+    ids=lambda m: f"{m.assignment}-{m.name}",
 )
 def test_every_mistake_still_loses_points_in_float32(mistake: Mistake, tmp_path: Path) -> None:
     spec = load_spec(COURSE.spec_file(mistake.assignment))
@@ -68,3 +75,9 @@ def test_every_mistake_still_loses_points_in_float32(mistake: Mistake, tmp_path:
     assert result.status == "ok", result.notes
     assert result.score < sum(q.points for q in spec.questions)
     assert [c.name for c in result.checks if c.outcome == "grader_error"] == []
+
+
+def test_the_in_place_mistakes_are_the_only_ones_left_out() -> None:
+    names = {m.name for a in ASSIGNMENTS for m in mistakes(a)}
+    assert IN_PLACE <= names
+    assert all("in_place" in name for name in IN_PLACE)

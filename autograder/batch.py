@@ -886,24 +886,39 @@ def grader_error_result(task: GradeTask, job: GradingJob, message: str) -> Submi
     )
 
 
+#: Folder (inside a batch's output) of the instructor's copy of every report: nothing removed.
+INSTRUCTOR_DIR = "instructor"
+
+
 def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
-    """``<student>.html`` and ``<student>.json`` (Gradescope) for one result, atomically."""
+    """``<student>.html`` and ``<student>.json`` (Gradescope) for one result, atomically: the
+    student's view (hidden details only with ``hidden_details``), and an instructor copy of
+    the HTML with everything in ``instructor/``."""
     from .reporting.gradescope import to_gradescope
     from .reporting.html_report import render_student_html
 
     stem = file_stem(result.student)
-    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=1))
-    write_atomic(out / f"{stem}.html", render_student_html(result, hidden_details=hidden_details))
+    view = result.for_student("full" if hidden_details else "pass_fail")
+    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(view, hidden_details=hidden_details), indent=1))
+    write_atomic(out / f"{stem}.html", render_student_html(view, hidden_details=hidden_details))
+    (out / INSTRUCTOR_DIR).mkdir(exist_ok=True)
+    write_atomic(out / INSTRUCTOR_DIR / f"{stem}.html", render_student_html(result, hidden_details=True))
 
 
 def report_files(student: str, out: Path) -> list[Path]:
-    """The files of ``student`` in the output folder ``out``: reports and cache entry."""
+    """The files of ``student`` in the output folder ``out``: the student's reports, the
+    instructor's copy and the cache entry."""
     stem = file_stem(student)
-    return [out / f"{stem}.html", out / f"{stem}.json", out / CACHE_DIR / f"{stem}.json"]
+    return [
+        out / f"{stem}.html",
+        out / f"{stem}.json",
+        out / INSTRUCTOR_DIR / f"{stem}.html",
+        out / CACHE_DIR / f"{stem}.json",
+    ]
 
 
 def _ensure_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
-    if not all(p.is_file() for p in report_files(result.student, out)[:2]):
+    if not all(p.is_file() for p in report_files(result.student, out)[:3]):
         write_reports(result, out, hidden_details)
 
 
@@ -970,10 +985,11 @@ def render_screen_summary(
         mx = max((r.max_score for r in results), default=0.0)
         q = statistics.quantiles(scores, n=4, method="inclusive") if len(scores) > 1 else [scores[0]] * 3
         full = sum(1 for r in results if r.status == "ok" and r.max_score and r.score >= r.max_score)
+        perfect = sum(1 for r in results if r.status == "ok" and r.checks and all(c.passed for c in r.checks))
         lines.append(
             f"  score /{mx:g}: mean {statistics.fmean(scores):.1f} · median "
             f"{statistics.median(scores):g} · quartiles {q[0]:g}–{q[2]:g} · min "
-            f"{min(scores):g} · max {max(scores):g} · full marks {full}"
+            f"{min(scores):g} · max {max(scores):g} · score ≥ {mx:g}: {full} · passed every check: {perfect}"
         )
     for outcome_name, label in _PROBLEM_OUTCOMES:
         who = [r.student for r in results if any(c.outcome == outcome_name for c in r.checks)]

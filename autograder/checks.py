@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure",
+    "NotRun",
     "StudentCodeFailure",
     "assert_allclose",
     "assert_equal",
@@ -23,11 +24,22 @@ __all__ = [
     "assert_true",
     "describe_call",
     "expect_raises",
+    "precision_of",
+    "rounding_tolerance",
     "tolerance_for",
 ]
 
 #: Arrays with at most this many elements are shown in full in reports.
 SMALL_ARRAY = 64
+#: Rounding a result may carry, in machine epsilons per square root of the terms summed
+#: into one output: a sum of n products of magnitude M is off by about eps * M * sqrt(n).
+ROUNDING = 8.0
+#: Terms summed into one output when a check does not say (a small matrix product).
+DEFAULT_TERMS = 100
+#: The tolerance of a float64 comparison when a check gives none.
+DEFAULT_RTOL, DEFAULT_ATOL = 1e-6, 1e-8
+#: Longest student text quoted in a message (a returned string may be megabytes).
+QUOTE_CHARS = 200
 
 
 class CheckFailure(AssertionError):
@@ -52,18 +64,58 @@ class StudentCodeFailure(Exception):
         self.call = call
 
 
-def tolerance_for(dtype: Any) -> tuple[float, float]:
-    """(rtol, atol) suited to ``dtype``: tight for float64, looser for float32 and below."""
+def precision_of(value: Any) -> np.dtype[Any]:
+    """The float precision ``value`` was returned in: float16, float32 or float64.
+
+    Integer, boolean and Python numbers count as float64; a complex64 array as float32.
+    For lists and tuples, the lowest precision of the arrays they hold.
+    """
+    lowest = np.dtype(np.float64)
+    stack, seen = [value], 0
+    while stack and seen < 10_000:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (np.ndarray, np.generic)) and item.dtype.kind in "fc":
+            bits = item.dtype.itemsize if item.dtype.kind == "f" else item.dtype.itemsize // 2
+            if bits < lowest.itemsize:
+                lowest = np.dtype(f"f{bits}")
+    return lowest
+
+
+def rounding_tolerance(precision: Any, terms: float = DEFAULT_TERMS) -> float:
+    """Relative error that rounding in ``precision`` may cause in an output summing ``terms`` products."""
+    return ROUNDING * float(np.finfo(np.dtype(precision)).eps) * float(np.sqrt(max(terms, 1.0)))
+
+
+class NotRun(StudentCodeFailure):
+    """A call failed because the module holding the function did not import: the check did not run."""
+
+    def __init__(self, outcome: Any, call: str, modules: tuple[str, ...]) -> None:
+        super().__init__(outcome, call)
+        #: The student's module files that failed to import.
+        self.modules = modules
+
+    @property
+    def message(self) -> str:
+        return f"not run: {', '.join(self.modules)} did not import (see the note at the top)"
+
+
+def tolerance_for(dtype: Any, *, terms: float = DEFAULT_TERMS, scale: float = 1.0) -> tuple[float, float]:
+    """(rtol, atol) for a result of ``dtype``: float64's default, loosened to what rounding in
+    ``dtype`` may cost for an output of ``terms`` products whose magnitude is about ``scale``."""
     dt = np.dtype(dtype)
     if dt.kind in "iub":
         return 0.0, 0.0
-    if dt.itemsize >= 8:
-        return 1e-6, 1e-8
-    return 1e-4, 1e-5
+    floor = rounding_tolerance(precision_of(np.zeros(0, dt)), terms)
+    return max(DEFAULT_RTOL, floor), max(DEFAULT_ATOL, floor * scale)
 
 
 def describe_call(function: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
-    """``conv2d_forward(array(2, 3, 7, 7) float64, stride=2)``: a call, readable at a glance."""
+    """``conv2d_forward(float64 array of shape (2, 3, 7, 7), stride=2)``: a call, readable at a glance."""
     parts = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
     return f"{function}({', '.join(parts)})"
 
@@ -72,7 +124,7 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         if value.size <= 4 and value.ndim <= 1:
             return np.array2string(value, separator=", ")
-        return f"array{tuple(value.shape)} {value.dtype}"
+        return f"{value.dtype} array of shape {tuple(value.shape)}"
     if isinstance(value, (list, tuple)) and len(value) > 6:
         return f"{type(value).__name__} of {len(value)}"
     if isinstance(value, dict):
@@ -80,7 +132,12 @@ def _describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_describe(v) for v in value)
         return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
-    return repr(value)
+    return _quote(repr(value))
+
+
+def _quote(text: str) -> str:
+    """``text`` shortened to :data:`QUOTE_CHARS` characters, marked when cut."""
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 5] + " [...]"
 
 
 def _small(value: Any) -> Any:
@@ -97,14 +154,25 @@ def _as_array(value: Any, name: str, call: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if _all_numbers(value):
-        return np.asarray(value, dtype=np.float64)
+        return np.asarray(_plain_numbers(value), dtype=precision_of(value))
     raise CheckFailure(f"{call} returned {_kind(value)}, expected {name}.", got=None)
 
 
-def _all_numbers(value: Any) -> bool:
+def _all_numbers(value: Any, depth: int = 0) -> bool:
+    """Numbers, one-element numeric arrays (a NumPy scalar crosses as one) and lists of them."""
     if isinstance(value, (list, tuple)):
-        return all(_all_numbers(v) for v in value)
+        return depth < 8 and all(_all_numbers(v, depth + 1) for v in value)
+    if isinstance(value, np.ndarray):
+        return value.size == 1 and value.ndim <= 1 and value.dtype.kind in "biuf"
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _plain_numbers(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.reshape(-1)[0].item()
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -126,12 +194,25 @@ def assert_allclose(
     atol: float | None = None,
     hint: str = "",
     mistakes: Mapping[str, Any] | None = None,
+    terms: float = DEFAULT_TERMS,
+    scale: float | None = None,
+    precision: Any = None,
+    required_dtype: Any = None,
 ) -> None:
     """Check that ``got`` is an array of ``expected``'s shape with values within tolerance.
 
+    Values are compared at the precision the student returned them in
+    (:func:`precision_of`, or ``precision`` when lower and a check knows better, e.g. for a
+    float that came back beside float32 arrays).  ``rtol``/``atol`` say how strict to be in
+    float64 (default 1e-6 and 1e-8); a float32 or float16 result is given at least the
+    error rounding may cause there (:func:`rounding_tolerance`): ``terms`` is how many
+    products one output sums and ``scale`` their magnitude (default: the largest
+    ``|expected|``), so outputs near zero are judged against the size of the computation,
+    not by relative error.  ``required_dtype`` (e.g. ``np.float64``) fails a result of
+    lower precision with a message saying so: for functions whose docstring asks for it.
+
     ``mistakes`` maps a hint to the value a classic mistake would produce; when
-    ``got`` matches one of those, its hint is given.  Tolerances default to
-    :func:`tolerance_for` the expected dtype and are stated in the message.
+    ``got`` matches one of those (and it differs from ``expected``), its hint is given.
     """
     exp = np.asarray(expected)
     arr = _as_array(got, f"an array of shape {tuple(exp.shape)}", call)
@@ -139,12 +220,27 @@ def assert_allclose(
         raise CheckFailure(f"{call} returned an array of dtype {arr.dtype}, expected numbers.")
     if arr.shape != exp.shape:
         msg = f"{call} returned shape {tuple(arr.shape)}, expected {tuple(exp.shape)}."
-        raise CheckFailure(_with_hint(msg, hint, arr, mistakes), expected=exp, got=arr)
-    d_rtol, d_atol = tolerance_for(exp.dtype if exp.dtype.kind == "f" else np.float64)
-    rtol = d_rtol if rtol is None else rtol
-    atol = d_atol if atol is None else atol
-    exp_f = exp.astype(np.float64)
+        raise CheckFailure(_with_hint(msg, hint, arr, exp, mistakes, 1e-5, 1e-7), expected=exp, got=arr)
+    returned = _returned_precision(got, arr, exp)
+    if precision is not None and np.dtype(precision).itemsize < returned.itemsize:
+        returned = np.dtype(precision)
+    lowest = min(returned, precision_of(exp), key=lambda d: d.itemsize)
+    if required_dtype is not None and lowest.itemsize < np.dtype(required_dtype).itemsize:
+        raise CheckFailure(
+            f"{call} returned {returned}; this function must return {np.dtype(required_dtype)} "
+            f"(its docstring asks for it). Compute in {np.dtype(required_dtype)}: drop the "
+            f"astype/dtype={returned} conversions.",
+            expected=exp,
+            got=arr,
+        )
+    exp_f = exp.astype(np.float64) if exp.dtype.kind != "c" else exp
     arr_f = arr.astype(np.float64) if arr.dtype.kind != "c" else arr
+    finite = np.abs(exp_f[np.isfinite(exp_f)])
+    if scale is None:
+        scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    floor = rounding_tolerance(lowest, terms)
+    rtol = max(DEFAULT_RTOL if rtol is None else rtol, floor)
+    atol = max(DEFAULT_ATOL if atol is None else atol, floor * scale)
     bad_nan = ~np.isfinite(arr_f) & np.isfinite(exp_f)
     if bad_nan.any():
         idx = tuple(int(i) for i in np.argwhere(bad_nan)[0])
@@ -153,7 +249,7 @@ def assert_allclose(
             f"({int(bad_nan.sum())} non-finite values in all). Look for overflow, a division "
             "by zero or an uninitialised array (np.empty)."
         )
-        raise CheckFailure(_with_hint(msg, hint, arr, mistakes), expected=exp, got=arr)
+        raise CheckFailure(_with_hint(msg, hint, arr, exp, mistakes, rtol, atol), expected=exp, got=arr)
     close = np.isclose(arr_f, exp_f, rtol=rtol, atol=atol, equal_nan=True)
     if close.all():
         return
@@ -162,23 +258,88 @@ def assert_allclose(
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_err = np.where(np.abs(exp_f) > 0, abs_err / np.abs(exp_f), np.inf)
     shown_idx = idx if idx else "()"
+    got_text, exp_text, note = _difference(arr_f[idx], exp_f[idx], returned, scale, terms)
     msg = (
         f"{call} returned wrong values: {int((~close).sum())} of {close.size} differ. "
-        f"First at index {shown_idx}: got {arr_f[idx]:.6g}, expected {exp_f[idx]:.6g}. "
+        f"First at index {shown_idx}: got {got_text}, expected {exp_text}.{note} "
         f"Max abs error {float(np.nanmax(abs_err)):.3g}, max rel error "
-        f"{float(np.nanmax(rel_err[~close])):.3g} (tolerance rtol={rtol:g}, atol={atol:g})."
+        f"{float(np.nanmax(rel_err[~close])):.3g} (tolerance rtol={rtol:.3g}, atol={atol:.3g} "
+        f"for a {lowest} result)."
     )
-    raise CheckFailure(_with_hint(msg, hint, arr, mistakes), expected=exp, got=arr)
+    raise CheckFailure(_with_hint(msg, hint, arr, exp, mistakes, rtol, atol), expected=exp, got=arr)
 
 
-def _with_hint(msg: str, hint: str, got: np.ndarray, mistakes: Mapping[str, Any] | None) -> str:
-    for mistake_hint, value in (mistakes or {}).items():
-        val = np.asarray(value)
+def _returned_precision(got: Any, arr: np.ndarray, exp: np.ndarray) -> np.dtype[Any]:
+    """:func:`precision_of` ``got``, except that float64 values which all are float32 numbers
+    (a float32 result stored in a float64 array, or passed through ``float()``) count as
+    float32 when the expected values are not all float32 numbers themselves."""
+    returned = precision_of(got)
+    if returned.itemsize < 8 or arr.dtype.kind != "f" or exp.dtype.kind not in "f" or arr.size == 0:
+        return returned
+    with np.errstate(all="ignore"):
+        arr_finite = arr[np.isfinite(arr)]
+        exp_finite = exp[np.isfinite(exp)].astype(np.float64)
         if (
-            val.shape == got.shape
-            and got.dtype.kind in "biuf"
-            and np.allclose(got.astype(np.float64), val.astype(np.float64), rtol=1e-5, atol=1e-7)
+            arr_finite.size
+            and np.array_equal(arr_finite, arr_finite.astype(np.float32))
+            and not np.array_equal(exp_finite, exp_finite.astype(np.float32))
         ):
+            return np.dtype(np.float32)
+    return returned
+
+
+def _difference(got: Any, expected: Any, returned: np.dtype[Any], scale: float, terms: float) -> tuple[str, str, str]:
+    """``got`` and ``expected`` printed so that they differ, and a note when 6 digits hid the gap."""
+    if isinstance(got, complex) or isinstance(expected, complex) or np.iscomplexobj(got):
+        return f"{got:.6g}", f"{expected:.6g}", ""
+    got, expected = float(got), float(expected)
+    short = f"{got:.6g}", f"{expected:.6g}"
+    if short[0] != short[1]:
+        return short[0], short[1], ""
+    digits = 7
+    while digits < 17 and f"{got:.{digits}g}" == f"{expected:.{digits}g}":
+        digits += 1
+    shown = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+    gap = abs(got - expected)
+    if gap <= rounding_tolerance(np.float32, terms) * max(scale, abs(expected)):
+        why = (
+            " The gap is within float32 precision: your result is float64 but looks computed in "
+            "float32 (or through a float32 value). Return the float32 array itself (it is then "
+            "judged at float32 precision) or compute in float64 throughout."
+            if returned.itemsize >= 8
+            else " The gap is within float32 precision."
+        )
+    else:
+        why = " The gap is larger than float32 rounding explains: a small term is off (an epsilon, a factor, a step)."
+    return shown[0], shown[1], f" They agree in the first {digits - 1} significant digits.{why}"
+
+
+def _with_hint(
+    msg: str,
+    hint: str,
+    got: np.ndarray,
+    expected: np.ndarray,
+    mistakes: Mapping[str, Any] | None,
+    rtol: float,
+    atol: float,
+) -> str:
+    """``msg`` with the hint of the first mistake ``got`` matches, else the generic ``hint``.
+
+    A mistake whose value is the expected value (weight decay added after momentum,
+    when there is no momentum) cannot be told apart from correct code: its hint never fires.
+    """
+    if got.dtype.kind in "biuf":
+        got_f = got.astype(np.float64)
+        exp_f = expected.astype(np.float64) if expected.dtype.kind in "biuf" else None
+        for mistake_hint, value in (mistakes or {}).items():
+            val = np.asarray(value)
+            if val.shape != got.shape or val.dtype.kind not in "biuf":
+                continue
+            val_f = val.astype(np.float64)
+            if not np.allclose(got_f, val_f, rtol=rtol, atol=atol):
+                continue
+            if exp_f is not None and val.shape == expected.shape and np.allclose(val_f, exp_f, rtol=rtol, atol=atol):
+                continue
             return f"{msg} Hint: {mistake_hint}"
     return f"{msg} Hint: {hint}" if hint else msg
 
@@ -244,6 +405,8 @@ def expect_raises(exc_name: str, func: Callable[..., Any], *args: Any, reason: s
     try:
         value = func(*args, **kwargs)
     except StudentCodeFailure as failure:
+        if isinstance(failure, NotRun):
+            raise
         if failure.outcome.kind == "error" and failure.outcome.exc_type == exc_name:
             return
         if failure.outcome.kind != "error":

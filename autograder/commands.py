@@ -61,7 +61,8 @@ def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
 
         run = execute_submission(path, job)
         result = replace(result, extra={**result.extra, "notebook_outputs": run})
-    hidden_details = spec.hidden_feedback == "full"
+    # Whoever runs hidden checks here holds the solutions: the terminal and the HTML report
+    # show everything; the JSON (what Gradescope shows students) is the student's view.
     print_result(result, out, hidden_details=True)
     if execute:
         run = result.extra["notebook_outputs"]
@@ -71,7 +72,8 @@ def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
             " (outputs in the HTML report)\n"
         )
     if args.json:
-        write_gradescope(result, args.json, hidden_details=hidden_details)
+        view = result.for_student(spec.hidden_feedback)
+        write_gradescope(view, args.json, hidden_details=spec.hidden_feedback == "full")
         out.write(f"JSON:   {args.json}\n")
     if not args.no_html:
         from .reporting.html_report import write_student_html  # jinja2: only when asked

@@ -33,7 +33,7 @@ import _pytest.python
 import numpy as np
 import pytest
 
-from .checks import CheckFailure, StudentCodeFailure, describe_call
+from .checks import CheckFailure, NotRun, StudentCodeFailure, describe_call
 from .results import CheckResult, Outcome, clip_output
 from .sandbox.client import Sandbox
 
@@ -71,6 +71,8 @@ _SETUP_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "filterwarni
 
 MARKERS = (
     "points(n): points a check is worth",
+    "arguments_unchanged(*functions): the check fails when a call to one of these functions "
+    "(any function, if none is named) changes one of its arguments in place",
     "question(name): the assignment.toml question a check counts towards",
     "hidden: a hidden check (also implied by living in solutions/<name>/hidden/)",
 )
@@ -91,8 +93,11 @@ def check_seed(seed: int, name: str) -> int:
 class Student:
     """Proxy for the submission: attribute access yields a function that runs in the sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, unchanged: frozenset[str] | None = None) -> None:
         self._sandbox = sandbox
+        #: Functions whose calls must leave their arguments unchanged (empty: every
+        #: function; None: no requirement), from the check's ``arguments_unchanged`` marker.
+        self._unchanged = unchanged
         #: What the student's code printed during this check.
         self.stdout: list[str] = []
         self._last: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None
@@ -101,6 +106,12 @@ class Student:
     def last_call(self) -> str:
         """The last call made, described for messages (only failing checks need it)."""
         return describe_call(*self._last) if self._last is not None else ""
+
+    def _not_imported(self) -> tuple[str, ...]:
+        """The submission's module files that failed to import (their calls cannot run)."""
+        marker = " could not be imported"
+        problems = self._sandbox.load_problems()
+        return tuple(p.split(marker, 1)[0][:100] for p in problems[:5] if marker in p)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name.startswith("_"):
@@ -112,11 +123,36 @@ class Student:
             if outcome.stdout:
                 self.stdout.append(outcome.stdout)
             if not outcome.ok:
+                not_imported = self._not_imported() if outcome.kind != "grader_error" else ()
+                if not_imported:
+                    raise NotRun(outcome, self.last_call, not_imported)
                 raise StudentCodeFailure(outcome, self.last_call)
+            changed = getattr(outcome, "changed", ())
+            if changed and self._unchanged is not None and (not self._unchanged or name in self._unchanged):
+                raise CheckFailure(_changed_message(self.last_call, name, changed))
             return outcome.value
 
         call.__name__ = name
         return call
+
+
+def _changed_message(call: str, function: str, changed: tuple[str, ...]) -> str:
+    names = ", ".join(f"`{n}`" for n in changed)
+    plural = "s" if len(changed) > 1 else ""
+    return (
+        f"{call} changed its argument{plural} {names} in place; the docstring of {function} says "
+        "not to modify what it is given. Return new values instead: `w = w - lr * g` makes a new "
+        "array where `w -= lr * g` changes the caller's, and `new = dict(params)` copies a dict "
+        "before you change it."
+    )
+
+
+def unchanged_arguments(item: pytest.Item) -> frozenset[str] | None:
+    """The functions an ``arguments_unchanged`` marker of ``item`` names (empty: all), else None."""
+    marks = list(item.iter_markers("arguments_unchanged"))
+    if not marks:
+        return None
+    return frozenset(str(f) for m in marks for f in m.args)
 
 
 class GradingPlugin:
@@ -133,9 +169,9 @@ class GradingPlugin:
     # -- fixtures --------------------------------------------------------
 
     @pytest.fixture
-    def student(self) -> Student:
+    def student(self, request: pytest.FixtureRequest) -> Student:
         """The submission under test."""
-        return Student(self.sandbox)
+        return Student(self.sandbox, unchanged_arguments(request.node))
 
     @pytest.fixture
     def seed(self, request: pytest.FixtureRequest) -> int:
@@ -223,7 +259,7 @@ class GradingPlugin:
         verdict comes from the same :meth:`_record`.
         """
         assert isinstance(item, pytest.Function)
-        student = Student(self.sandbox)
+        student = Student(self.sandbox, unchanged_arguments(item))
         seed = check_seed(self.grading_seed, item.name)
         params = item.callspec.params if hasattr(item, "callspec") else {}
         values = {"student": student, "seed": seed}
@@ -293,6 +329,11 @@ class GradingPlugin:
             return CheckResult(score=points, outcome="passed", **base)
         if skipped:
             return CheckResult(score=0.0, outcome="grader_error", message=f"check was skipped: {text[-300:]}", **base)
+        if isinstance(exc, NotRun):
+            kind = _KIND_TO_OUTCOME.get(exc.outcome.kind, "error")
+            return CheckResult(
+                score=0.0, outcome=kind if kind != "grader_error" else "error", message=exc.message, **base
+            )
         if isinstance(exc, StudentCodeFailure):
             o = exc.outcome
             message = o.message if o.kind in ("not_implemented", "missing") else f"{exc.call}: {o.message}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
 #: How a check ended.  ``passed``/``failed`` are verdicts on the student's values;
@@ -185,6 +185,25 @@ class SubmissionResult:
         for check in self.checks:
             counts[check.outcome] += 1
         return counts
+
+    def for_student(self, hidden_feedback: str) -> SubmissionResult:
+        """What a student may see under the assignment's ``hidden_feedback`` policy.
+
+        ``"full"``: everything.  ``"pass_fail"`` (or any other value: the strict
+        default): hidden checks keep their name, points and verdict; their message,
+        traceback, printed output, arrays and duration are removed.  The one place
+        that decides this: reporters render the result they are given, and
+        instructor outputs use the full result.
+        """
+        if hidden_feedback == "full":
+            return self
+        checks = tuple(
+            replace(c, message="", traceback="", stdout="", expected=None, got=None, duration=0.0)
+            if c.visibility == "hidden"
+            else c
+            for c in self.checks
+        )
+        return replace(self, checks=checks)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -246,6 +246,8 @@ def assert_as_expected(result: SubmissionResult, expected: dict[str, Any]) -> No
         assert found is None, (
             f"{pattern!r} reached the result: {visible[max(0, found.start() - 200) : found.end() + 200]!r}"
         )
+    if "note" in expected:
+        assert [n for n in result.notes if re.search(expected["note"], n)], result.notes
 
 
 # -- the corpus ----------------------------------------------------------------------
@@ -348,7 +350,8 @@ def test_syntax_error_is_reported_with_its_line_at_both_levels(host: Host) -> No
         result = grade(load_submission(path, spec), job)
         assert result.score == 0 and {c.outcome for c in result.checks} == {"error"}, level
         for check in result.checks:
-            assert "SyntaxError (target.py, line 4)" in check.message, (level, check.message)
+            assert check.message == "not run: target.py did not import (see the note at the top)", level
+        assert [n for n in result.notes if "SyntaxError (target.py, line 4)" in n], (level, result.notes)
 
 
 @pytest.mark.parametrize("level", [pytest.param("bwrap", marks=needs_bwrap), "rlimits"])

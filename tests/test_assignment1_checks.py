@@ -18,6 +18,10 @@ SPEC = load_spec(REPO / "assignments" / NAME / "assignment.toml")
 
 #: wrong submission -> ({check that must fail: text its message must hold}, questions it may lose)
 WRONG: dict[str, tuple[dict[str, str], set[str]]] = {
+    "wrong_gd_step_in_place": (
+        {"test_gd_step_leaves_params_and_grads_unchanged": "changed its argument `params` in place"},
+        {"gd_step"},
+    ),
     "wrong_mse_loss_sum_default": (
         {
             "test_mse_loss_mean_is_default": "default reduction is 'mean'",
@@ -141,3 +145,9 @@ def test_wrong_submission_loses_points_with_a_message_naming_the_function(graded
         assert check.question in questions, (check.name, check.message)
         functions = SPEC.question(check.question).functions
         assert any(f"{f}(" in check.message for f in functions), (check.name, check.message)
+
+
+def test_gd_step_in_place_loses_exactly_the_arguments_unchanged_points(graded, tmp_path):
+    result = graded(write_mistake(NAME, "wrong_gd_step_in_place", tmp_path))
+    assert [c.name for c in result.checks if not c.passed] == ["test_gd_step_leaves_params_and_grads_unchanged"]
+    assert result.score == result.max_score - 1

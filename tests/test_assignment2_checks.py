@@ -100,6 +100,7 @@ WRONG = {
         "also has a bias",
     ),
     "wrong_sigmoid_overflow": ("sigmoid", {"test_sigmoid_large_inputs"}, "inf / inf"),
+    "wrong_sgd_step_in_place": ("sgd_step", {"test_sgd_step_leaves_its_arguments_unchanged"}, "`params`"),
     "wrong_activation_on_logits": (
         "mlp_forward",
         {
@@ -210,3 +211,11 @@ def test_sgd_reference_matches_torch_optim_sgd(momentum, weight_decay, nesterov)
             foreach=False,
         )
         np.testing.assert_allclose(functional.numpy(), param.detach().numpy(), rtol=1e-12)
+
+
+def test_sgd_step_in_place_loses_exactly_the_arguments_unchanged_points(graded, tmp_path):
+    result = graded(write_mistake("assignment2", "wrong_sgd_step_in_place", tmp_path))
+    assert [c.name for c in result.checks if not c.passed] == ["test_sgd_step_leaves_its_arguments_unchanged"]
+    [check] = [c for c in result.checks if not c.passed]
+    assert check.message.startswith("sgd_step(")
+    assert "changed its arguments `params`, `state` in place" in check.message

@@ -18,11 +18,11 @@ STUB = REPO / "assignments" / "assignment3" / "cnn.py"
 
 #: Points per question in assignment.toml, and how many are public.
 POINTS = {
-    "output_sizes": (10, 5),
+    "output_sizes": (10, 6),
     "param_counts": (10, 4),
     "kernels": (10, 4),
     "conv2d_forward": (25, 8),
-    "pooling": (15, 6),
+    "pooling": (15, 7),
     "unpooling": (10, 4),
     "conv_transpose2d": (20, 6),
     "backward": (10, 4),

@@ -3,6 +3,7 @@ through the process pool and a local Dask cluster, resumed after Ctrl-C."""
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import io
 import json
@@ -337,6 +338,12 @@ def test_batch_writes_every_report(demo_batch: dict[str, Any]) -> None:
         for test in data["tests"]:
             if test["visibility"] == "after_published":
                 assert test["output"] in ("passed", "did not pass")
+        # ... but the instructor's copy keeps every hidden message
+        instructor = (out / "instructor" / f"{student}.html").read_text()
+        for check in r.checks:
+            if check.visibility == "hidden" and check.message:
+                assert html.escape(check.message[:40]) in instructor, (student, check.name)
+                assert html.escape(check.message[:40]) not in page, (student, check.name)
     summary = (out / "summary.html").read_text()
     for student in results:
         assert f'data-student="{student}"' in summary
@@ -353,7 +360,7 @@ def test_screen_summary_counts_the_problems(demo_batch: dict[str, Any]) -> None:
     assert "15 submissions: 15 graded, 0 unchanged (skipped)" in stdout
     assert "timed out:            1  student010" in stdout
     assert "forbidden import:     2  student011, student012" in stdout
-    assert "full marks 4" in stdout
+    assert "score ≥ 5: 4 · passed every check: 4" in stdout
 
 
 @needs_bwrap

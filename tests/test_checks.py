@@ -140,7 +140,7 @@ def test_expect_raises_through_the_student_proxy() -> None:
 def test_describe_call_is_short() -> None:
     x = np.zeros((2, 3, 7, 7))
     assert describe_call("conv2d_forward", (x, None), {"stride": (2, 1)}) == (
-        "conv2d_forward(array(2, 3, 7, 7) float64, None, stride=(2, 1))"
+        "conv2d_forward(float64 array of shape (2, 3, 7, 7), None, stride=(2, 1))"
     )
 
 

@@ -64,12 +64,36 @@ def test_wrong_values_fail_with_a_message_naming_the_difference(demo_course: Cou
     assert result.score == 2
 
 
-def test_syntax_error_fails_every_check_with_the_line(demo_course: CourseDir) -> None:
+def test_syntax_error_gives_one_note_with_the_line_and_every_check_not_run(demo_course: CourseDir) -> None:
     result = run(demo_course, "def add(a, b)\n    return a + b\n")
     assert result.score == 0
     assert {c.outcome for c in result.checks} == {"error"}
-    assert "SyntaxError" in result.checks[0].message and "line 1" in result.checks[0].message
-    assert any("could not be imported" in n for n in result.notes)
+    assert {c.message for c in result.checks} == {"not run: demo.py did not import (see the note at the top)"}
+    [note] = [n for n in result.notes if "could not be imported" in n]
+    assert "SyntaxError" in note and "demo.py, line 1" in note
+
+
+def test_import_failure_is_one_note_and_no_check_claims_a_wrong_exception(course: CourseDir, tmp_path: Path) -> None:
+    """A module that fails at import: a note naming file and line once, every check 'not run'
+    (also those that expect an exception, which used to say 'raised an error, expected ValueError')."""
+    from autograder.reporting.terminal import render
+
+    stub = (course.assignment_dir("assignment3") / "cnn.py").read_text(encoding="utf-8")
+    source = stub + "\n\nKERNEL = np.ones(3) @ np.ones(4)\n"
+    line = source.splitlines().index("KERNEL = np.ones(3) @ np.ones(4)") + 1
+    path = tmp_path / "cnn.py"
+    path.write_text(source, encoding="utf-8")
+    spec = load_spec(course.spec_file("assignment3"))
+    job = GradingJob.for_assignment(course, spec, hidden=False)
+    result = grade(load_submission(path, spec), job)
+    assert result.score == 0 and result.checks
+    assert {c.outcome for c in result.checks} == {"error"}
+    assert {c.message for c in result.checks} == {"not run: cnn.py did not import (see the note at the top)"}
+    [note] = result.notes
+    assert note.startswith(f"cnn.py could not be imported (cnn.py, line {line}): ValueError"), note
+    text = render(result, width=100)
+    assert text.count("could not be imported") == 1
+    assert "expected ValueError" not in text and "ValueError" in text
 
 
 def test_missing_function_only_fails_its_checks(demo_course: CourseDir) -> None:
@@ -117,8 +141,9 @@ def test_forbidden_import_names_file_and_line(demo_course: CourseDir) -> None:
     source = "import numpy as np\nimport torch\ndef add(a, b):\n    return a + b\n"
     result = run(demo_course, source)
     assert {c.outcome for c in result.checks} == {"forbidden"}
-    assert "'torch' is not allowed" in result.checks[0].message
-    assert "demo.py, line 2" in result.checks[0].message
+    assert result.checks[0].message == "not run: demo.py did not import (see the note at the top)"
+    [note] = result.notes
+    assert "'torch' is not allowed" in note and "demo.py, line 2" in note
 
 
 def test_regrade_is_deterministic_and_seed_changes_cases(demo_course: CourseDir) -> None:

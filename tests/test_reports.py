@@ -473,3 +473,62 @@ def test_printed_output_is_cut_at_a_line_and_says_how_much_was_cut() -> None:
     lines = 1000 - len(head.splitlines())
     assert note == f"[... {len(text) - kept} more characters ({lines} more lines) of printed output not shown]"
     assert clip_output("short\n", 100) == "short\n"
+
+
+def _extra_credit_result(student: str, failed: int, extra: float) -> SubmissionResult:
+    """100 points in 10 checks of 10, and a 10-point extra-credit question."""
+    checks = (
+        *tuple(
+            CheckResult(
+                f"test_{i}", "main", 10.0, 0.0 if i < failed else 10.0, "failed" if i < failed else "passed", "public"
+            )
+            for i in range(10)
+        ),
+        CheckResult("test_extra", "extra", 10.0, extra, "passed" if extra else "failed", "hidden"),
+    )
+    questions = (
+        QuestionResult("main", "Main", 100.0 - 10 * failed, 100.0),
+        QuestionResult("extra", "Extra", extra, 10.0, extra_credit=True),
+    )
+    return SubmissionResult("demo", student, 0, checks, questions)
+
+
+def test_summary_counts_passed_every_check_apart_from_score_at_the_maximum() -> None:
+    results = [
+        _extra_credit_result("perfect", 0, 10.0),  # 110: every check passed
+        _extra_credit_result("no_extra", 0, 0.0),  # 100 with the extra-credit check failed
+        _extra_credit_result("made_up", 1, 10.0),  # 100 thanks to extra credit, one check failed
+        _extra_credit_result("low", 3, 0.0),  # 70
+    ]
+    stats = class_statistics(results)
+    assert stats["at_max"] == 3 and stats["all_passed"] == 1
+    assert stats["max_score"] == 100 and stats["top_score"] == 110
+    page = render_summary_html(results)
+    assert re.search(r'id="all-passed">1<', page) and re.search(r'id="at-max">3<', page)
+    assert "passed every check" in page and "score ≥ 100" in page
+
+
+def test_summary_histogram_spans_zero_to_the_maximum_with_extra_credit() -> None:
+    results = [_extra_credit_result("perfect", 0, 10.0), _extra_credit_result("low", 3, 0.0)]
+    page = render_summary_html(results)
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart histogram"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert ">110</text>" in svg and ">0</text>" in svg
+    bins = re.findall(r"<title>([\d.]+)–([\d.]+): (\d+) submission", svg)
+    assert bins[-1] == ("99", "110", "1")  # the 110 sits in the last bin, not past the axis
+    assert next(b for b in bins if b[2] == "1")[:2] == ("66", "77")  # the 70
+
+
+def test_the_student_view_drops_hidden_details_under_pass_fail_only() -> None:
+    r = make_result()
+    view = r.for_student("pass_fail")
+    hidden = [c for c in view.checks if c.visibility == "hidden"]
+    assert hidden and all(
+        (c.message, c.traceback, c.stdout, c.expected, c.got, c.duration) == ("", "", "", None, None, 0.0)
+        for c in hidden
+    )
+    assert [(c.name, c.score, c.outcome) for c in view.checks] == [(c.name, c.score, c.outcome) for c in r.checks]
+    assert [c for c in view.checks if c.visibility == "public"] == [c for c in r.checks if c.visibility == "public"]
+    assert SECRET not in render_student_html(view, hidden_details=True)
+    assert SECRET not in json.dumps(view.to_dict())
+    assert r.for_student("full") is r

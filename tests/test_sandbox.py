@@ -338,3 +338,55 @@ def test_rlimits_level_says_what_it_does_not_protect() -> None:
     assert "files and network are not isolated" in reason
     if os.getuid() == 0 and not interpreter_shared():
         assert "child processes cannot be limited" in reason
+
+
+CHANGES_ARGUMENTS = """
+import numpy as np
+
+
+def step(params, grads, lr, state=None):
+    params["w"] -= lr * grads["w"]
+    if state is not None:
+        state.append(1)
+    return params
+
+
+def pure(params, grads, lr, state=None):
+    return {k: v - lr * grads[k] for k, v in params.items()}
+
+
+def nested(items):
+    items[0][1][0] = 5.0
+    return 0
+
+
+def loops(items):
+    items.append(items)
+    return 0
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_worker_names_the_arguments_a_call_changed(level: str) -> None:
+    params, grads = {"w": np.ones(3)}, {"w": np.arange(3.0)}
+    with box(level, CHANGES_ARGUMENTS) as sandbox:
+        changed = sandbox.call("step", (params, grads, 0.1), {"state": []})
+        assert changed.ok and changed.changed == ("params", "state")
+        assert params["w"].tolist() == [1.0, 1.0, 1.0]  # the harness's copy is untouched
+        assert sandbox.call("step", (params, grads), {"lr": 0.1}).changed == ("params",)
+        assert sandbox.call("pure", (params, grads, 0.1), {"state": []}).changed == ()
+        assert sandbox.call("nested", ([(1, np.zeros(2))],), {}).changed == ("items",)
+        assert sandbox.call("loops", ([1, 2],), {}).changed == ("items",)
+
+
+def test_a_forged_changed_field_is_dropped() -> None:
+    from autograder.sandbox.client import _changed_arguments
+
+    assert _changed_arguments(["params", "argument 2"], 3) == ("params", "argument 2")
+    assert _changed_arguments(["params", "params"], 3) == ("params",)
+    assert _changed_arguments(["a", "b", "c", "d"], 3) == ()
+    assert _changed_arguments(["x" * 65], 3) == ()
+    assert _changed_arguments(["not a name"], 3) == ()
+    assert _changed_arguments([1], 3) == ()
+    assert _changed_arguments("params", 3) == ()
+    assert _changed_arguments(None, 3) == ()

@@ -99,10 +99,13 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
     graded = [r for r in results if r.status == "ok"]
     scores = [r.score for r in graded]
     max_score = max((r.max_score for r in results), default=0.0)
+    extra = max((sum(q.max_score for q in r.questions if q.extra_credit) for r in results), default=0.0)
     stats: dict[str, Any] = {
         "n": len(results),
         "graded": len(graded),
         "max_score": max_score,
+        #: The highest score possible: the maximum plus every extra-credit point.
+        "top_score": max_score + extra,
         "scores": scores,
     }
     if scores:
@@ -115,7 +118,9 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
             min=min(scores),
             max=max(scores),
             stdev=statistics.pstdev(scores),
-            full=sum(1 for r in graded if r.max_score and r.score >= r.max_score),
+            # Two counts: with extra credit a score can reach the maximum with checks failed.
+            at_max=sum(1 for r in graded if r.max_score and r.score >= r.max_score),
+            all_passed=sum(1 for r in graded if r.checks and all(c.passed for c in r.checks)),
         )
     questions: dict[str, QuestionStats] = {}
     checks: dict[str, CheckStats] = {}
@@ -153,8 +158,8 @@ def class_statistics(results: Sequence[SubmissionResult]) -> dict[str, Any]:
 def histogram_svg(
     scores: Sequence[float], max_score: float, *, bins: int = 10, width: int = 640, height: int = 200
 ) -> str:
-    """A histogram of ``scores`` on [0, max_score] (scores above the maximum, from extra
-    credit, land in the last bin) as an inline SVG element."""
+    """A histogram of ``scores`` on [0, max_score] as an inline SVG element; pass the maximum
+    with extra credit (scores above ``max_score`` land in the last bin)."""
     top = max_score if max_score > 0 else max(scores, default=1.0) or 1.0
     counts = [0] * bins
     for s in scores:
@@ -268,7 +273,7 @@ def render_summary_html(
             rows=rows,
             seeds=seeds,
             isolation=isolation,
-            histogram=histogram_svg(stats["scores"], stats["max_score"]),
+            histogram=histogram_svg(stats["scores"], stats["top_score"]),
             rate_bar=rate_bar_svg,
             outcome_bar=outcome_bar_svg,
             labels=LABELS,

@@ -48,6 +48,9 @@ class CallOutcome:
     stdout: str = ""
     #: Wall time of the call as the harness measured it, seconds.
     elapsed: float = 0.0
+    #: Arguments the call changed in place, by name (``argument N`` when unnamed), as the
+    #: worker noticed from a digest of each array, list, tuple and dict argument.
+    changed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

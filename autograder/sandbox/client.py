@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import resource
 import secrets
 import select
@@ -336,7 +337,9 @@ class WorkerSandbox:
         problems = []
         for file, info in self._load.items():
             if not info.ok:
-                problems.append(f"{file} could not be imported: {info.message}")
+                where = _innermost_frame(info.traceback)
+                where = f" ({where})" if where and ", line " not in info.message else ""
+                problems.append(f"{file} could not be imported{where}: {info.message}")
         return problems
 
     def close(self) -> None:
@@ -512,7 +515,7 @@ class WorkerSandbox:
             return self._died(function, exc)
         elapsed = time.monotonic() - start
         self._spent += elapsed
-        return self._outcome(function, call_id, header, reply_blobs, elapsed)
+        return self._outcome(function, call_id, header, reply_blobs, elapsed, tree)
 
     def _unread_request(self) -> int:
         """Bytes of the last request still in the pipe (-1 when unknown)."""
@@ -557,7 +560,7 @@ class WorkerSandbox:
         )
 
     def _outcome(
-        self, function: str, call_id: str, header: dict[str, Any], blobs: list[bytes], elapsed: float
+        self, function: str, call_id: str, header: dict[str, Any], blobs: list[bytes], elapsed: float, tree: Any
     ) -> CallOutcome:
         if header.get("nonce") != self._nonce or header.get("id") != call_id or header.get("op") != "result":
             self._kill()
@@ -583,7 +586,8 @@ class WorkerSandbox:
                     elapsed=elapsed,
                     message=(f"{function} returned a value the grader could not read: {exc}"),
                 )
-            return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed)
+            changed = _changed_arguments(header.get("changed"), _argument_count(tree))
+            return CallOutcome("ok", function, value=value, stdout=stdout, elapsed=elapsed, changed=changed)
         sent = header.get("kind")
         kinds: tuple[CallKind, ...] = ("error", "memory", "not_implemented", "forbidden", "missing", "bad_return")
         kind: CallKind = next((k for k in kinds if k == sent), "error")
@@ -597,7 +601,7 @@ class WorkerSandbox:
         elif kind == "not_implemented":
             message = f"{function} is not implemented yet (it raises NotImplementedError)"
         return CallOutcome(
-            kind,  # type: ignore[arg-type]
+            kind,
             function,
             message=message,
             traceback=_cap(header.get("traceback", ""), 8000),
@@ -783,6 +787,34 @@ def _cap(value: Any, limit: int) -> str:
     """``value`` from a reply as text of at most ``limit`` characters, marked when cut."""
     text = value if type(value) is str else str(value)[: limit + 1]
     return text if len(text) <= limit else text[: limit - 6] + " [...]"
+
+
+def _argument_count(tree: Any) -> int:
+    """How many arguments an encoded ``(args, kwargs)`` pair holds."""
+    args, kwargs = tree["$tuple"]
+    return len(args["$tuple"]) + len(kwargs["$dict"])
+
+
+def _changed_arguments(field: Any, arguments: int) -> tuple[str, ...]:
+    """The reply's ``changed`` field if well formed (names or ``argument N``, at most one per
+    argument of the call), else nothing."""
+    if type(field) is not list or len(field) > arguments:
+        return ()
+    names: list[str] = []
+    for name in field:
+        if type(name) is not str or len(name) > 64:
+            return ()
+        if not (name.isidentifier() or re.fullmatch(r"argument [1-9][0-9]{0,2}", name)):
+            return ()
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _innermost_frame(traceback: str) -> str:
+    """``cnn.py, line 12``: the last frame of a (student-frames-only) traceback, or ``''``."""
+    found = re.findall(r'File "([^"/<\n][^"\n]{0,199})", line (\d{1,9})', traceback)  # relative: student files
+    return f"{found[-1][0]}, line {found[-1][1]}" if found else ""
 
 
 def _with_function(outcome: CallOutcome, function: str) -> CallOutcome:

@@ -13,8 +13,10 @@ harness validates every reply.  The defences are outside: the OS isolation of
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.util
+import inspect
 import io
 import os
 import resource
@@ -24,7 +26,7 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-import numpy as np  # noqa: F401 - loaded before the address-space limit is set
+import numpy as np  # loaded before the address-space limit is set
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
 import protocol
@@ -159,6 +161,69 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     text = _text(exc)
     name = type(exc).__name__
     return "error", f"{name}: {text}" if text else name
+
+
+#: Most nodes (values in lists, tuples and dicts) an argument digest visits.
+_DIGEST_NODES = 1_000_000
+
+
+def _digest(value: Any) -> bytes:
+    """A digest of an argument's content (arrays, lists, tuples, dicts and the numbers in them)."""
+    h = hashlib.blake2b(digest_size=16)
+    stack, seen = [(value, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        seen += 1
+        if seen > _DIGEST_NODES or depth > protocol.MAX_DEPTH:
+            return b"too big"  # differs from any digest: such an argument counts as changed
+        t = type(item)
+        if t is np.ndarray:
+            h.update(f"nd{item.dtype.str}{item.shape}".encode())
+            h.update(np.ascontiguousarray(item).view(np.uint8).reshape(-1).data if item.size else b"")
+        elif t in (list, tuple):
+            h.update(f"{t.__name__}{len(item)}".encode())
+            stack.extend((v, depth + 1) for v in reversed(item))
+        elif t is dict:
+            h.update(f"dict{len(item)}".encode())
+            for k, v in item.items():
+                h.update(b"k" + repr(k).encode() if type(k) is str else b"k?")
+                stack.append((v, depth + 1))
+        elif item is None or t in (bool, int, float, str):
+            h.update(f"{t.__name__}:{item!r}".encode())
+        else:
+            h.update(f"other:{id(item)}".encode())
+    return h.digest()
+
+
+def _digests(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, bytes]:
+    """Digests of the arguments a call could change in place: arrays, lists, tuples and dicts."""
+    mutable = (np.ndarray, list, tuple, dict)
+    out: dict[Any, bytes] = {i: _digest(a) for i, a in enumerate(args) if type(a) in mutable}
+    out.update({k: _digest(v) for k, v in kwargs.items() if type(v) in mutable})
+    return out
+
+
+def _changed(func: Any, before: dict[Any, bytes], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+    """Names (``argument N`` when unknown) of the arguments whose digest differs from ``before``."""
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        names = []
+    out = []
+    for key, digest in before.items():
+        value = args[key] if isinstance(key, int) else kwargs[key]
+        try:
+            same = _digest(value) == digest
+        except BaseException:  # the student's code made it unreadable
+            same = False
+        if not same:
+            if isinstance(key, str):
+                out.append(key)
+            elif key < len(names) and names[key].isidentifier():
+                out.append(names[key])
+            else:
+                out.append(f"argument {key + 1}")
+    return out[:64]
 
 
 def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, Any]]:
@@ -308,8 +373,10 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
                 continue
             args = protocol.decode(request["args"], blobs)
             kwargs = protocol.decode(request["kwargs"], blobs)
+            before = _digests(args, kwargs)
             value = func(*args, **kwargs)
             elapsed = time.perf_counter() - start
+            changed = _changed(func, before, args, kwargs)
             tree, out_blobs = protocol.encode(value)
         except protocol.EncodeError as exc:
             reply(
@@ -344,7 +411,17 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
             )
             continue
         try:
-            reply({"op": "result", "ok": True, "value": tree, "stdout": capture.text(), "elapsed": elapsed}, out_blobs)
+            reply(
+                {
+                    "op": "result",
+                    "ok": True,
+                    "value": tree,
+                    "stdout": capture.text(),
+                    "elapsed": elapsed,
+                    "changed": changed,
+                },
+                out_blobs,
+            )
         except (TypeError, ValueError, OverflowError) as exc:
             reply(
                 {

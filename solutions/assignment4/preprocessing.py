@@ -145,6 +145,9 @@ def whiten(X: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     finite.  Columns follow pca's order (largest variance first) and, like pca's
     components, each is defined only up to its sign.
 
+    Return float64 (compute in float64): along a direction of tiny variance, float32
+    rounding is larger than the effect of ``eps`` you are asked to get right.
+
     Args:
         X: data, shape (n, d).
         eps: small positive number added to every eigenvalue.

@@ -48,6 +48,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Mistake:
+    """A wrong submission of ``mistakes.toml``, or an honest style of ``honest.toml``."""
+
     #: The assignment whose solution it changes.
     assignment: str
     #: The submission's file stem, e.g. ``wrong_stride_ignored``.
@@ -56,6 +58,8 @@ class Mistake:
     why: str
     #: Applied to the solution's text one after the other.
     changes: tuple[Change, ...]
+    #: Whether the submission is then made to compute in float32 (see :func:`as_float32`).
+    float32: bool = False
 
     def source(self) -> str:
         """The submission's text: the solution with the changes applied and ``why`` as its docstring."""
@@ -75,7 +79,8 @@ class Mistake:
                 f"{mistakes_file(self.assignment)}: mistake {self.name!r} changes "
                 f"the module docstring of {solution}, which its why replaces"
             )
-        return f'"""{self.why}"""' + text[len(docstring) :]
+        text = f'"""{self.why}"""' + text[len(docstring) :]
+        return as_float32(text) if self.float32 else text
 
 
 def solution_file(assignment: str) -> Path:
@@ -101,6 +106,29 @@ def mistakes(assignment: str) -> list[Mistake]:
     names = [m.name for m in found]
     if len(set(names)) != len(names):
         raise MistakeDoesNotApply(f"{path}: a mistake name is used twice: {names}")
+    return found
+
+
+def honest_file(assignment: str) -> Path:
+    return CORPUS / assignment / "honest.toml"
+
+
+def honest_styles(assignment: str) -> list[Mistake]:
+    """The honest styles of ``assignment`` (its ``honest.toml``): right answers written another
+    way (loops, float32, another formula) that must score full marks.  Same format as
+    ``mistakes.toml`` with ``[[honest]]`` entries, ``changes`` optional and ``float32 = true``
+    to compute in float32."""
+    path = honest_file(assignment)
+    found: list[Mistake] = []
+    for entry in tomllib.loads(path.read_text(encoding="utf-8"))["honest"]:
+        try:
+            changes = tuple(Change(c["find"], c["replace"]) for c in entry.get("change", []))
+            found.append(Mistake(assignment, entry["name"], entry["why"], changes, bool(entry.get("float32", False))))
+        except KeyError as exc:
+            raise MistakeDoesNotApply(f"{path}: style {entry.get('name')!r} has no {exc}") from None
+    names = [m.name for m in found]
+    if len(set(names)) != len(names):
+        raise MistakeDoesNotApply(f"{path}: a style name is used twice: {names}")
     return found
 
 
@@ -134,3 +162,58 @@ def _docstring_end(text: str, path: Path) -> int:
         start = text.index("\n", start) + 1
     last = text[start : start + first.end_col_offset].encode("utf-8")[: first.end_col_offset]
     return start + len(last.decode("utf-8"))
+
+
+#: Appended to a module by :func:`as_float32`: every public function of the module gets its
+#: float64 arguments (arrays, floats, and those inside lists, tuples and dicts) as float32,
+#: and its float64 arrays back as float32: a student who computes and returns float32.
+FLOAT32_WRAPPER = """
+
+
+def _float32_version():
+    import functools as _functools
+    import inspect as _inspect
+
+    import numpy as _np
+
+    def _f32(value):
+        if isinstance(value, _np.ndarray) and value.dtype == _np.float64:
+            return value.astype(_np.float32)
+        if type(value) is float:
+            return _np.float32(value)
+        if type(value) in (list, tuple):
+            return type(value)(_f32(v) for v in value)
+        if type(value) is dict:
+            return {k: _f32(v) for k, v in value.items()}
+        return value
+
+    def _f32_arrays(value):
+        if isinstance(value, _np.ndarray) and value.dtype == _np.float64:
+            return value.astype(_np.float32)
+        if type(value) in (list, tuple):
+            return type(value)(_f32_arrays(v) for v in value)
+        if type(value) is dict:
+            return {k: _f32_arrays(v) for k, v in value.items()}
+        return value
+
+    def _wrap(function):
+        @_functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            return _f32_arrays(function(*_f32(args), **_f32(kwargs)))
+
+        return wrapper
+
+    module = globals()
+    for _name, _value in list(module.items()):
+        keep = _name in module.get("FLOAT64_FUNCTIONS", ())  # those the docstrings want in float64
+        if _inspect.isfunction(_value) and not _name.startswith("_") and _value.__module__ == __name__ and not keep:
+            module[_name] = _wrap(_value)
+
+
+_float32_version()
+"""
+
+
+def as_float32(source: str) -> str:
+    """``source`` (a module) turned into its float32 version (see :data:`FLOAT32_WRAPPER`)."""
+    return source + FLOAT32_WRAPPER

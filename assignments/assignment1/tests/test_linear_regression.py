@@ -15,6 +15,7 @@ from autograder.checks import (
     assert_true,
     describe_call,
     expect_raises,
+    precision_of,
 )
 
 X_SMALL = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.0], [3.0, 1.5]])
@@ -161,6 +162,7 @@ def _check_grad(student: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: fl
     dw_ref, db_ref = _torch_grad(X, y, w, b)
     call = describe_call("mse_grad", (X, y, w, b), {})
     dw, db = _unpack(student.mse_grad(X, y, w, b), 2, call, "(dw, db)")
+    precision = precision_of((dw, db))  # a float db beside a float32 dw was computed in float32
     n = X.shape[0]
     mistakes = {
         "dw is half the gradient: the derivative of r² is 2r, keep the factor 2.": dw_ref / 2,
@@ -168,9 +170,9 @@ def _check_grad(student: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: fl
         "dw is n times too large: this is the gradient of the MEAN squared error, divide by n.":
             dw_ref * n,
     }
-    assert_allclose(dw, dw_ref, call=f"{call}[0] (dw)", mistakes=mistakes,
+    assert_allclose(dw, dw_ref, call=f"{call}[0] (dw)", mistakes=mistakes, precision=precision,
                     hint="dL/dw = (2/n) Xᵀ r with the residuals r = X @ w + b − y.")
-    assert_allclose(_scalar(db), np.asarray(db_ref), call=f"{call}[1] (db)",
+    assert_allclose(_scalar(db), np.asarray(db_ref), call=f"{call}[1] (db)", precision=precision,
                     hint="dL/db = (2/n) Σ rᵢ, a float (not an array).",
                     mistakes={"db is half the gradient: keep the factor 2.": db_ref / 2,
                               "db has the wrong sign.": -db_ref,
@@ -195,7 +197,7 @@ def test_mse_grad_single_feature(student):
 
 
 @pytest.mark.question("gd_step")
-@pytest.mark.points(4)
+@pytest.mark.points(3)
 def test_gd_step_small(student):
     params = {"w": np.array([1.0, -2.0, 0.5]), "b": 0.75}
     grads = {"w": np.array([0.5, 1.0, -4.0]), "b": -2.0}
@@ -211,6 +213,23 @@ def test_gd_step_small(student):
                               params["w"] + lr * grads["w"]})
     assert_allclose(_scalar(got["b"]), np.asarray(params["b"] - lr * grads["b"]),
                     call=f'{call}["b"]', rtol=1e-12, atol=1e-15, hint="b ← b − lr · db, a float.")
+
+
+@pytest.mark.question("gd_step")
+@pytest.mark.points(1)
+@pytest.mark.arguments_unchanged("gd_step")
+def test_gd_step_leaves_params_and_grads_unchanged(student):
+    """The docstring says "Do not modify params": gd_step returns a new dict."""
+    params = {"w": np.array([0.5, 1.5]), "b": -0.25}
+    grads = {"w": np.array([2.0, -1.0]), "b": 0.5}
+    got = student.gd_step(params, grads, 0.5)
+    call = "gd_step(params, grads, lr=0.5)"
+    assert_true(isinstance(got, dict) and {"w", "b"} <= set(got),
+                f"{call} returned {_kind(got)}, expected a dict with keys 'w' and 'b'.")
+    assert_allclose(got["w"], np.array([-0.5, 2.0]), call=f'{call}["w"]',
+                    hint="θ ← θ − lr · ∇L for every parameter.")
+    assert_allclose(_scalar(got["b"]), np.asarray(-0.5), call=f'{call}["b"]',
+                    hint="b ← b − lr · db, a float.")
 
 
 # -- fit -------------------------------------------------------------------------------

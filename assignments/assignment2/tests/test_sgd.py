@@ -88,7 +88,7 @@ def test_sgd_plain_step(student):
             numpy_trajectory(params, curv, centre, 2, -0.1)})
 
 
-@pytest.mark.points(3)
+@pytest.mark.points(2)
 def test_sgd_momentum_five_steps(student):
     rng = np.random.default_rng(7)
     params, curv, centre = quadratic(rng, {"W1": (3, 2), "b1": (3,), "W2": (2, 3), "b2": (2,)})
@@ -97,3 +97,15 @@ def test_sgd_momentum_five_steps(student):
         MOMENTUM_IGNORED: numpy_trajectory(params, curv, centre, 5, 0.1),
         BUFFER_HINT: numpy_trajectory(params, curv, centre, 5, 0.1, momentum=0.9, ema=True),
     }, momentum=0.9)
+
+
+@pytest.mark.points(1)
+@pytest.mark.arguments_unchanged("sgd_step")
+def test_sgd_step_leaves_its_arguments_unchanged(student):
+    """The docstring says "Do not modify the dicts or arrays you were given": params, grads
+    and state (with its momentum buffers) stay as they were; new dicts come back."""
+    rng = np.random.default_rng(8)
+    params, curv, centre = quadratic(rng, {"W1": (2, 3), "b1": (2,)})
+    options = {"momentum": 0.9, "weight_decay": 0.1}
+    expected = torch_trajectory(params, curv, centre, 2, 0.1, **options)
+    run_student(student, params, curv, centre, 2, 0.1, expected, {}, **options)

@@ -40,6 +40,17 @@ def test_conv_output_size_slides_stride_two(student):
 
 
 @pytest.mark.points(1)
+def test_conv_output_size_with_padding(student):
+    got = student.conv_output_size(5, 3, stride=1, padding=1)
+    hint = size_hint(got, {"The padding was forgotten: with P zeros on each side the input is "
+                           "N + 2P wide, so a 3×3 filter with padding 1 keeps the size.": 3,
+                           "Padding adds P on EACH side: N + 2P, not N + P.": 4},
+                     CONV_FORMULA)
+    assert_equal(got, 5, call=describe_call("conv_output_size", (5, 3), {"stride": 1, "padding": 1}),
+                 hint=hint)
+
+
+@pytest.mark.points(1)
 def test_conv_output_size_filter_does_not_fit(student):
     expect_raises("ValueError", student.conv_output_size, 7, 3, stride=3,
                   reason="with a 7×7 input, a 3×3 filter and stride 3, (7 - 3) / 3 + 1 = 2.33 "

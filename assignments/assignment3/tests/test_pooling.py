@@ -51,3 +51,19 @@ def test_avg_pool2d_padding_not_counted(student, rng):
                     mistakes={"The padded zeros were counted: a 3×3 window at a corner covers "
                               "4 real values, so divide by 4, not 9 (count_include_pad=False).":
                               F.avg_pool2d(t, 3, count_include_pad=True, **kwargs).numpy()})
+
+
+@pytest.mark.points(1)
+def test_max_pool2d_padding_with_negative_inputs_small(student):
+    """All inputs negative: zero padding would win every window that reaches the border."""
+    x = -np.arange(1.0, 17.0).reshape(1, 1, 4, 4) / 4
+    kwargs = {"stride": 2, "padding": 1}
+    zero_padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    assert_allclose(student.max_pool2d(x, 3, **kwargs),
+                    F.max_pool2d(torch.from_numpy(x), 3, **kwargs).numpy(),
+                    call=describe_call("max_pool2d", (x, 3), kwargs),
+                    hint="out[n, c, i, j] is the maximum of x_pad[n, c, i·S:i·S + K, j·S:j·S + K], "
+                         "where x_pad is x padded with -inf.",
+                    mistakes={"The input was padded with zeros: a padded position must never be "
+                              "the maximum, pad with -inf.":
+                              F.max_pool2d(torch.from_numpy(zero_padded), 3, 2).numpy()})

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.checks import CheckFailure, assert_allclose, assert_finite, assert_true
+from autograder.checks import (
+    CheckFailure,
+    assert_allclose,
+    assert_finite,
+    assert_true,
+    rounding_tolerance,
+)
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -30,11 +36,19 @@ def _unpack(value: Any, count: int, call: str, names: str) -> tuple[Any, ...]:
 
 
 def _array(value: Any, shape: tuple[int, ...], call: str) -> np.ndarray:
-    """``value`` as a finite float array of ``shape``, else a failure naming the call."""
+    """``value`` as a finite float array of ``shape``, else a failure naming the call; a float32
+    (or float16) array keeps its precision, so what is computed from it is judged at that precision."""
     arr = assert_finite(value, call=call)
     if arr.shape != shape:
         raise CheckFailure(f"{call} returned shape {tuple(arr.shape)}, expected {shape}.")
-    return arr.astype(np.float64)
+    return arr if arr.dtype.kind == "f" and arr.dtype.itemsize < 8 else arr.astype(np.float64)
+
+
+def _like(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """``expected`` rounded to ``got``'s float precision when that is lower (float32 rows)."""
+    if got.dtype.kind == "f" and got.dtype.itemsize < expected.dtype.itemsize:
+        return expected.astype(got.dtype)
+    return expected
 
 
 def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
@@ -256,7 +270,7 @@ def test_whiten_covariance_is_identity(student):
     call = "whiten(X) with X (60, 3)"
     white = _array(student.whiten(X), (60, 3), call)
     mean = white.mean(axis=0)
-    assert_true(np.allclose(mean, 0.0, atol=1e-8),
+    assert_true(np.allclose(mean, 0.0, atol=max(1e-8, rounding_tolerance(white.dtype) * np.abs(white).max())),
                 f"{call}: the columns have means {np.round(mean, 4).tolist()}, expected 0. "
                 "Centre the data (subtract the mean of every feature) before rotating.")
     cov = white.T @ white / X.shape[0]
@@ -299,7 +313,7 @@ def _epoch(value: Any, X: np.ndarray, y: np.ndarray, call: str) -> tuple[list[in
                                f"{y_batch[~valid][0]:.6g}). Take y_batch from y with the same "
                                "indices as X_batch.")
         ids = np.round(ids).astype(int)
-        if not np.array_equal(X_batch, X[ids]):
+        if not np.array_equal(X_batch, _like(X[ids], X_batch)):
             raise CheckFailure(f"{call}: in batch {i} the rows of X_batch are not the samples "
                                "of its targets y_batch: index X and y with the SAME indices so "
                                "every sample keeps its target.")

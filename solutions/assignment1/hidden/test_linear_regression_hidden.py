@@ -16,6 +16,7 @@ from autograder.checks import (
     assert_true,
     describe_call,
     expect_raises,
+    precision_of,
 )
 
 # -- helpers -------------------------------------------------------------------------
@@ -104,6 +105,7 @@ def _check_grad(student: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: fl
     dw_ref, db_ref = _torch_grad(X, y, w, b)
     call = describe_call("mse_grad", (X, y, w, b), {})
     dw, db = _unpack(student.mse_grad(X, y, w, b), 2, call, "(dw, db)")
+    precision = precision_of((dw, db))  # a float db beside a float32 dw was computed in float32
     n = X.shape[0]
     mistakes = {
         "dw is half the gradient: keep the factor 2.": dw_ref / 2,
@@ -112,9 +114,9 @@ def _check_grad(student: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: fl
         "dw came back as a (d, 1) column: with a single sample the residual must stay a 1-D "
         "array of shape (1,) (do not squeeze it).": dw_ref[:, None],
     }
-    assert_allclose(dw, dw_ref, call=f"{call}[0] (dw)", mistakes=mistakes,
+    assert_allclose(dw, dw_ref, call=f"{call}[0] (dw)", mistakes=mistakes, precision=precision,
                     hint="dL/dw = (2/n) Xᵀ r with the residuals r = X @ w + b − y.")
-    assert_allclose(_scalar(db), np.asarray(db_ref), call=f"{call}[1] (db)",
+    assert_allclose(_scalar(db), np.asarray(db_ref), call=f"{call}[1] (db)", precision=precision,
                     hint="dL/db = (2/n) Σ rᵢ, a float (not an array).")
 
 

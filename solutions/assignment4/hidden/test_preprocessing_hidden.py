@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograder.checks import (
+    rounding_tolerance,
     CheckFailure,
     assert_allclose,
     assert_finite,
@@ -36,11 +37,19 @@ def _unpack(value: Any, count: int, call: str, names: str) -> tuple[Any, ...]:
 
 
 def _array(value: Any, shape: tuple[int, ...], call: str) -> np.ndarray:
-    """``value`` as a finite float array of ``shape``, else a failure naming the call."""
+    """``value`` as a finite float array of ``shape``, else a failure naming the call; a float32
+    (or float16) array keeps its precision, so what is computed from it is judged at that precision."""
     arr = assert_finite(value, call=call)
     if arr.shape != shape:
         raise CheckFailure(f"{call} returned shape {tuple(arr.shape)}, expected {shape}.")
-    return arr.astype(np.float64)
+    return arr if arr.dtype.kind == "f" and arr.dtype.itemsize < 8 else arr.astype(np.float64)
+
+
+def _like(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """``expected`` rounded to ``got``'s float precision when that is lower (float32 rows)."""
+    if got.dtype.kind == "f" and got.dtype.itemsize < expected.dtype.itemsize:
+        return expected.astype(got.dtype)
+    return expected
 
 
 def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
@@ -150,7 +159,7 @@ def _epoch(value: Any, X: np.ndarray, y: np.ndarray, call: str) -> tuple[list[in
                                f"{y_batch[~valid][0]:.6g}). Take y_batch from y with the same "
                                "indices as X_batch.")
         ids = np.round(ids).astype(int)
-        if not np.array_equal(X_batch, X[ids]):
+        if not np.array_equal(X_batch, _like(X[ids], X_batch)):
             raise CheckFailure(f"{call}: in batch {i} the rows of X_batch are not the samples "
                                "of its targets y_batch: index X and y with the SAME indices so "
                                "every sample keeps its target.")
@@ -339,7 +348,7 @@ def test_pca_properties_random(student, rng):
     X_rot = _array(X_rot, (n, d), f"{call}: X_rot")
     cov = X_rot.T @ X_rot / n
     off = np.abs(cov - np.diag(np.diag(cov))).max()
-    assert_true(off <= 1e-8 * (1 + np.abs(cov).max()),
+    assert_true(off <= max(1e-8, rounding_tolerance(cov.dtype)) * (1 + np.abs(cov).max()),
                 f"{call}: the covariance of X_rot has off-diagonal entries up to {off:.3g}; in "
                 "the eigenbasis of the covariance it is diagonal. Centre X and rotate with the "
                 "eigenvectors: X_rot = (X − mean) @ components.")
@@ -389,7 +398,7 @@ def _whiten_ref(X: np.ndarray, eps: float) -> np.ndarray:
     return centred @ vectors / np.sqrt(values + eps)
 
 
-def _check_whiten(student: Any, X: np.ndarray, eps: float | None, call: str) -> None:
+def _check_whiten(student: Any, X: np.ndarray, eps: float | None, call: str, required_dtype: Any = None) -> None:
     ref = _whiten_ref(X, 1e-5 if eps is None else eps)
     got = student.whiten(X) if eps is None else student.whiten(X, eps=eps)
     got = _array(got, X.shape, call)
@@ -399,7 +408,8 @@ def _check_whiten(student: Any, X: np.ndarray, eps: float | None, call: str) -> 
     assert_allclose(got * signs, ref, call=f"{call} (each column up to sign)",
                     hint="W = (X − mean) @ components / √(λ + eps) with pca's components and "
                          "eigenvalues, largest first.",
-                    mistakes={"eps was left out: divide by √(λ + eps), not √λ.": no_eps})
+                    mistakes={"eps was left out: divide by √(λ + eps), not √λ.": no_eps},
+                    required_dtype=required_dtype)
 
 
 @pytest.mark.question("whiten")
@@ -416,7 +426,7 @@ def test_whiten_default_eps_small_variance(student, rng):
     d = int(rng.integers(2, 5))
     X = _pca_data(rng, int(rng.integers(30, 60)), d)
     X[:, -1] = X[:, 0] + 0.03 * rng.standard_normal(X.shape[0])  # a direction of tiny variance
-    _check_whiten(student, X, None, describe_call("whiten", (X,), {}) + " (default eps)")
+    _check_whiten(student, X, None, describe_call("whiten", (X,), {}) + " (default eps)", np.float64)
 
 
 @pytest.mark.question("whiten")

@@ -1,6 +1,6 @@
 """Attack: use the reference library, PyTorch, directly.
 
-Expected: every check is ``forbidden`` with a message naming this file and line 6; zero.
+Expected: every check is ``forbidden``, "not run"; the note at the top names this file and line 6; zero.
 """
 
 import torch

@@ -774,7 +774,7 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
     assert results["deep"].score == 7 and any("levels deep" in n for n in results["deep"].notes)
     assert results["spaces"].score == 0 and results["spaces"].checks
     huge = {c.name: c for c in results["huge"].checks}["test_add_numbers"]
-    assert huge.outcome == "failed" and len(huge.message) <= 4000 and len(str(huge.got)) <= 600
+    assert huge.outcome == "failed" and len(huge.message) <= 6000 and len(str(huge.got)) <= 600
     for stem in ("huge", "ansi"):
         assert (out / f"{stem}.html").stat().st_size < 1024**2
         assert (out / f"{stem}.json").stat().st_size < 1024**2
@@ -794,3 +794,33 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
 
 def formula_of(honest: dict[str, str]) -> str:
     return next(s for s in honest.values() if s.startswith("="))
+
+
+def test_check_results_cap_what_a_submission_controls(tmp_path: Path) -> None:
+    """Caps where check results are made: whatever a check passes on, a cache entry stays small."""
+    from autograder.results import MAX_MESSAGE_CHARS, CheckResult
+
+    huge = "x" * (15 * 1024 * 1024)
+    check = CheckResult(
+        name="test_add_numbers",
+        question="add",
+        max_score=1.0,
+        score=0.0,
+        outcome="failed",
+        visibility="public",
+        message=f"add(2, 3) returned {huge!r}, expected 5.",
+        traceback=huge,
+        stdout=huge + "the end",
+        expected=5,
+        got=[huge, [[[[[[[[[[1]]]]]]]]]], *range(100)],
+    )
+    assert len(check.message) <= MAX_MESSAGE_CHARS and "more characters cut" in check.message
+    assert check.stdout.endswith("the end") and len(check.stdout) < 20100
+    assert len(json.dumps(check.got)) < 2000 and check.expected == 5
+    assert CheckResult.from_dict(json.loads(json.dumps(check.to_dict()))) == check  # capping twice: same
+    result = SubmissionResult(
+        assignment="demo", student="mallory", seed=1, checks=(check,), questions=(), notes=(huge,) * 500
+    )
+    cache = ResultCache(tmp_path)
+    cache.store(result)
+    assert cache.path("mallory").stat().st_size < 200_000

@@ -824,3 +824,29 @@ def test_check_results_cap_what_a_submission_controls(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path)
     cache.store(result)
     assert cache.path("mallory").stat().st_size < 200_000
+
+
+def test_the_fingerprint_of_an_unreadable_submission_reads_nothing(tmp_path: Path) -> None:
+    """It used to follow symbolic links and read whole files as root (1.5 GB -> 3.1 GB)."""
+    import tracemalloc
+
+    host_file = tmp_path / "host.bin"
+    with open(host_file, "wb") as f:
+        f.truncate(1536 * 1024 * 1024)
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    (folder / "big.py").symlink_to(host_file)
+    (folder / "loop").symlink_to(folder)
+    os.mkfifo(folder / "pipe.py")
+    (folder / "demo.py").write_text("x = 1\n")
+    tracemalloc.start()
+    try:
+        first = batch._raw_fingerprint(folder, "checks", "too large")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+    assert batch._raw_fingerprint(folder, "checks", "too large") == first
+    os.utime(folder / "demo.py", ns=(0, 0))  # a changed file changes it
+    assert batch._raw_fingerprint(folder, "checks", "too large") != first
+    assert batch._raw_fingerprint(folder, "checks", "another reason") != first

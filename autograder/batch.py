@@ -391,8 +391,8 @@ def _job_for(task: GradeTask) -> GradingJob:
             spec,
             hidden=task.hidden,
             seed=task.seed,
-            isolation=Isolation(task.isolation_level, task.isolation_reason),
-        )  # type: ignore[arg-type]
+            isolation=Isolation(task.isolation_level, task.isolation_reason),  # type: ignore[arg-type]
+        )
         _jobs[key] = job
     return job
 

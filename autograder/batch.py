@@ -681,7 +681,8 @@ def run_batch(
                 if earlier
                 else ""
             )
-            + (f"pruned {len(outcome.pruned)} students no longer in this folder\n" if outcome.pruned else "")
+            + (f"pruned {len(outcome.pruned)} students no longer in this folder\n" if outcome.pruned else ""),
+            None,
         )
     )
     stream.flush()
@@ -758,7 +759,7 @@ def run_batch(
         except Exception as exc:  # one page failing must not lose the other
             outcome.report_errors.append(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
             stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
-    stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed)))
+    stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed), None))
     return outcome
 
 

@@ -24,12 +24,13 @@ Visibility = Literal["public", "hidden"]
 
 SCHEMA_VERSION = 1
 
-#: Caps on what a check result holds.  Messages, printed output and expected/got values
+#: Caps on what a check result holds, above the sandbox's own (4000 characters of an exception
+#: message, then the call is put in front of it).  Messages, printed output and expected/got values
 #: may carry text the student's code produced (a 15 MB string returned to a check); every
 #: report, cache entry and gradebook is made from these objects, so the caps are applied
 #: once, here, whoever built the result.
-MAX_MESSAGE_CHARS = 4000
-MAX_TRACEBACK_CHARS = 8000
+MAX_MESSAGE_CHARS = 6000
+MAX_TRACEBACK_CHARS = 10000
 MAX_STDOUT_CHARS = 20000
 MAX_NOTE_CHARS = 2000
 MAX_NOTES = 50
@@ -113,8 +114,8 @@ class CheckResult:
         set_field(self, "message", cap_text(self.message, MAX_MESSAGE_CHARS))
         set_field(self, "traceback", cap_text(self.traceback, MAX_TRACEBACK_CHARS))
         if len(self.stdout) > MAX_STDOUT_CHARS:  # the end of printed output is the useful part
-            cut = len(self.stdout) - MAX_STDOUT_CHARS
-            set_field(self, "stdout", f"[... {cut} earlier characters cut]\n" + self.stdout[cut:])
+            marker = f"[... {len(self.stdout)} characters printed, the last shown]\n"
+            set_field(self, "stdout", marker + self.stdout[-(MAX_STDOUT_CHARS - len(marker)) :])
         set_field(self, "expected", cap_value(self.expected))
         set_field(self, "got", cap_value(self.got))
 

@@ -781,7 +781,7 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
     assert results["deep"].score == 7 and any("levels deep" in n for n in results["deep"].notes)
     assert results["spaces"].score == 0 and results["spaces"].checks
     huge = {c.name: c for c in results["huge"].checks}["test_add_numbers"]
-    assert huge.outcome == "failed" and len(huge.message) <= 4000 and len(str(huge.got)) <= 600
+    assert huge.outcome == "failed" and len(huge.message) <= 6000 and len(str(huge.got)) <= 600
     for stem in ("huge", "ansi"):
         assert (out / f"{stem}.html").stat().st_size < 1024**2
         assert (out / f"{stem}.json").stat().st_size < 1024**2
@@ -801,3 +801,59 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
 
 def formula_of(honest: dict[str, str]) -> str:
     return next(s for s in honest.values() if s.startswith("="))
+
+
+def test_check_results_cap_what_a_submission_controls(tmp_path: Path) -> None:
+    """Caps where check results are made: whatever a check passes on, a cache entry stays small."""
+    from autograder.results import MAX_MESSAGE_CHARS, CheckResult
+
+    huge = "x" * (15 * 1024 * 1024)
+    check = CheckResult(
+        name="test_add_numbers",
+        question="add",
+        max_score=1.0,
+        score=0.0,
+        outcome="failed",
+        visibility="public",
+        message=f"add(2, 3) returned {huge!r}, expected 5.",
+        traceback=huge,
+        stdout=huge + "the end",
+        expected=5,
+        got=[huge, [[[[[[[[[[1]]]]]]]]]], *range(100)],
+    )
+    assert len(check.message) <= MAX_MESSAGE_CHARS and "more characters cut" in check.message
+    assert check.stdout.endswith("the end") and len(check.stdout) < 20100
+    assert len(json.dumps(check.got)) < 2000 and check.expected == 5
+    assert CheckResult.from_dict(json.loads(json.dumps(check.to_dict()))) == check  # capping twice: same
+    result = SubmissionResult(
+        assignment="demo", student="mallory", seed=1, checks=(check,), questions=(), notes=(huge,) * 500
+    )
+    cache = ResultCache(tmp_path)
+    cache.store(result)
+    assert cache.path("mallory").stat().st_size < 200_000
+
+
+def test_the_fingerprint_of_an_unreadable_submission_reads_nothing(tmp_path: Path) -> None:
+    """It used to follow symbolic links and read whole files as root (1.5 GB -> 3.1 GB)."""
+    import tracemalloc
+
+    host_file = tmp_path / "host.bin"
+    with open(host_file, "wb") as f:
+        f.truncate(1536 * 1024 * 1024)
+    folder = tmp_path / "mallory"
+    folder.mkdir()
+    (folder / "big.py").symlink_to(host_file)
+    (folder / "loop").symlink_to(folder)
+    os.mkfifo(folder / "pipe.py")
+    (folder / "demo.py").write_text("x = 1\n")
+    tracemalloc.start()
+    try:
+        first = batch._raw_fingerprint(folder, "checks", "too large")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+    assert batch._raw_fingerprint(folder, "checks", "too large") == first
+    os.utime(folder / "demo.py", ns=(0, 0))  # a changed file changes it
+    assert batch._raw_fingerprint(folder, "checks", "too large") != first
+    assert batch._raw_fingerprint(folder, "checks", "another reason") != first

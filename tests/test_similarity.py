@@ -436,6 +436,7 @@ def test_batch_writes_the_similarity_report_and_column_unless_asked_not_to(tmp_p
     run = batch(tmp_path / "out")
     assert run.returncode == 0, run.stderr[-3000:]
     out = tmp_path / "out"
+    assert "similarity: 3 pairs similar, worth a look; groups of three or more: 1;" in run.stdout
     data = json.loads((out / "similarity.json").read_text())
     assert data["clusters"] == [["ann", "ben", "cat"]]
     assert data["students"]["dan"]["highest_score"] < 0.3

@@ -210,7 +210,11 @@ def similarity_for_batch(
     try:
         t0 = time.perf_counter()
         comparison = analyse(submissions, spec, stub_files(course, spec))
-        write_similarity(comparison, out, spec.name, spec.title, time.perf_counter() - t0)
+        _json_path, html_path = write_similarity(comparison, out, spec.name, spec.title, time.perf_counter() - t0)
+        stream.write(
+            f"similarity: {len(comparison.pairs)} pairs similar, worth a look; groups of three or more: "
+            f"{len(comparison.clusters)}; {html_path}\n"
+        )
     except Exception as exc:  # grades matter more than this report
         stream.write(f"warning: similarity report not written ({type(exc).__name__}: {exc})\n")
         return None

@@ -182,10 +182,11 @@ def test_a_file_saved_as_utf16_is_told_to_save_as_utf8(demo_course: CourseDir) -
     path.write_bytes(DEMO_SOLUTION.encode("utf-16"))
     result = run(demo_course, path)
     assert result.score == 0
-    message = result.checks[0].message
-    assert "demo.py could not be imported" in message
-    assert "is not UTF-8 text (saved as UTF-16 or another encoding?): save it as UTF-8" in message
-    assert "line None" not in message and "null bytes" not in message
+    assert result.checks[0].message.startswith("not run: demo.py did not import")
+    note = " ".join(result.notes)
+    assert "demo.py could not be imported" in note
+    assert "is not UTF-8 text (saved as UTF-16 or another encoding?): save it as UTF-8" in note
+    assert "line None" not in note and "null bytes" not in note
 
 
 def test_a_missing_module_lists_the_files_that_were_found(demo_course: CourseDir) -> None:

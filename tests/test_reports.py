@@ -177,7 +177,7 @@ def test_array_view_handles_scalars_shape_mismatch_and_ragged_values() -> None:
 def test_traceback_and_capped_stdout_are_shown() -> None:
     page = render_student_html(make_result(crash=True))
     assert "traceback (your code)" in page and "line 12, in conv" in page
-    assert "more characters]" in page  # 9000 characters of output, capped
+    assert "4007 more characters (1 more line) of printed output not shown]" in page  # 9000 characters, capped
     assert "x" * 9000 not in page
 
 

@@ -195,8 +195,8 @@ def assert_no_process_left(uid: int | None) -> None:
     if uid is None:
         return
     slot = UidSlot.try_claim(uid)
-    if slot is None:
-        return  # already handed to another sandbox: its processes are not ours to judge
+    if slot is None:  # already handed to another sandbox: its processes are not ours to judge
+        pytest.skip(f"uid {uid} was claimed by another sandbox before its processes could be checked")
     try:
         assert processes_of(uid) == [], f"processes of sandbox uid {uid} survived close()"
     finally:

@@ -118,6 +118,8 @@ def test_untouched_stub_scores_zero_not_implemented(graded):
 
 def test_zeros_fail_every_check(graded):
     result = graded(CORPUS / "zeros.py")
+    questions = load_spec(REPO / "assignments/assignment1/assignment.toml").questions
+    assert {c.question for c in result.checks} == {q.name for q in questions}  # every question ran
     assert result.score == 0
     assert [(c.name, c.outcome) for c in result.checks if c.outcome != "failed"] == []
 

@@ -10,6 +10,7 @@ import pytest
 from corpus import mistakes, write_mistake
 
 from autograder.results import SubmissionResult
+from autograder.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "tests" / "corpus" / "assignment3"
@@ -179,6 +180,8 @@ def test_stub_scores_zero_with_every_check_not_implemented(graded: Callable[[Pat
 
 def test_zeros_fail_every_check(graded: Callable[[Path], SubmissionResult]) -> None:
     result = graded(CORPUS / "zeros.py")
+    questions = load_spec(REPO / "assignments/assignment3/assignment.toml").questions
+    assert {c.question for c in result.checks} == {q.name for q in questions}  # every question ran
     assert result.score == 0
     assert [c.name for c in result.checks if c.outcome != "failed"] == []
 

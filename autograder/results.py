@@ -80,8 +80,8 @@ def clip_output(text: str, limit: int) -> str:
         head = head[: newline + 1]
     rest = text[len(head) :]
     lines = rest.count("\n") + (not rest.endswith("\n"))
-    plural = "s" if lines != 1 else ""
-    return f"{head.rstrip(chr(10))}\n[... {len(rest)} more characters ({lines} more line{plural}) of printed output not shown]"
+    counted = f"{len(rest)} more characters ({lines} more line{'s' if lines != 1 else ''})"
+    return f"{head.rstrip(chr(10))}\n[... {counted} of printed output not shown]"
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,12 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from .errors import SubmissionError
+from .notebooks.cells import MAX_NOTEBOOK_BYTES, notebook_source_to_module
 from .sanitize import one_line
 from .spec import AssignmentSpec
 
 #: Limits on what is read from a submission (a crafted zip must not exhaust the grader).
 MAX_FILE_BYTES = 2 * 1024 * 1024
-#: Notebooks may hold images in their saved outputs.
-MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
 #: Source files kept from a folder or zip (the shallowest first).
 MAX_FILES = 200
@@ -406,8 +405,6 @@ def _match_modules(
         )
         py_files = [r for r in files if r.endswith(".py")]
         if notebooks:
-            from .notebooks import notebook_source_to_module
-
             expected = spec.functions if len(spec.modules) == 1 else ()
             text, nb_notes = notebook_source_to_module(files[notebooks[0]], notebooks[0], expected)
             out[module] = text.encode()

@@ -48,6 +48,8 @@ HANDOUT_TAG = "handout"
 #: assignment's targets would backtrack quadratically on a long line of spaces).  Each
 #: alternative is linear: ``=`` is outside the targets' class, so there is one place to try.
 _MAGIC_LINE = re.compile(r"[%!]|[\w.,\s\[\]]+=\s*[%!]|\?{1,2}[\w.]+\s*$|[\w.]+\?{1,2}\s*$")
+#: Largest notebook read, bytes (notebooks may hold images in their saved outputs).
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 #: Bounds on a notebook's JSON (its size is bounded by the submission's reader).
 MAX_CELLS = 2000
 MAX_JSON_DEPTH = 64
@@ -115,8 +117,6 @@ def read_notebook(data: bytes, name: str) -> nbformat.NotebookNode:
     nesting, number of cells).  Schema problems (JupyterLab, VS Code and Colab
     each add their own metadata) are tolerated.
     """
-    from ..submission import MAX_NOTEBOOK_BYTES
-
     shown = one_line(name, 200)
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise SubmissionError(

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from ..errors import AutograderError, ExitCode
 from ..paths import CourseDir
 from ..spec import AssignmentSpec, load_spec
+from ..students import discover_submissions, student_ids
 from ..submission import Submission, load_submission
 from .compare import Comparison, compare
 from .fingerprints import Fingerprinted, all_kgrams, fingerprint_files
@@ -40,7 +41,6 @@ def read_class(course: CourseDir, spec: AssignmentSpec, folder: Path, exclude: S
 
     A submission that cannot be read is kept, empty, with the reason as its note.
     """
-    from ..batch import discover_submissions, student_ids
 
     paths, _skipped = discover_submissions(folder, exclude=exclude)
     ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])

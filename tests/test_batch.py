@@ -340,8 +340,9 @@ def test_batch_writes_every_report(demo_batch: dict[str, Any]) -> None:
                 assert test["output"] in ("passed", "did not pass")
         # ... but the instructor's copy keeps every hidden message
         instructor = (out / "instructor" / f"{student}.html").read_text()
+        public_messages = {c.message for c in r.checks if c.visibility == "public"}
         for check in r.checks:
-            if check.visibility == "hidden" and check.message:
+            if check.visibility == "hidden" and check.message and check.message not in public_messages:
                 assert html.escape(check.message[:40]) in instructor, (student, check.name)
                 assert html.escape(check.message[:40]) not in page, (student, check.name)
     summary = (out / "summary.html").read_text()
@@ -360,7 +361,7 @@ def test_screen_summary_counts_the_problems(demo_batch: dict[str, Any]) -> None:
     assert "15 submissions: 15 graded, 0 unchanged (skipped)" in stdout
     assert "timed out:            1  student010" in stdout
     assert "forbidden import:     2  student011, student012" in stdout
-    assert "score ≥ 5: 4 · passed every check: 4" in stdout
+    assert "score ≥ 7: 4 · passed every check: 4" in stdout
 
 
 @needs_bwrap
@@ -781,7 +782,9 @@ def test_hostile_submissions_neither_stop_the_batch_nor_reach_the_terminal_raw(
     assert results["deep"].score == 7 and any("levels deep" in n for n in results["deep"].notes)
     assert results["spaces"].score == 0 and results["spaces"].checks
     huge = {c.name: c for c in results["huge"].checks}["test_add_numbers"]
-    assert huge.outcome == "failed" and len(huge.message) <= 6000 and len(str(huge.got)) <= 600
+    # Refused at the sandbox's boundary (strings over 1 MiB), or capped where results are made.
+    assert huge.outcome in ("failed", "error") and not huge.passed
+    assert len(huge.message) <= 6000 and len(str(huge.got)) <= 600
     for stem in ("huge", "ansi"):
         assert (out / f"{stem}.html").stat().st_size < 1024**2
         assert (out / f"{stem}.json").stat().st_size < 1024**2

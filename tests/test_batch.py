@@ -289,8 +289,9 @@ def test_batch_writes_every_report(demo_batch: dict[str, Any]) -> None:
                 assert test["output"] in ("passed", "did not pass")
         # ... but the instructor's copy keeps every hidden message
         instructor = (out / "instructor" / f"{student}.html").read_text()
+        public = {c.message for c in r.checks if c.visibility == "public"}
         for check in r.checks:
-            if check.visibility == "hidden" and check.message:
+            if check.visibility == "hidden" and check.message and check.message not in public:
                 assert html.escape(check.message[:40]) in instructor, (student, check.name)
                 assert html.escape(check.message[:40]) not in page, (student, check.name)
     summary = (out / "summary.html").read_text()
@@ -309,7 +310,7 @@ def test_screen_summary_counts_the_problems(demo_batch: dict[str, Any]) -> None:
     assert "15 submissions: 15 graded, 0 unchanged (skipped)" in stdout
     assert "timed out:            1  student010" in stdout
     assert "forbidden import:     2  student011, student012" in stdout
-    assert "score ≥ 5: 4 · passed every check: 4" in stdout
+    assert "score ≥ 7: 4 · passed every check: 4" in stdout
 
 
 @needs_bwrap

@@ -249,7 +249,7 @@ def test_every_attack_states_what_it_must_get() -> None:
     assert sources == sorted(expectations())
     for name, e in expectations().items():
         assert set(e["levels"]) <= {"bwrap", "rlimits"} and e["levels"], name
-        assert set(e) <= {"levels", "score", "checks", "forked"}, name
+        assert set(e) <= {"levels", "score", "checks", "forked", "note"}, name
         if "forked" in e:
             assert e["forked"]["why"] and set(e["forked"]["checks"]) <= set(e["checks"]), name
             outcomes = {

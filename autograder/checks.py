@@ -154,7 +154,10 @@ def _as_array(value: Any, name: str, call: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     if _all_numbers(value):
-        return np.asarray(_plain_numbers(value), dtype=precision_of(value))
+        try:
+            return np.asarray(_plain_numbers(value), dtype=precision_of(value))
+        except ValueError:  # rows of different lengths
+            raise CheckFailure(f"{call} returned a ragged list (rows of different lengths), expected {name}.") from None
     raise CheckFailure(f"{call} returned {_kind(value)}, expected {name}.", got=None)
 
 
@@ -299,7 +302,7 @@ def _difference(got: Any, expected: Any, returned: np.dtype[Any], scale: float, 
     digits = 7
     while digits < 17 and f"{got:.{digits}g}" == f"{expected:.{digits}g}":
         digits += 1
-    shown = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+    shown = f"{got:#.{digits}g}", f"{expected:#.{digits}g}"  # '#': 0.9500000, not 0.95
     gap = abs(got - expected)
     if gap <= rounding_tolerance(np.float32, terms) * max(scale, abs(expected)):
         why = (

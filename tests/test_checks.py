@@ -148,3 +148,51 @@ def test_tolerances_follow_the_dtype() -> None:
     assert tolerance_for(np.float64) == (1e-6, 1e-8)
     assert tolerance_for(np.float32)[0] > 1e-6
     assert tolerance_for(np.int64) == (0.0, 0.0)
+
+
+def test_float32_results_are_judged_at_float32_precision_and_real_bugs_still_fail() -> None:
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((50, 27)), rng.standard_normal(27)
+    expected = x @ w
+    got32 = (x.astype(np.float32) @ w.astype(np.float32)).astype(np.float32)
+    assert_allclose(got32, expected, call="conv(x, w)", terms=27)
+    # the same float32 values stored in a float64 array, and passed through float()
+    assert_allclose(got32.astype(np.float64), expected, call="conv(x, w)", terms=27)
+    assert_allclose(float(got32[0]), expected[0], call="loss(x)")
+    # an explicit float64 tolerance is a floor, not a ceiling, for float32
+    assert_allclose(got32, expected, call="conv(x, w)", rtol=1e-12, atol=1e-15, terms=27)
+    # a window off by one, a wrong normaliser: far beyond float32 rounding
+    failure(lambda: assert_allclose(got32 * (1 + 1e-3), expected, call="f()", terms=27))
+    failure(lambda: assert_allclose(np.roll(got32, 1), expected, call="f()", terms=27))
+    # float64 results keep float64's default strictness
+    failure(lambda: assert_allclose(expected * (1 + 1e-5), expected, call="f()"))
+
+
+def test_required_dtype_names_both_dtypes() -> None:
+    msg = failure(
+        lambda: assert_allclose(np.ones(3, np.float32), np.ones(3), call="whiten(X)", required_dtype=np.float64)
+    ).message
+    assert "whiten(X) returned float32; this function must return float64" in msg
+
+
+def test_digits_that_differ_and_whether_float32_explains_the_gap() -> None:
+    msg = failure(lambda: assert_allclose(np.array([0.95000012]), np.array([0.95]), call="f()", rtol=1e-9)).message
+    assert "got 0.9500001, expected 0.9500000" in msg, msg
+    assert "agree in the first 6 significant digits" in msg and "within float32 precision" in msg
+    msg = failure(lambda: assert_allclose(np.array([0.9500031]), np.array([0.95]), call="f()")).message
+    assert "got 0.950003, expected 0.95" in msg and "significant digits" not in msg
+
+
+def test_a_mistake_hint_that_equals_the_answer_never_fires() -> None:
+    expected = np.array([1.0, 2.0])
+    msg = failure(
+        lambda: assert_allclose(
+            np.array([1.5, 2.0]), expected, call="sgd_step()", mistakes={"weight decay after momentum": expected}
+        )
+    ).message
+    assert "weight decay" not in msg
+
+
+def test_ragged_lists_fail_with_a_message() -> None:
+    msg = failure(lambda: assert_allclose([[1.0], [1.0, 2.0]], np.ones((2, 2)), call="f()")).message
+    assert "ragged" in msg

@@ -13,6 +13,7 @@ from .paths import SPEC_FILE, CourseDir
 from .reporting.gradescope import write_gradescope
 from .reporting.terminal import print_result
 from .sandbox.isolation import Isolation
+from .sanitize import file_stem
 from .scoring import points_mismatches
 from .spec import load_spec
 from .submission import load_submission
@@ -78,7 +79,7 @@ def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     if not args.no_html:
         from .reporting.html_report import write_student_html  # jinja2: only when asked
 
-        html_path = args.html or course.reports_dir(spec.name) / f"{result.student}.html"
+        html_path = args.html or course.reports_dir(spec.name) / f"{file_stem(result.student)}.html"
         write_student_html(result, html_path, hidden_details=True)
         out.write(f"Report: {html_path}\n")
     if result.isolation != "bwrap":

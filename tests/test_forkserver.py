@@ -260,3 +260,16 @@ def test_a_deep_folder_chain_is_removed_and_never_blames_the_next_student(renew:
         assert second._server is server and not server.broken
     assert seen.ok and seen.kind == "ok", seen.message
     assert seen.value == (tmp_listing(), ["probe.py"])
+
+
+def test_a_process_full_of_idle_fork_servers_makes_room_for_another_configuration() -> None:
+    configs = [
+        SandboxConfig(isolation=Isolation("bwrap"), memory_mb=1024 + i) for i in range(forkserver.MAX_SERVERS + 1)
+    ]
+    servers = []
+    for config in configs:
+        server = forkserver.acquire(config)
+        assert server is not None, "no fork server for a new configuration"
+        servers.append(server)
+        forkserver.release(server)
+    assert servers[0] not in forkserver._servers  # the oldest idle one made room

@@ -430,7 +430,13 @@ def acquire(config: Any) -> ForkServer | None:
                 server.busy = True
                 return server
         if len(_servers) >= MAX_SERVERS:
-            return None
+            # Servers of other configurations that sit idle make room (oldest first): a
+            # process that graded several assignments must not lose its fork server for good.
+            idle = next((s for s in _servers if not s.busy and s.key != key), None)
+            if idle is None:
+                return None
+            _servers.remove(idle)
+            idle.close()
         try:
             server = ForkServer(config)
         except (OSError, ForkServerError, GraderError) as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import hashlib
 import json
 import multiprocessing
@@ -425,6 +426,7 @@ def run_batch(
     seed: int | None = None,
     force: bool = False,
     prune: bool = False,
+    only: Sequence[str] = (),
     scheduler: str | None = None,
     allow_weak_isolation: bool = False,
     progress: bool = True,
@@ -440,8 +442,12 @@ def run_batch(
     it becomes its result, with the reason.  With ``similarity``, also writes the
     similarity report (see :mod:`autograder.similarity`).
 
-    Raises AutograderError for an empty or missing submissions folder or the same
-    student twice, IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
+    ``only`` (student ids as the gradebook shows them) grades those students again, whatever
+    the cache holds, and keeps everyone else's result and reports as they are.
+
+    Raises AutograderError for an empty or missing submissions folder, the same student
+    twice, or an ``only`` id with no submission; IsolationUnavailable unless bubblewrap works
+    here or ``allow_weak_isolation``.
     """
     from .reporting.gradebook import write_gradebook
     from .reporting.summary import write_summary_html
@@ -457,6 +463,19 @@ def run_batch(
             + (f" (found only {len(ignored)} other files)" if ignored else "")
         )
     ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
+    every_path = paths
+    if only:
+        if prune:
+            raise AutograderError("--only regrades some students and keeps the others: it does not go with --prune")
+        unknown = sorted(set(only) - set(ids.values()))
+        if unknown:
+            near = {u: difflib.get_close_matches(u, list(ids.values()), n=1) for u in unknown}
+            listed = ", ".join(
+                one_line(u, 80) + (f" (did you mean {one_line(near[u][0], 80)}?)" if near[u] else "") for u in unknown
+            )
+            raise AutograderError(f"--only: no submission in {one_line(submissions)} for {listed}")
+        paths = [path for path in paths if ids[path] in only]
+        force = True
     try:
         isolation = Isolation.detect("bwrap")
     except IsolationUnavailable as exc:
@@ -513,7 +532,9 @@ def run_batch(
             f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, {seed_origin}; isolation "
             f"{isolation.level})\n"
             + (
-                f"kept the results of {len(earlier)} students not in this folder (--prune drops them)\n"
+                f"kept the results of {len(earlier)} other students (--only)\n"
+                if earlier and only
+                else f"kept the results of {len(earlier)} students not in this folder (--prune drops them)\n"
                 if earlier
                 else ""
             )
@@ -568,7 +589,9 @@ def run_batch(
         from .similarity import similarity_for_batch
 
         try:
-            similar = similarity_for_batch(course, spec, [p.submission for p in prepared], out, stream)
+            # The whole folder, also with --only: a regraded student's code may match anyone's.
+            everyone = prepared if every_path is paths else [prepare_one(q, ids[q], spec, job) for q in every_path]
+            similar = similarity_for_batch(course, spec, [p.submission for p in everyone], out, stream)
         except Exception as exc:  # the similarity report failing must not lose the grades
             outcome.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
             stream.write(f"grader error: similarity.html could not be written ({outcome.report_errors[-1]})\n")
@@ -861,6 +884,7 @@ def run_batch_command(args: argparse.Namespace) -> ExitCode:
         seed=args.seed,
         force=args.force,
         prune=getattr(args, "prune", False),
+        only=tuple(getattr(args, "only", None) or ()),
         scheduler=args.scheduler,
         allow_weak_isolation=args.allow_weak_isolation,
         progress=not args.no_progress,

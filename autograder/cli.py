@@ -82,6 +82,12 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="regrade submissions whose result is cached")
     p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="ID",
+        help="regrade these students (ids as in gradebook.csv) into an existing --out, keeping everyone else",
+    )
+    p.add_argument(
         "--prune",
         action="store_true",
         help="drop the results and reports of students no longer in the submissions folder (default: kept)",

@@ -624,6 +624,41 @@ def test_students_not_in_this_run_are_kept_and_prune_drops_them(tmp_path: Path) 
 
 
 @needs_bwrap
+def test_only_regrades_the_students_named_and_changes_nobody_else(tmp_path: Path) -> None:
+    course = CourseDir(gen.build_demo_course(tmp_path / "course"))
+    solution = (course.root / "solutions/demo/demo.py").read_text()
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for student in ("alice", "bob", "carol"):
+        _write(subs, f"{student}.py", solution)
+    run_batch(course, "demo", subs, out=out, jobs=1, progress=False, stream=io.StringIO())
+    others = [out / name for s in ("alice", "carol") for name in (f"{s}.html", f"{s}.json", f".cache/{s}.json")]
+    before = {path: path.read_bytes() for path in others}
+    rows_before = pd.read_csv(out / "gradebook.csv").set_index("student")
+
+    _write(subs, "bob.py", solution.replace("return a + b", "return a - b"))  # bob resubmits, worse
+    stream = io.StringIO()
+    again = run_batch(course, "demo", subs, out=out, jobs=1, progress=False, only=["bob"], stream=stream)
+    assert again.graded == ["bob"] and again.kept == ["alice", "carol"]
+    assert "kept the results of 2 other students (--only)" in stream.getvalue()
+    assert {path: path.read_bytes() for path in others} == before  # nobody else's result or report
+    rows = pd.read_csv(out / "gradebook.csv").set_index("student")
+    # Every column of their rows but the similarity ones, which compare with bob's new code.
+    graded = [c for c in rows.columns if c not in ("similarity", "similar_to")]
+    them = ["alice", "carol"]
+    assert rows.loc[them, graded].astype(str).equals(rows_before.loc[them, graded].astype(str))
+    assert rows.loc["bob", "total"] < rows_before.loc["bob", "total"]
+
+    # The same again grades bob again even though nothing changed (the cache is not asked).
+    assert run_batch(
+        course, "demo", subs, out=out, jobs=1, progress=False, only=["bob"], stream=io.StringIO()
+    ).graded == ["bob"]
+    with pytest.raises(AutograderError, match=r"--only: no submission in .* for bobb \(did you mean bob\?\)"):
+        run_batch(course, "demo", subs, out=out, jobs=1, progress=False, only=["bobb"], stream=io.StringIO())
+    with pytest.raises(AutograderError, match="does not go with --prune"):
+        run_batch(course, "demo", subs, out=out, only=["bob"], prune=True, stream=io.StringIO())
+
+
+@needs_bwrap
 def test_one_submission_failing_to_read_or_report_never_stops_the_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ comparisons. Saves are noticed by polling the submission's files
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -143,7 +144,7 @@ def function_bodies(submission: Submission) -> dict[str, str]:
         try:
             tree = ast.parse(data.decode("utf-8", errors="replace"))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            bodies[f"<{name}>"] = str(time.monotonic())
+            bodies[f"<{name}>"] = hashlib.sha256(data).hexdigest()  # changed when its bytes change
             continue
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -379,6 +379,14 @@ def _zip_members(archive: zipfile.ZipFile, where: str) -> tuple[dict[str, bytes]
     return files, notes
 
 
+def submission_from_files(
+    student: str, source: Path, files: dict[str, bytes], spec: AssignmentSpec, notes: list[str]
+) -> Submission:
+    """A :class:`Submission` of ``files`` already read (by relative name) for ``spec``: the
+    spec's modules placed at the top level, as :func:`load_submission` places them."""
+    return _match_modules(student, source, files, spec, notes)
+
+
 def _match_modules(
     student: str, source: Path, files: dict[str, bytes], spec: AssignmentSpec, notes: list[str]
 ) -> Submission:

@@ -43,8 +43,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from .deadlines import read_overrides
 from .errors import AutograderError, ExitCode, IsolationUnavailable
 from .grading import GradingJob, grade, submission_fingerprint
+from .lateness import Marker
+from .lms import Entry, load_entry, plain_entries, read_download
+from .lms.roster import read_roster
 from .paths import CourseDir
 from .results import SubmissionResult
 from .sandbox.client import CallOutcome, Sandbox, WorkerSandbox
@@ -359,10 +363,16 @@ def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> lis
     return [prepare_one(path, ids[path], spec, job) for path in paths]
 
 
-def prepare_one(path: Path, student: str, spec: AssignmentSpec, job: GradingJob) -> Prepared:
-    """One submission read for grading; never raises (but for Ctrl-C)."""
+def prepare_one(
+    path: Path, student: str, spec: AssignmentSpec, job: GradingJob, entry: Entry | None = None
+) -> Prepared:
+    """One submission read for grading (``entry``: as an LMS download holds it); never raises
+    (but for Ctrl-C)."""
     try:
-        submission = load_submission(path, spec, student=student)
+        if entry is not None and (len(entry.parts) > 1 or entry.parts[0][1]):
+            submission = load_entry(entry, spec)
+        else:
+            submission = load_submission(path, spec, student=student)
         fingerprint = submission_fingerprint(submission, job)
     except Exception as exc:  # a broken submission never stops the batch
         if isinstance(exc, AutograderError):
@@ -432,6 +442,9 @@ def run_batch(
     progress: bool = True,
     stream: TextIO | None = None,
     similarity: bool = True,
+    lms: str | None = None,
+    roster: Path | None = None,
+    overrides: Path | None = None,
 ) -> BatchOutcome:
     """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
 
@@ -445,6 +458,11 @@ def run_batch(
     ``only`` (student ids as the gradebook shows them) grades those students again, whatever
     the cache holds, and keeps everyone else's result and reports as they are.
 
+    ``lms`` (``canvas``, ``moodle``, ``classroom``) reads ``submissions`` as that system's
+    download (see :mod:`autograder.lms`); ``roster`` adds names, emails and sections;
+    the spec's deadline and the ``overrides`` CSV set each late penalty (see
+    :mod:`autograder.lateness`): reports and gradebook show raw, penalty and final scores.
+
     Raises AutograderError for an empty or missing submissions folder, the same student
     twice, or an ``only`` id with no submission; IsolationUnavailable unless bubblewrap works
     here or ``allow_weak_isolation``.
@@ -456,13 +474,17 @@ def run_batch(
     start = time.perf_counter()
     spec = load_spec(course.spec_file(assignment))
     out = out or course.reports_dir(spec.name)
-    paths, ignored = discover_submissions(submissions, exclude=[out])
-    if not paths:
-        raise AutograderError(
-            f"no submissions in {one_line(submissions)}: expected one .py, .ipynb, .zip or folder per student"
-            + (f" (found only {len(ignored)} other files)" if ignored else "")
-        )
-    ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
+    entries, ignored = _intake(submissions, spec, out, lms)
+    paths = [e.path for e in entries]
+    ids = {e.path: e.student for e in entries}
+    by_path = {e.path: e for e in entries}
+    marker = Marker(
+        entries,
+        system=lms,
+        deadline=spec.deadline,
+        people=read_roster(roster) if roster else None,
+        overrides=read_overrides(overrides) if overrides else None,
+    )
     every_path = paths
     if only:
         if prune:
@@ -499,7 +521,10 @@ def run_batch(
     if ignored:
         names = ", ".join(one_line(p.name, 60) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
         stream.write(f"ignored {len(ignored)} entries that are not submissions: {names}\n")
-    prepared = [prepare_one(path, ids[path], spec, job) for path in paths]
+    for warning in [*marker.warnings, marker.mtime_warning()]:
+        if warning:
+            stream.write(one_line(warning if warning.startswith("warning:") else f"warning: {warning}", 1000) + "\n")
+    prepared = [prepare_one(path, ids[path], spec, job, by_path[path]) for path in paths]
 
     outcome = BatchOutcome(out=out)
     todo: list[Prepared] = []
@@ -507,6 +532,11 @@ def run_batch(
         cached = None if force else cache.load(p.student, p.fingerprint, isolation.level)
         if cached is not None and cached.status == "ok":
             try:
+                marked = marker.apply(cached)
+                if marked.extra != cached.extra:  # a new roster, overrides or deadline
+                    cached = marked
+                    write_reports(cached, out, hidden_details)
+                    cache.store(cached)
                 _ensure_reports(cached, out, hidden_details)
             except Exception as exc:  # the reports of one student never stop the batch
                 cached = _reporting_failed(cached, exc)
@@ -555,6 +585,7 @@ def run_batch(
     def finished(result: SubmissionResult) -> None:
         # Reports first, the cache entry last: a result is "done" once it is cached.
         try:
+            result = marker.apply(result)
             write_reports(result, out, hidden_details)
             cache.store(result)
         except Exception as exc:  # one submission's reports never stop the batch
@@ -590,7 +621,9 @@ def run_batch(
 
         try:
             # The whole folder, also with --only: a regraded student's code may match anyone's.
-            everyone = prepared if every_path is paths else [prepare_one(q, ids[q], spec, job) for q in every_path]
+            everyone = (
+                prepared if every_path is paths else [prepare_one(q, ids[q], spec, job, by_path[q]) for q in every_path]
+            )
             similar = similarity_for_batch(course, spec, [p.submission for p in everyone], out, stream)
         except Exception as exc:  # the similarity report failing must not lose the grades
             outcome.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
@@ -620,6 +653,19 @@ def run_batch(
             stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
     stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed), None))
     return outcome
+
+
+def _intake(submissions: Path, spec: AssignmentSpec, out: Path, lms: str | None) -> tuple[list[Entry], list[Path]]:
+    """The entries of the submissions folder (an LMS download with ``lms``) and what was ignored."""
+    if lms is not None:
+        return read_download(lms, submissions, spec.modules, exclude=[out]), []
+    paths, ignored = discover_submissions(submissions, exclude=[out])
+    if not paths:
+        raise AutograderError(
+            f"no submissions in {one_line(submissions)}: expected one .py, .ipynb, .zip or folder per student"
+            + (f" (found only {len(ignored)} other files)" if ignored else "")
+        )
+    return plain_entries(student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])), ignored
 
 
 def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared) -> GradeTask:
@@ -889,6 +935,9 @@ def run_batch_command(args: argparse.Namespace) -> ExitCode:
         allow_weak_isolation=args.allow_weak_isolation,
         progress=not args.no_progress,
         similarity=not getattr(args, "no_similarity", False),
+        lms=getattr(args, "lms", None),
+        roster=getattr(args, "roster", None),
+        overrides=getattr(args, "overrides", None),
     )
     if outcome.interrupted:
         return ExitCode.INTERRUPTED

@@ -17,7 +17,7 @@ def _grade_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="grade",
         description="Grade a submission of an assignment. Other commands: "
-        "grade list | grade batch | grade verify | grade release | grade gradescope | grade similarity "
+        "grade list | grade batch | grade export | grade verify | grade release | grade gradescope | grade similarity "
         "(see --help of each).",
     )
     p.add_argument(
@@ -100,6 +100,30 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-similarity", action="store_true", help="do not write the similarity report")
+    p.add_argument(
+        "--from",
+        dest="lms",
+        choices=("canvas", "moodle", "classroom"),
+        help="read the submissions folder as this system's download (student ids, LMS ids, submission times)",
+    )
+    p.add_argument("--roster", type=Path, metavar="FILE", help="CSV of ids, names, emails and sections")
+    p.add_argument(
+        "--overrides",
+        type=Path,
+        metavar="FILE",
+        help="CSV of extensions and manual adjustments (student, extension_days, adjustment, reason)",
+    )
+    return p
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="grade export", description="Write a batch's grades as the file Canvas or Moodle imports, or plain CSV."
+    )
+    p.add_argument("batch_out", type=Path, metavar="BATCH_OUT", help="the folder grade batch --out wrote")
+    p.add_argument("--to", required=True, choices=("canvas", "moodle", "csv"), help="the format to write")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
+    p.add_argument("--column", help="Canvas: the assignment column's name (default: the assignment's name)")
     return p
 
 
@@ -215,6 +239,11 @@ def _dispatch(argv: list[str]) -> ExitCode:
         from .release import run_release_command
 
         return run_release_command(args)
+    if command == "export":
+        args = _export_parser().parse_args(argv[1:])
+        from .commands import export_grades
+
+        return export_grades(args, sys.stdout, sys.stderr)
     if command == "similarity":
         args = _similarity_parser().parse_args(argv[1:])
         from .similarity import run_similarity_command

@@ -13,6 +13,21 @@ from ..sanitize import csv_cell
 if TYPE_CHECKING:
     import pandas as pd
 
+#: LMS columns (after ``student``) and late-policy columns (after ``total``, the raw score): only
+#: when some result has them (``grade batch --from``, a deadline or overrides).
+LMS_COLUMNS = (
+    "name",
+    "email",
+    "section",
+    "canvas_user_id",
+    "canvas_submission_id",
+    "sis_user_id",
+    "sis_login_id",
+    "moodle_participant",
+    "github_username",
+    "repository",
+)
+LATE_COLUMNS = ("late_penalty", "adjustment", "final_score", "days_late", "submitted", "late_note")
 #: Columns after the question columns, in order.
 TAIL_COLUMNS = ("total", "max_score", "status", "issues", "seed", "grading_seconds", "isolation", "fingerprint")
 #: Columns added when a similarity report was made: each student's highest score and with whom.
@@ -41,9 +56,12 @@ def gradebook_frame(
                 seen.setdefault(q.name, None)
         questions = list(seen)
     rows = []
+    lms_columns = [c for c in LMS_COLUMNS if any(c in r.extra.get("lms", {}) for r in results)]
+    late = any("lateness" in r.extra for r in results)
     for r in results:
         # The id is the student's (a file name): shown as text, never as a spreadsheet formula.
         row: dict[str, object] = {"student": csv_cell(r.student)}
+        row.update({c: csv_cell(r.extra.get("lms", {}).get(c, "")) for c in lms_columns})
         by_name = {q.name: q.score for q in r.questions}
         for name in questions:
             row[name] = by_name.get(name, 0.0)
@@ -58,11 +76,18 @@ def gradebook_frame(
             isolation=csv_cell(r.isolation),
             fingerprint=r.fingerprint,
         )
+        lateness = r.extra.get("lateness")
+        if lateness is not None:
+            row.update({c: lateness[c] for c in LATE_COLUMNS[:4]})
+            row.update(submitted=csv_cell(lateness["submitted"] or ""), late_note=csv_cell(lateness["note"]))
         if similarity is not None:
             score, partner = similarity.get(r.student, (0.0, ""))
             row.update(similarity=round(score, 3), similar_to=csv_cell(partner))
         rows.append(row)
-    columns = ["student", *questions, *TAIL_COLUMNS, *(SIMILARITY_COLUMNS if similarity is not None else ())]
+    tail = list(TAIL_COLUMNS)
+    if late:
+        tail[1:1] = LATE_COLUMNS
+    columns = ["student", *lms_columns, *questions, *tail, *(SIMILARITY_COLUMNS if similarity is not None else ())]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("student", kind="stable").reset_index(drop=True)
 

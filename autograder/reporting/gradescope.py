@@ -32,10 +32,12 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
                 "extra_data": {"outcome": check.outcome, "question": check.question},
             }
         )
+    late = result.extra.get("lateness")
     return {
-        "score": result.score,
+        # With a deadline or an override: the final score; extra_data["lateness"] says how.
+        "score": late["final_score"] if late else result.score,
         "execution_time": round(result.duration, 3),
-        "output": "\n".join(result.notes),
+        "output": "\n".join([*([late["note"]] if late else []), *result.notes]),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -46,6 +48,8 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
             "status": result.status,
             "isolation": result.isolation,
             "max_score": result.max_score,
+            **({"lateness": late} if late else {}),
+            **({"lms": result.extra["lms"]} if "lms" in result.extra else {}),
             "questions": [
                 {
                     "name": q.name,

@@ -282,6 +282,17 @@ def render_summary_html(
             css=stylesheet(),
             quote=quote,
             similarity_href=similarity_href,
+            late_rows=[
+                {"r": r, "late": r.extra["lateness"]}
+                for r in results
+                if r.extra.get("lateness")
+                and (
+                    r.extra["lateness"]["late_penalty"]
+                    or r.extra["lateness"]["adjustment"]
+                    or r.extra["lateness"]["extension_days"]
+                    or not r.extra["lateness"]["accepted"]
+                )
+            ],
         )
     )
 

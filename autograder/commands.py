@@ -1,4 +1,4 @@
-"""Commands: ``grade <assignment>``, ``grade list`` and ``grade gradescope`` (arguments in, exit code out)."""
+"""Commands: ``grade <assignment>``, ``list``, ``gradescope``, ``export`` (arguments in, exit code out)."""
 
 from __future__ import annotations
 
@@ -108,6 +108,19 @@ def list_assignments(out: TextIO, err: TextIO) -> ExitCode:
     for problem in broken:
         err.write(f"grade: {problem}\n")
     return ExitCode.USAGE if broken else ExitCode.OK
+
+
+def export_grades(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
+    """``grade export BATCH_OUT --to canvas|moodle|csv --out FILE``: the grades of a batch as the file
+    that system imports; students that could not be exported are named on ``err``."""
+    from .lms.export import batch_results
+    from .lms.export import export_grades as write_export
+
+    done = write_export(batch_results(args.batch_out), args.to, args.out, column=args.column)
+    out.write(f"Wrote {done.path}: {done.rows} students ({args.to})\n")
+    for line in done.left_out:
+        err.write(f"grade: warning: left out {line}\n")
+    return ExitCode.OK
 
 
 def build_gradescope(args: argparse.Namespace, out: TextIO) -> ExitCode:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .deadlines import read_overrides
+from .deadlines import Override, read_overrides
 from .errors import AutograderError, ExitCode, IsolationUnavailable
 from .grading import GradingJob, grade, submission_fingerprint
 from .lateness import Marker
@@ -483,7 +483,7 @@ def run_batch(
         system=lms,
         deadline=spec.deadline,
         people=read_roster(roster) if roster else None,
-        overrides=read_overrides(overrides) if overrides else None,
+        overrides=_overrides(overrides) if overrides else None,
     )
     every_path = paths
     if only:
@@ -653,6 +653,13 @@ def run_batch(
             stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
     stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed), None))
     return outcome
+
+
+def _overrides(path: Path) -> dict[str, Override]:
+    try:
+        return read_overrides(path)
+    except OSError as exc:
+        raise AutograderError(f"--overrides: cannot read {one_line(path)} ({exc.strerror})") from None
 
 
 def _intake(submissions: Path, spec: AssignmentSpec, out: Path, lms: str | None) -> tuple[list[Entry], list[Path]]:

@@ -135,6 +135,7 @@ def canvas_tree(course: CourseDir, subs: Path) -> None:
     right = solution(course)
     put(subs / "doejane_12345_678901_demo.py", right, DUE - timedelta(hours=3))
     put(subs / "doejane_12345_678901_helpers.py", "HELPER = 1\n", DUE - timedelta(hours=3))
+    put(subs / "doejane_12345_678901_README.md", "# my notes\n", DUE - timedelta(hours=3))
     # A resubmission: Canvas keeps the first upload's name and adds -1 to the second.
     put(subs / "smithjohn_LATE_23456_789012_demo.py", wrong(course), DUE + timedelta(hours=1))
     put(subs / "smithjohn_LATE_23456_789012_demo-1.py", right, DUE + timedelta(days=1, hours=12))
@@ -152,7 +153,7 @@ def test_canvas_names_become_one_entry_per_student_with_its_ids(tmp_path: Path) 
     assert sorted(entries) == sorted(["doejane", "leeann", "müllerzoë", "smithjohn", HOSTILE])
     jane = entries["doejane"]
     assert jane.ids == {"canvas_user_id": "12345", "canvas_submission_id": "678901"} and jane.late is False
-    assert [name for _, name in jane.parts] == ["demo.py", "helpers.py"]
+    assert [name for _, name in jane.parts] == ["README.md", "demo.py", "helpers.py"]
     john = entries["smithjohn"]
     assert john.late is True and john.submitted is None
     assert [(p.name, name) for p, name in john.parts] == [("smithjohn_LATE_23456_789012_demo-1.py", "demo.py")]
@@ -161,7 +162,9 @@ def test_canvas_names_become_one_entry_per_student_with_its_ids(tmp_path: Path) 
     spec = load_spec(course.spec_file("demo"))
     submission = load_entry(john, spec)
     assert submission.files["demo.py"] == solution(course).encode()  # the newest upload, named back
-    assert set(load_entry(jane, spec).files) == {"demo.py", "helpers.py"}
+    jane_files = load_entry(jane, spec)
+    assert set(jane_files.files) == {"demo.py", "helpers.py"}
+    assert jane_files.notes == ("not graded (not a .py, .ipynb or .zip file): README.md",)
     assert load_entry(entries["müllerzoë"], spec).files["demo.py"] == solution(course).encode()
 
 

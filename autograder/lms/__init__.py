@@ -20,7 +20,15 @@ from pathlib import Path
 from ..errors import AutograderError
 from ..sanitize import one_line
 from ..spec import AssignmentSpec
-from ..submission import MAX_ENTRIES, FolderWalk, Submission, load_submission, read_files, submission_from_files
+from ..submission import (
+    MAX_ENTRIES,
+    SUFFIXES,
+    FolderWalk,
+    Submission,
+    load_submission,
+    read_files,
+    submission_from_files,
+)
 
 SYSTEMS = ("canvas", "moodle", "classroom")
 
@@ -95,13 +103,20 @@ def load_entry(entry: Entry, spec: AssignmentSpec) -> Submission:
         return load_submission(entry.path, spec, student=entry.student)
     files: dict[str, bytes] = {}
     notes: list[str] = []
+    skipped = []
     for path, name in entry.parts:
+        if not path.is_dir() and not (name or path.name).lower().endswith(SUFFIXES):
+            skipped.append(name or path.name)
+            continue
         found, more = read_files(path)
         notes += more
         if name and len(found) == 1 and path.suffix.lower() != ".zip":
             found = {name: next(iter(found.values()))}
         for rel, data in found.items():
             files.setdefault(rel, data)
+    if skipped:
+        shown = ", ".join(one_line(n, 60) for n in skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        notes.append(f"not graded (not a .py, .ipynb or .zip file): {shown}")
     return submission_from_files(entry.student, entry.path, files, spec, notes)
 
 

@@ -43,19 +43,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .deadlines import Override, read_overrides
 from .errors import AutograderError, ExitCode, IsolationUnavailable
 from .grading import GradingJob, grade, submission_fingerprint
 from .lateness import Marker
-from .lms import Entry, load_entry, plain_entries, read_download
-from .lms.roster import read_roster
+from .lms import Entry, load_entry, read_submissions
 from .paths import CourseDir
 from .results import SubmissionResult
 from .sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from .sandbox.isolation import Isolation
 from .sanitize import file_stem, one_line, printable
 from .spec import AssignmentSpec, load_spec
-from .students import discover_submissions, student_ids
+from .students import discover_submissions as discover_submissions  # tests and callers import it from here
+from .students import student_ids
 from .submission import MAX_ENTRIES, FolderWalk, Submission, load_submission
 
 CACHE_DIR = ".cache"
@@ -474,17 +473,11 @@ def run_batch(
     start = time.perf_counter()
     spec = load_spec(course.spec_file(assignment))
     out = out or course.reports_dir(spec.name)
-    entries, ignored = _intake(submissions, spec, out, lms)
+    entries, ignored = read_submissions(submissions, spec, lms, exclude=[out])
     paths = [e.path for e in entries]
     ids = {e.path: e.student for e in entries}
     by_path = {e.path: e for e in entries}
-    marker = Marker(
-        entries,
-        system=lms,
-        deadline=spec.deadline,
-        people=read_roster(roster) if roster else None,
-        overrides=_overrides(overrides) if overrides else None,
-    )
+    marker = Marker.from_files(entries, lms, spec.deadline, roster=roster, overrides=overrides)
     every_path = paths
     if only:
         if prune:
@@ -653,26 +646,6 @@ def run_batch(
             stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
     stream.write(printable(render_screen_summary(outcome, ordered, spec, isolation, jobs, seed), None))
     return outcome
-
-
-def _overrides(path: Path) -> dict[str, Override]:
-    try:
-        return read_overrides(path)
-    except OSError as exc:
-        raise AutograderError(f"--overrides: cannot read {one_line(path)} ({exc.strerror})") from None
-
-
-def _intake(submissions: Path, spec: AssignmentSpec, out: Path, lms: str | None) -> tuple[list[Entry], list[Path]]:
-    """The entries of the submissions folder (an LMS download with ``lms``) and what was ignored."""
-    if lms is not None:
-        return read_download(lms, submissions, spec.modules, exclude=[out]), []
-    paths, ignored = discover_submissions(submissions, exclude=[out])
-    if not paths:
-        raise AutograderError(
-            f"no submissions in {one_line(submissions)}: expected one .py, .ipynb, .zip or folder per student"
-            + (f" (found only {len(ignored)} other files)" if ignored else "")
-        )
-    return plain_entries(student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])), ignored
 
 
 def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared) -> GradeTask:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from .deadlines import Deadline, Override, apply_deadline, days_late
+from .deadlines import Deadline, Override, apply_deadline, days_late, read_overrides
+from .errors import AutograderError
 from .lms import Entry
-from .lms.roster import Person, match_roster
+from .lms.roster import Person, match_roster, read_roster
 from .results import SubmissionResult
 from .sanitize import one_line
 
@@ -60,6 +62,27 @@ class Marker:
             self.file_dates = sorted(
                 e.student for e in entries if e.submitted is None and not (system == "canvas" and not e.late)
             )
+
+    @classmethod
+    def from_files(
+        cls,
+        entries: list[Entry],
+        system: str | None,
+        deadline: Deadline | None,
+        *,
+        roster: Path | None = None,
+        overrides: Path | None = None,
+    ) -> Marker:
+        """A marker with the roster and overrides CSVs at these paths (if given) read;
+        AutograderError when one cannot be read."""
+        people = read_roster(roster) if roster is not None else None
+        found = None
+        if overrides is not None:
+            try:
+                found = read_overrides(overrides)
+            except OSError as exc:
+                raise AutograderError(f"--overrides: cannot read {one_line(overrides)} ({exc.strerror})") from None
+        return cls(entries, system=system, deadline=deadline, people=people, overrides=found)
 
     def mtime_warning(self) -> str | None:
         """The one warning that some submission times are file dates, or None."""

@@ -23,6 +23,9 @@ from .lms.roster import Person, match_roster, read_roster
 from .results import SubmissionResult
 from .sanitize import one_line
 
+#: How a time that is not the submission's own begins its source.
+_NO_TIME = "no submission time given"
+
 
 class Marker:
     """What to add to each student's result; built once per batch."""
@@ -117,7 +120,7 @@ class Marker:
         submitted, source = self._submitted(entry)
         late = apply_deadline(raw, self.deadline, submitted, override)
         shown = None
-        if submitted is not None:
+        if submitted is not None and not source.startswith(_NO_TIME):
             tz = self.deadline.due.tzinfo if self.deadline is not None else None
             shown = submitted.astimezone(tz).isoformat(timespec="minutes")
         return {
@@ -136,16 +139,17 @@ class Marker:
         }
 
     def _submitted(self, entry: Entry) -> tuple[datetime | None, str]:
-        """(when, how that is known) for ``entry``."""
+        """(when, how that is known) for ``entry``; when the source starts with ``_NO_TIME`` the
+        time only stands for "on time" or "late", it is not shown as the submission time."""
         if entry.submitted is not None:
             return entry.submitted, entry.time_source
         if self.system == "canvas" and self.deadline is not None:
             if not entry.late:
-                return self.deadline.due, "Canvas: not marked late"
+                return self.deadline.due, f"{_NO_TIME}: Canvas does not mark it late"
             if entry.mtime is not None and days_late(self.deadline, entry.mtime) >= 1:
                 return entry.mtime, "Canvas marks it late and gives no time: the file's date"
             first_late = self.deadline.due + timedelta(minutes=self.deadline.grace_minutes + 1)
-            return first_late, "Canvas marks it late and gives no time: counted as 1 day late"
+            return first_late, f"{_NO_TIME}: Canvas marks it late, counted as 1 day late"
         if entry.mtime is not None:
             return entry.mtime, "the file's modification date"
         return None, ""

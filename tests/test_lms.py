@@ -212,7 +212,11 @@ def test_canvas_batch_applies_the_deadline_roster_and_overrides_then_exports(tmp
 
     page = (out / "smithjohn.html").read_text()
     assert 'id="raw-score">7<' in page and 'id="late-penalty">-1.4<' in page and ">5.6 / 7<" in page
-    assert "Canvas marks it late and gives no time" in page
+    assert "submitted 2026-03-03T11:59-05:00 (Canvas marks it late and gives no time: the file&#39;s date)" in page
+    # On time by Canvas's word: no time shown (Canvas gives none), no penalty.
+    jane_page = (out / "doejane.html").read_text()
+    assert "no submission time given: Canvas does not mark it late" in jane_page and "submitted 20" not in jane_page
+    assert pd.isna(book.loc["12345", "submitted"]) and book.loc["12345", "late_note"] == "on time"
     report = json.loads((out / "smithjohn.json").read_text())
     assert report["score"] == 5.6 and report["extra_data"]["lateness"]["late_penalty"] == 1.4
     ann_page = (out / "leeann.html").read_text()
@@ -404,3 +408,24 @@ def test_a_roster_matches_by_any_id_or_by_a_unique_name(tmp_path: Path) -> None:
 
     found = match_roster(people, {"js": ["js", "98765"], "al": ["al"]}, {"js": "", "al": "Ann Lee"})
     assert found == {"js": people[0]}  # two Ann Lees: matching by name would be a guess
+
+
+def test_two_students_of_one_name_and_hostile_names_stay_apart_and_safe(tmp_path: Path) -> None:
+    canvas = tmp_path / "canvas"
+    put(canvas / "smithjohn_111_901_demo.py", "a = 1\n")
+    put(canvas / "smithjohn_222_902_demo.py", "a = 2\n")
+    put(canvas / "..._333_903_demo.py", "a = 3\n")
+    (canvas / "linked_444_904_demo.py").symlink_to(canvas / "smithjohn_111_901_demo.py")
+    entries = {e.student: e for e in read_download("canvas", canvas, ["demo.py"])}
+    assert sorted(entries) == ["smithjohn_111", "smithjohn_222"]  # a hidden file or a link is not read
+    assert entries["smithjohn_222"].ids["canvas_user_id"] == "222"
+
+    moodle = tmp_path / "moodle"
+    hostile = "Eve\x1b]0;owned\x07 \u202eevil_555_assignsubmission_file_"
+    put(moodle / hostile / "demo.py", "a = 1\n")
+    put(moodle / "Ann_666_assignsubmission_file_" / "demo.py", "a = 2\n")
+    (moodle / "Bob_777_assignsubmission_file_").symlink_to(moodle / "Ann_666_assignsubmission_file_")
+    found = {e.ids["moodle_participant"]: e for e in read_download("moodle", moodle, ["demo.py"])}
+    assert sorted(found) == ["555", "666"]  # a linked folder is not read
+    assert found["555"].student == "Eve\x1b]0;owned\x07 \u202eevil"  # kept as it is: each output escapes it
+    assert any("1 entries not named as Moodle names" in w for e in found.values() for w in e.warnings)

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from autograder.batch import run_batch
+from autograder.errors import AutograderError
 from autograder.lms import load_entry, read_download
 from autograder.lms.classroom import usernames
 from autograder.lms.export import MOODLE_HEADER
@@ -429,3 +430,14 @@ def test_two_students_of_one_name_and_hostile_names_stay_apart_and_safe(tmp_path
     assert sorted(found) == ["555", "666"]  # a linked folder is not read
     assert found["555"].student == "Eve\x1b]0;owned\x07 \u202eevil"  # kept as it is: each output escapes it
     assert any("1 entries not named as Moodle names" in w for e in found.values() for w in e.warnings)
+    plain = tmp_path / "plain"
+    put(plain / "alice.py", "a = 1\n")
+    with pytest.raises(AutograderError, match=r"no canvas submissions in .* \(found 1 entries"):
+        read_download("canvas", plain, ["demo.py"])
+
+
+def test_export_of_a_folder_that_is_no_batch_output_is_a_usage_error(tmp_path: Path) -> None:
+    course = gen.build_demo_course(tmp_path / "course")
+    proc = grade("export", str(tmp_path), "--to", "canvas", "--out", str(tmp_path / "g.csv"), course=course)
+    assert proc.returncode == 2 and "is not the output folder of grade batch" in proc.stderr
+    assert not (tmp_path / "g.csv").exists()

@@ -56,6 +56,7 @@ from .isolation import (
     kill_uid,
     read_init_pid,
     seccomp_pipe,
+    shown_inside,
     worker_env,
     zygote_launch,
 )
@@ -202,7 +203,8 @@ class ForkServer:
     def _start_renewer(self) -> bool:
         """Start :mod:`.renew` in the sandbox's mount namespace and renew the folders once."""
         command = [sys.executable, "-I", "-B", str(_HERE / "renew.py"), str(self._init_pid)]
-        command += [str(self._tmp_bytes), str(self._tmp_inodes), "/tmp", SANDBOX_WORKDIR]
+        renewed = ("/tmp", SANDBOX_WORKDIR)
+        command += [str(self._tmp_bytes), str(self._tmp_inodes), *renewed, "--keep", *shown_inside(renewed)]
         try:
             self._renewer = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env()

@@ -345,3 +345,33 @@ def test_an_interpreter_installed_under_tmp_stays_whole_when_tmp_is_renewed(tmp_
         assert ok, message
         assert all(path.startswith(site_packages) for path in value), value  # the copy under /tmp
         assert written == [False, []], "the interpreter is writable, or the renewal's stash is visible"
+
+
+def test_a_fork_server_that_failed_to_start_is_tried_again_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One failed start (a full disk, a busy uid) must not cost the rest of a long batch its
+    fork servers: the configuration waits, twice as long after each failure in a row, then
+    gets a new try."""
+    monkeypatch.setattr(forkserver, "_failed", {})
+    cfg = SandboxConfig(isolation=Isolation("bwrap"), memory_mb=1000)
+    real_init = forkserver.ForkServer.__init__
+    now = [time.monotonic()]
+    monkeypatch.setattr(forkserver.time, "monotonic", lambda: now[0])
+
+    def broken(self: forkserver.ForkServer, config: object) -> None:
+        raise forkserver.ForkServerError("the zygote did not start")
+
+    monkeypatch.setattr(forkserver.ForkServer, "__init__", broken)
+    for in_a_row, wait in ((1, forkserver.RETRY_FIRST), (2, 2 * forkserver.RETRY_FIRST)):
+        assert forkserver.acquire(cfg) is None
+        failure = forkserver._failed[forkserver.server_key(cfg)]
+        assert (failure.in_a_row, failure.reason) == (in_a_row, "the zygote did not start")
+        assert not forkserver.available(cfg) and forkserver.acquire(cfg) is None  # waiting
+        now[0] += wait - 0.5
+        assert not forkserver.available(cfg)
+        now[0] += 0.5
+        assert forkserver.available(cfg)
+    monkeypatch.setattr(forkserver.ForkServer, "__init__", real_init)
+    server = forkserver.acquire(cfg)
+    assert server is not None, "the configuration was given up for good"
+    forkserver.release(server)
+    assert forkserver.server_key(cfg) not in forkserver._failed  # a start that works forgets

@@ -17,6 +17,7 @@ from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
 from .results import CheckResult, SubmissionResult
+from .sandbox.cgroups import isolation_label
 from .sandbox.client import Sandbox, SandboxConfig, WorkerSandbox
 from .sandbox.isolation import Isolation
 from .scoring import score_questions
@@ -128,7 +129,7 @@ def grade(
         questions=score_questions(job.spec, checks),
         status=status,
         notes=tuple(notes),
-        isolation=box.isolation_level,
+        isolation=isolation_label(box.isolation_level),
         hidden=job.hidden_dir is not None,
         duration=round(time.perf_counter() - start, 4),
         fingerprint=submission_fingerprint(submission, job),

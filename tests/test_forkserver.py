@@ -8,6 +8,7 @@ tests/test_sandbox.py at its ``fork`` level; the corpus of attacks in tests/test
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -273,3 +274,104 @@ def test_a_process_full_of_idle_fork_servers_makes_room_for_another_configuratio
         servers.append(server)
         forkserver.release(server)
     assert servers[0] not in forkserver._servers  # the oldest idle one made room
+
+
+LAZY = """
+import os
+
+
+def lazy_imports():
+    import numpy.polynomial
+    import numpy.random
+    return numpy.random.__file__, numpy.polynomial.__file__
+
+
+def where_the_python_is(prefix, keep):
+    try:
+        open(os.path.join(prefix, "planted.txt"), "w").close()
+        wrote = True
+    except OSError:
+        wrote = False
+    return wrote, os.path.isdir(keep) and os.listdir(keep)
+"""
+
+GRADER = """
+import json, site, sys
+site.addsitedir(sys.argv[1])
+from autograder.sandbox.client import SandboxConfig, WorkerSandbox
+from autograder.sandbox.isolation import Isolation
+
+config = SandboxConfig(isolation=Isolation("bwrap"), call_timeout=20, memory_mb=768)
+seen = []
+for _ in range(2):  # the second submission gets a fresh /tmp
+    with WorkerSandbox({"probe.py": sys.argv[2].encode()}, ("probe.py",), config, fork=True) as box:
+        imported = box.call("lazy_imports", (), {})
+        written = box.call("where_the_python_is", (sys.prefix, "/.renew-keep"), {})
+        assert box._server is not None and box._server.renews, "no fork server, or one that renews nothing"
+        seen.append([imported.ok, imported.message, imported.value, written.value])
+print(json.dumps(seen))
+"""
+
+
+def test_an_interpreter_installed_under_tmp_stays_whole_when_tmp_is_renewed(tmp_path: Path) -> None:
+    """A virtual environment made under /tmp (as CI does): the fresh tmpfs each submission gets
+    must still show its interpreter and NumPy, read-only, so that a lazy ``import numpy.random``
+    works, and nothing else of the renewal is visible."""
+    import json
+    import subprocess
+    import sys
+    import sysconfig
+
+    import numpy
+
+    assert str(tmp_path).startswith("/tmp/"), "pytest's temporary folders are not under /tmp here"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    installed = Path(numpy.__file__).parent
+    for folder in (installed, installed.with_name("numpy.libs")):
+        if folder.is_dir():
+            shutil.copytree(folder, Path(site_packages) / folder.name, symlinks=True)
+    ours = sysconfig.get_paths()["purelib"]  # the grader itself and its other dependencies
+    run = subprocess.run([str(python), "-c", GRADER, ours, LAZY], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for ok, message, value, written in json.loads(run.stdout):
+        assert ok, message
+        assert all(path.startswith(site_packages) for path in value), value  # the copy under /tmp
+        assert written == [False, []], "the interpreter is writable, or the renewal's stash is visible"
+
+
+def test_a_fork_server_that_failed_to_start_is_tried_again_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One failed start (a full disk, a busy uid) must not cost the rest of a long batch its
+    fork servers: the configuration waits, twice as long after each failure in a row, then
+    gets a new try."""
+    monkeypatch.setattr(forkserver, "_failed", {})
+    cfg = SandboxConfig(isolation=Isolation("bwrap"), memory_mb=1000)
+    real_init = forkserver.ForkServer.__init__
+    now = [time.monotonic()]
+    monkeypatch.setattr(forkserver.time, "monotonic", lambda: now[0])
+
+    def broken(self: forkserver.ForkServer, config: object) -> None:
+        raise forkserver.ForkServerError("the zygote did not start")
+
+    monkeypatch.setattr(forkserver.ForkServer, "__init__", broken)
+    for in_a_row, wait in ((1, forkserver.RETRY_FIRST), (2, 2 * forkserver.RETRY_FIRST)):
+        assert forkserver.acquire(cfg) is None
+        failure = forkserver._failed[forkserver.server_key(cfg)]
+        assert (failure.in_a_row, failure.reason) == (in_a_row, "the zygote did not start")
+        assert not forkserver.available(cfg) and forkserver.acquire(cfg) is None  # waiting
+        now[0] += wait - 0.5
+        assert not forkserver.available(cfg)
+        now[0] += 0.5
+        assert forkserver.available(cfg)
+    monkeypatch.setattr(forkserver.ForkServer, "__init__", real_init)
+    server = forkserver.acquire(cfg)
+    assert server is not None, "the configuration was given up for good"
+    forkserver.release(server)
+    assert forkserver.server_key(cfg) not in forkserver._failed  # a start that works forgets

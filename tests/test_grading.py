@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import DEMO_SOLUTION
 
 from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import bwrap_problem
 from autograder.spec import load_spec
 from autograder.submission import load_submission
 
@@ -199,3 +202,15 @@ def test_a_missing_module_lists_the_files_that_were_found(demo_course: CourseDir
     assert notes == (
         "demo.py is missing from the submission (found: demo_v1.py, demo_v2.py): name the file you want graded demo.py",
     )
+
+
+def test_the_isolation_field_says_when_sandboxes_go_without_a_memory_cgroup(
+    demo_course: CourseDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if bwrap_problem() is not None:
+        pytest.skip(f"strict isolation unavailable: {bwrap_problem()}")
+    monkeypatch.setattr(cgroups, "availability", lambda: None)
+    assert run(demo_course, demo_course.solution_dir("demo")).isolation == "bwrap"
+    monkeypatch.setattr(cgroups, "availability", lambda: "no cgroup file system is mounted")
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    assert result.isolation == "bwrap, no memory cgroup" and result.score == 5

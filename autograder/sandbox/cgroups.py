@@ -91,6 +91,14 @@ def availability() -> str | None:
     return layout if isinstance(layout, str) else None
 
 
+def isolation_label(level: str) -> str:
+    """What a result's isolation field says for a sandbox of ``level``: the level, and at the
+    bwrap level whether sandboxes go without a memory cgroup here (kernel memory unbounded)."""
+    if level == "bwrap" and availability() is not None:
+        return f"{level}, no memory cgroup"
+    return level
+
+
 def description() -> str:
     """One phrase for the isolation description: what bounds a sandbox's kernel memory."""
     layout = _layout()

@@ -56,6 +56,7 @@ from .isolation import (
     kill_uid,
     read_init_pid,
     seccomp_pipe,
+    shown_inside,
     worker_env,
     zygote_launch,
 )
@@ -202,7 +203,8 @@ class ForkServer:
     def _start_renewer(self) -> bool:
         """Start :mod:`.renew` in the sandbox's mount namespace and renew the folders once."""
         command = [sys.executable, "-I", "-B", str(_HERE / "renew.py"), str(self._init_pid)]
-        command += [str(self._tmp_bytes), str(self._tmp_inodes), "/tmp", SANDBOX_WORKDIR]
+        renewed = ("/tmp", SANDBOX_WORKDIR)
+        command += [str(self._tmp_bytes), str(self._tmp_inodes), *renewed, "--keep", *shown_inside(renewed)]
         try:
             self._renewer = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env()
@@ -402,13 +404,33 @@ def server_key(config: Any) -> tuple[Any, ...]:
 _lock = threading.Lock()
 _servers: list[ForkServer] = []
 _stuck: list[UidSlot] = []
-#: Keys whose fork server failed to start: not tried again in this process.
-_failed: dict[tuple[Any, ...], str] = {}
+#: Seconds before a configuration whose fork server failed to start is tried again; the
+#: wait doubles with each failure in a row, up to :data:`RETRY_MAX`.  Meanwhile its workers
+#: start the plain way: slower, as confined.
+RETRY_FIRST = 5.0
+RETRY_MAX = 300.0
+
+
+class _Failure:
+    """Why a configuration's fork server last failed to start, and when to try again."""
+
+    def __init__(self, reason: str, in_a_row: int) -> None:
+        self.reason = reason
+        self.in_a_row = in_a_row
+        self.retry_at = time.monotonic() + min(RETRY_MAX, RETRY_FIRST * 2 ** (in_a_row - 1))
+
+
+#: Configurations whose fork server failed to start, by key (forgotten on a start that works).
+_failed: dict[tuple[Any, ...], _Failure] = {}
 
 
 def available(config: Any) -> bool:
-    """Whether workers for ``config`` can come from a fork server here (root, bwrap)."""
-    return config.isolation.level == "bwrap" and os.getuid() == 0 and server_key(config) not in _failed
+    """Whether workers for ``config`` can come from a fork server here (root, bwrap), now:
+    not while a failed start of its fork server is being waited out."""
+    if config.isolation.level != "bwrap" or os.getuid() != 0:
+        return False
+    failure = _failed.get(server_key(config))
+    return failure is None or time.monotonic() >= failure.retry_at
 
 
 def acquire(config: Any) -> ForkServer | None:
@@ -440,8 +462,10 @@ def acquire(config: Any) -> ForkServer | None:
         try:
             server = ForkServer(config)
         except (OSError, ForkServerError, GraderError) as exc:
-            _failed[key] = str(exc)
+            last = _failed.get(key)
+            _failed[key] = _Failure(str(exc), 1 if last is None else last.in_a_row + 1)
             return None
+        _failed.pop(key, None)
         server.busy = True
         _servers.append(server)
         return server

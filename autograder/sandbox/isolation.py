@@ -425,6 +425,16 @@ def end_sandbox(proc: subprocess.Popen[bytes], init: Callable[[], int | None], t
         proc.wait()
 
 
+def shown_inside(folders: tuple[str, ...]) -> tuple[str, ...]:
+    """The read-only folders a sandbox shows (the interpreter's, NumPy's) that lie inside
+    one of ``folders``: a tmpfs mounted over such a folder must bind them back."""
+    kept: list[str] = []
+    for path in (*_python_folders(), *_numpy_folders()):
+        if _inside(path, folders) and not _inside(path, kept):
+            kept.append(path)
+    return tuple(kept)
+
+
 def _inside(path: str, roots: tuple[str, ...] | list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ..spec import DEFAULT_FORBIDDEN, Limits
 from .cgroups import MARGIN_BYTES, PIDS_MARGIN
 from .isolation import Isolation
 
 MiB = 1024 * 1024
+#: The limits an assignment gets when its assignment.toml sets none: a sandbox's defaults.
+_DEFAULT_LIMITS = Limits()
 
 #: How a call into student code ended.  ``ok`` carries a value.
 CallKind = Literal[
@@ -59,17 +62,22 @@ class CallOutcome:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Limits and policy for one submission's worker."""
+    """Limits and policy for one submission's worker.
+
+    The first five default to an assignment's defaults (:class:`autograder.spec.Limits`,
+    ``DEFAULT_FORBIDDEN``): a sandbox made without a spec is limited like one made from
+    an assignment.toml that sets no limit.
+    """
 
     #: Wall seconds for one call.
-    call_timeout: float = 10.0
+    call_timeout: float = _DEFAULT_LIMITS.call_timeout
     #: Address space of the worker, MiB.
-    memory_mb: int = 2048
+    memory_mb: int = _DEFAULT_LIMITS.memory_mb
     #: CPU seconds of one worker process (a restarted worker starts again).
-    cpu_seconds: int = 120
+    cpu_seconds: int = _DEFAULT_LIMITS.cpu_seconds
     #: Characters of printed output kept per call.
-    output_bytes: int = 65536
-    forbidden: tuple[str, ...] = ("torch", "tensorflow", "jax", "scipy", "ctypes")
+    output_bytes: int = _DEFAULT_LIMITS.output_bytes
+    forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN
     isolation: Isolation = field(default_factory=lambda: Isolation.detect("auto"))
     #: Wall seconds of student code for the whole sandbox, all calls and start-ups
     #: together; None means twice ``cpu_seconds``.  Once spent, calls fail at once.

@@ -48,14 +48,8 @@ from autograder.plugin import check_seed
 from autograder.results import SubmissionResult
 from autograder.sandbox import forkserver
 from autograder.sandbox.client import WorkerSandbox
-from autograder.sandbox.isolation import (
-    UID_BASE,
-    UID_SLOTS,
-    Isolation,
-    UidSlot,
-    bwrap_problem,
-    processes_of,
-)
+from autograder.sandbox.isolation import Isolation, bwrap_problem
+from autograder.sandbox.launch import UID_BASE, UID_SLOTS, UidSlot, processes_of
 from autograder.spec import load_spec
 from autograder.submission import load_submission
 

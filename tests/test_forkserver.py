@@ -21,7 +21,8 @@ from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
 from autograder.sandbox import forkserver
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
-from autograder.sandbox.isolation import Isolation, bwrap_problem, processes_of, seccomp_filter
+from autograder.sandbox.isolation import Isolation, bwrap_problem
+from autograder.sandbox.launch import processes_of, seccomp_filter
 from autograder.spec import load_spec
 from autograder.submission import load_submission
 

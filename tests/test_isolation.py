@@ -22,9 +22,10 @@ import pytest
 
 import autograder
 from autograder.errors import IsolationUnavailable
-from autograder.sandbox import isolation
+from autograder.sandbox import isolation, launch
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
-from autograder.sandbox.isolation import Isolation, UidSlot, bwrap_problem, processes_of
+from autograder.sandbox.isolation import Isolation, bwrap_problem
+from autograder.sandbox.launch import UidSlot, processes_of
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="per-sandbox uids need root (non-root runs as itself)")
@@ -278,14 +279,14 @@ def test_pid_uts_and_privileges_are_its_own() -> None:
         assert seen["no_new_privs"] == "1"
         assert int(seen["cap_eff"], 16) == 0
         if os.getuid() == 0:
-            assert seen["uid"] == seen["gid"] == box.uid and box.uid >= isolation.UID_BASE
+            assert seen["uid"] == seen["gid"] == box.uid and box.uid >= launch.UID_BASE
             assert seen["groups"] in ([], [box.uid])
             assert int(seen["cap_bnd"], 16) == 0
 
 
 @needs_bwrap
 def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> None:
-    if isolation.seccomp_filter() is None:
+    if launch.seccomp_filter() is None:
         pytest.skip(f"no seccomp table for this machine ({os.uname().machine})")
     with sandbox(max_processes=2) as box:
         seen = call(box, "kernel_interfaces")
@@ -350,7 +351,7 @@ def test_network_namespace_hides_the_hosts_loopback() -> None:
         with sandbox() as box:
             assert call(box, "look")["interfaces"] == ["lo"]
             # No TCP socket at all under the seccomp filter; refused by the empty loopback without it.
-            refused = "OSError" if isolation.seccomp_filter() is not None else "ConnectionRefusedError"
+            refused = "OSError" if launch.seccomp_filter() is not None else "ConnectionRefusedError"
             assert call(box, "connect", port) == refused
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -473,9 +474,9 @@ def test_uid_lock_files_are_never_followed_through_symlinks(tmp_path: Path, monk
     folder.mkdir(mode=0o700)
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    uid = isolation.UID_BASE + isolation.UID_SLOTS - 1
+    uid = launch.UID_BASE + launch.UID_SLOTS - 1
     (folder / f"uid-{uid}.lock").symlink_to(victim)
-    monkeypatch.setattr(isolation, "_lock_folder", lambda: folder)
+    monkeypatch.setattr(launch, "_lock_folder", lambda: folder)
     assert UidSlot.try_claim(uid) is None
     assert victim.read_text() == "precious"
     slot = UidSlot.try_claim(uid - 1)
@@ -489,7 +490,7 @@ def test_bwrap_command_line_hides_everything_it_does_not_bind(tmp_path: Path) ->
     work = tmp_path / "work"
     work.mkdir()
     (work / "m.py").write_text("")
-    how = isolation.launch(cfg.isolation, tmp_path, work, tmp_path, cfg, 61234)
+    how = launch.launch(cfg.isolation, tmp_path, work, tmp_path, cfg, 61234)
     argv = how.argv
     for flag in (
         "--unshare-pid",
@@ -560,14 +561,15 @@ def test_notebook_kernel_has_the_workers_filter_and_limits_and_cannot_write_its_
 
     import nbformat
 
-    from autograder.notebooks.execute import KERNEL_OPEN_FILES, run_notebook
+    from autograder.notebooks.execute import run_notebook
+    from autograder.sandbox.launch import KERNEL_OPEN_FILES
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(KERNEL_PROBE)])
     run = run_notebook(nb, cell_timeout=30, sandbox=SandboxConfig(isolation=Isolation("bwrap")))
     assert run.status == "ok", run.message
     text = "".join(o.get("text", "") for o in run.cells[0].outputs)
     seen = json.loads(text.split("SEEN ", 1)[1])
-    if isolation.seccomp_filter() is not None:
+    if launch.seccomp_filter() is not None:
         assert seen["seccomp"] == ["2"] and seen["memfd"] == "PermissionError"
         assert "Operation not permitted" in seen["unshare -U -r"], seen
     assert seen["nofile"] == [KERNEL_OPEN_FILES, KERNEL_OPEN_FILES]

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,7 +37,8 @@ from nbformat import NotebookNode
 from ..paths import CourseDir
 from ..sandbox.base import SandboxConfig, cgroup_limits
 from ..sandbox.cgroups import SandboxCgroup
-from ..sandbox.isolation import UidSlot, kernel_launch, kill_uid, needs_own_uid, seccomp_filter
+from ..sandbox.isolation import needs_own_uid
+from ..sandbox.launch import UidSlot, end_sandbox, kernel_config, kernel_launch, kill_uid, read_init_pid, seccomp_filter
 from ..spec import AssignmentSpec
 from .cells import CodeCell, drop_magics, read_notebook
 from .handout import handout_problems, handout_title, read_handout, with_solution
@@ -54,13 +55,10 @@ MAX_TEXT_PER_CELL = 20_000
 MAX_SOURCE_CHARS = 5_000
 MAX_IMAGE_BYTES = 1_000_000
 MAX_IMAGES = 40
-#: Threads of an idle IPython kernel (shell, control, iopub, heartbeat, ...), with room to spare.
-KERNEL_THREADS = 16
-#: Open files of the kernel: its ZeroMQ sockets and what a notebook opens, no more (each
-#: could be a file of ``file_bytes`` in a tmpfs).
-KERNEL_OPEN_FILES = 256
-#: The file descriptor bubblewrap reads the seccomp filter from, in the kernel's launch.
+#: The file descriptors bubblewrap reads the seccomp filter from and writes its init's pid
+#: to, in the kernel's launch.
 _SECCOMP_FD = 9
+_INFO_FD = 8
 #: Output bytes received per cell beyond which further outputs are dropped on arrival.
 MAX_RECEIVED_PER_CELL = 4_000_000
 
@@ -70,29 +68,6 @@ RunStatus = Literal["ok", "error", "timeout", "died", "not_started"]
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CELL_IN = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 _IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
-
-#: Runs in the sandbox before the kernel: sets the limits, then becomes the kernel.
-_LAUNCHER = """
-import os, resource, sys
-memory, cpu, fsize, nproc, nofile = (int(a) for a in sys.argv[1:6])
-limits = [(resource.RLIMIT_AS, memory, memory), (resource.RLIMIT_CPU, cpu, cpu + 5),
-          (resource.RLIMIT_FSIZE, fsize, fsize), (resource.RLIMIT_CORE, 0, 0),
-          (resource.RLIMIT_NOFILE, nofile, nofile), (resource.RLIMIT_MEMLOCK, 0, 0)]
-if hasattr(resource, "RLIMIT_MSGQUEUE"):
-    limits.append((resource.RLIMIT_MSGQUEUE, 0, 0))
-if nproc > 0:
-    limits.append((resource.RLIMIT_NPROC, nproc, nproc))
-for which, soft, hard in limits:
-    old_soft, old_hard = resource.getrlimit(which)
-    if old_hard != resource.RLIM_INFINITY:
-        soft, hard = min(soft, old_hard), min(hard, old_hard)
-    try:
-        resource.setrlimit(which, (soft, hard))
-    except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
-        pass
-os.environ.pop("JPY_PARENT_PID", None)
-os.execv(sys.executable, [sys.executable, "-B", *sys.argv[6:]])
-"""
 
 
 @dataclass(frozen=True)
@@ -137,11 +112,11 @@ class NotebookRun:
 def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfig | None = None) -> NotebookRun:
     """Execute every code cell of ``nb`` in a fresh kernel; never raises for the notebook's faults.
 
-    With ``sandbox`` the kernel runs at ``sandbox.isolation`` with its memory and
-    CPU limits; without, in a plain subprocess (trusted notebooks only).  The
-    kernel's working folder is a fresh, empty temporary one.  A cell that runs
-    longer than ``cell_timeout`` seconds stops the run; the cells after it are
-    reported as not run.
+    With ``sandbox`` the kernel runs at ``sandbox.isolation``, started, limited,
+    confined and killed like a worker (see :mod:`autograder.sandbox.launch`); without,
+    in a plain subprocess (trusted notebooks only).  The kernel's working folder is a
+    fresh, empty temporary one.  A cell that runs longer than ``cell_timeout`` seconds
+    stops the run; the cells after it are reported as not run.
     """
     nb = copy.deepcopy(nb)
     start = time.perf_counter()
@@ -159,17 +134,23 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfi
         if sandbox is not None and needs_own_uid(sandbox.isolation):
             slot = UidSlot.acquire()
         if sandbox is not None and sandbox.isolation.level == "bwrap":
-            memory, processes = cgroup_limits(sandbox)
-            cgroup = SandboxCgroup.create(memory, processes + KERNEL_THREADS)
-        argv, popen = _kernel_command(root, shared, sandbox, slot.uid if slot else None, cgroup)
-        return _run(nb, argv, popen, root, shared, cell_timeout, sandbox, start)
+            cgroup = SandboxCgroup.create(*cgroup_limits(kernel_config(sandbox)))
+        uid = slot.uid if slot else None
+        argv, popen = _kernel_command(root, shared, sandbox, uid, cgroup)
+        return _run(nb, argv, popen, root, shared, cell_timeout, sandbox, start, uid)
     finally:
         if slot is not None:
-            kill_uid(slot.uid)
-            slot.release()
+            if kill_uid(slot.uid):
+                slot.release()
+            else:
+                _STUCK_SLOTS.append(slot)  # never hand out a uid with a live process
         if cgroup is not None:
             cgroup.remove()
         shutil.rmtree(root, ignore_errors=True)
+
+
+#: Uids whose processes would not die: never handed out again by this process.
+_STUCK_SLOTS: list[UidSlot] = []
 
 
 def _kernel_command(
@@ -177,43 +158,37 @@ def _kernel_command(
 ) -> tuple[list[str], dict[str, Any]]:
     """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid.
 
-    At the bwrap level the kernel gets the worker's seccomp filter, and, with ``cgroup``,
-    runs in that memory and pids cgroup (see :mod:`autograder.sandbox.cgroups`)."""
+    At the bwrap level a shell hands bubblewrap the workers' seccomp filter and the file
+    its init's pid goes to (``root / "init.json"``) on known fds (the Popen is
+    jupyter_client's); with ``cgroup`` the kernel runs in that memory and pids cgroup
+    (see :mod:`autograder.sandbox.cgroups`)."""
     if sandbox is None:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
     work = root / "work"
     if uid is not None and sandbox.isolation.level == "rlimits":
         os.chown(work, uid, uid)
-    program = [
-        sys.executable,
-        "-I",
-        "-B",
-        "-c",
-        _LAUNCHER,
-        str(sandbox.memory_mb * 1024 * 1024),
-        str(sandbox.cpu_seconds),
-        str(sandbox.file_bytes),
-        str(KERNEL_THREADS + sandbox.max_processes if uid is not None else -1),
-        str(KERNEL_OPEN_FILES),
-        "-m",
-        "ipykernel_launcher",
-        "-f",
-        "{connection_file}",
-    ]
-    # The kernel's network namespace is its own (and ZeroMQ aborts without IP sockets).
-    program_filter = seccomp_filter(unix_sockets_only=False) if sandbox.isolation.level == "bwrap" else None
-    seccomp_fd = _SECCOMP_FD if program_filter is not None else None
-    how = kernel_launch(sandbox.isolation, program, work, shared, root / "mask", sandbox, uid, seccomp_fd)
+    program_filter = seccomp_filter() if sandbox.isolation.level == "bwrap" else None
+    bwrap = sandbox.isolation.level == "bwrap"
+    how = kernel_launch(
+        sandbox.isolation,
+        work,
+        shared,
+        root / "mask",
+        sandbox,
+        uid,
+        info_fd=_INFO_FD if bwrap else None,
+        seccomp_fd=_SECCOMP_FD if program_filter is not None else None,
+    )
     popen: dict[str, Any] = {}
     if how.popen_user is not None:
         popen = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
     argv = how.argv
-    if program_filter is not None:
-        # The Popen is jupyter_client's: a shell hands bubblewrap the filter on a known fd.
+    if bwrap:
         path = root / "seccomp.bpf"
-        path.write_bytes(program_filter)
+        path.write_bytes(program_filter or b"")
         os.chmod(path, 0o600)
-        argv = ["/bin/sh", "-c", f'exec "$@" {_SECCOMP_FD}<"$0"', str(path), *argv]
+        redirects = f'{_SECCOMP_FD}<"$0" {_INFO_FD}>"$info"'
+        argv = ["/bin/sh", "-c", f'info=$1; shift; exec "$@" {redirects}', str(path), str(root / "init.json"), *argv]
     if cgroup is not None:
         argv = cgroup.wrap(argv)
     return argv, popen
@@ -228,11 +203,12 @@ def _run(
     cell_timeout: float,
     sandbox: SandboxConfig | None,
     start: float,
+    uid: int | None,
 ) -> NotebookRun:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     work = root / "work"
-    km = _kernel_manager(argv, shared)
+    km = _kernel_manager(argv, shared, lambda: _init_pid(root / "init.json"), uid)
     client = _client(nb, km, cell_timeout)
     current: dict[str, int] = {}
 
@@ -268,6 +244,8 @@ def _run(
             raise
         status = "not_started" if "index" not in current else "died"
         message = str(exc)
+    finally:
+        km.end_sandbox()  # already done when nbclient shut the kernel down
     tail = _tail(stderr_path)
     cells = _cell_runs(nb, status, current.get("index"), cell_timeout)
     if status == "timeout":
@@ -297,12 +275,16 @@ def _run(
     )
 
 
-def _kernel_manager(argv: list[str], shared: Path) -> Any:
+def _kernel_manager(argv: list[str], shared: Path, init: Callable[[], int | None], uid: int | None) -> Any:
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
 
     class SandboxedKernelManager(AsyncKernelManager):
-        """Starts ``argv`` (no kernelspec lookup); the connection file readable by the kernel's uid."""
+        """Starts ``argv`` (no kernelspec lookup), the connection file readable by the kernel's
+        uid, and kills the kernel as every sandbox is killed (:func:`end_sandbox`: the pid
+        namespace's init ``init()``, then every process of ``uid``)."""
+
+        sandbox_process: subprocess.Popen[bytes] | None = None
 
         @property
         def kernel_spec(self) -> KernelSpec:
@@ -312,12 +294,38 @@ def _kernel_manager(argv: list[str], shared: Path) -> Any:
             super().write_connection_file(**kwargs)
             os.chmod(self.connection_file, 0o644)
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            if self.provisioner is not None:
+                self.sandbox_process = getattr(self.provisioner, "process", None)
+
+        async def _async_kill_kernel(self, restart: bool = False) -> None:
+            self.end_sandbox()
+            await super()._async_kill_kernel(restart=restart)
+
+        def end_sandbox(self) -> None:
+            """Kill the kernel's sandbox and every process of its uid, and reap it (once)."""
+            if self.sandbox_process is not None:
+                end_sandbox(self.sandbox_process, init, uid)
+
     km = SandboxedKernelManager(kernel_name="python3")
     km.connection_file = str(shared / "kernel.json")
     if os.name == "posix":
         km.transport = "ipc"
         km.ip = str(shared / "kernel")
     return km
+
+
+def _init_pid(path: Path) -> int | None:
+    """The host pid of a kernel sandbox's init, from the file bubblewrap wrote it to."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        return read_init_pid(fd)
+    finally:
+        os.close(fd)
 
 
 def _client(nb: NotebookNode, km: Any, cell_timeout: float) -> Any:

@@ -33,13 +33,15 @@ from . import forkserver, protocol
 from .base import CallKind, CallOutcome, Sandbox, SandboxConfig, cgroup_limits
 from .cgroups import SandboxCgroup
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
-from .isolation import (
+from .isolation import needs_own_uid
+from .launch import (
+    SANDBOX_FILES,
     UidSlot,
     end_sandbox,
     kill_uid,
     launch,
-    needs_own_uid,
     read_init_pid,
+    rlimits,
     seccomp_pipe,
     worker_env,
 )
@@ -165,7 +167,7 @@ class WorkerSandbox:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             os.chmod(target, 0o644)
-        for name in ("worker.py", "protocol.py"):
+        for name in SANDBOX_FILES:
             shutil.copy(_HERE / name, self._workerdir / name)
             os.chmod(self._workerdir / name, 0o644)
         for folder in (self._workdir, self._workerdir, self._maskdir):
@@ -239,11 +241,7 @@ class WorkerSandbox:
         assert self._proc.stdin is not None
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._spawned_at = time.monotonic()
-        if self.uid is not None:
-            processes = 1 + self.config.max_processes  # the worker itself counts
-        else:
-            processes = 0 if self.config.max_processes == 0 else -1
-        self._send_config(processes, with_files=False)
+        self._send_config(with_files=False)
 
     def _spawn_forked(self, server: ForkServer) -> None:
         """Fork the worker from ``server``'s zygote; its files arrive with its first frame."""
@@ -257,20 +255,18 @@ class WorkerSandbox:
         assert self._proc.stdin is not None
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._spawned_at = time.monotonic()
-        self._send_config(1 + self.config.max_processes, with_files=True)
+        self._send_config(with_files=True)
 
-    def _send_config(self, processes: int, with_files: bool) -> None:
-        """The worker's first frame: nonce, modules, limits (and the files, when forked)."""
+    def _send_config(self, with_files: bool) -> None:
+        """The worker's first frame: nonce, modules, its uid and rlimits (which it enters
+        before any student code, see :mod:`.confine`), and the files, when forked."""
         cfg = {
             "nonce": self._nonce,
             "modules": list(self.modules),
             "forbidden": list(self.config.forbidden),
-            "memory_mb": self.config.memory_mb,
-            "cpu_seconds": self.config.cpu_seconds,
             "output_bytes": self.config.output_bytes,
-            "file_bytes": self.config.file_bytes,
-            "open_files": self.config.open_files,
-            "processes": processes,
+            "uid": self.uid,
+            "limits": rlimits(self.config, self.uid),
             "files": list(self._files) if with_files else [],
         }
         blobs = list(self._files.values()) if with_files else []
@@ -403,7 +399,7 @@ class WorkerSandbox:
         A forked worker is killed through its fork server, unless ``forked`` is
         False (closing: the fork server's clean-up kills it).
 
-        A plain worker's sandbox is ended by :func:`.isolation.end_sandbox`: its init
+        A plain worker's sandbox is ended by :func:`.launch.end_sandbox`: its init
         first (killing bubblewrap first would leave the namespace's teardown to
         happen later, unobserved), then whatever is left of the uid.
         """
@@ -416,8 +412,10 @@ class WorkerSandbox:
                 if stream is not None:
                     stream.close()
             return
-        if proc is not None:
-            end_sandbox(proc, self._sandbox_init)
+        if proc is None:
+            gone = kill_uid(self.uid) if self.uid is not None else True
+        else:
+            gone = end_sandbox(proc, self._sandbox_init, self.uid)
             for stream in (proc.stdin, proc.stdout):
                 if stream is not None:
                     try:
@@ -428,7 +426,7 @@ class WorkerSandbox:
             os.close(self._info)
             self._info = None
         self._init_pid = None
-        if self.uid is not None and not kill_uid(self.uid):
+        if not gone:
             # Should never happen: a process of our uid that survives SIGKILL.  Keep the
             # uid locked for this process's life, and use another one from now on.
             if self._slot is not None:

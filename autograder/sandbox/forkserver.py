@@ -49,14 +49,14 @@ from ..errors import GraderError
 from . import cgroups
 from .base import cgroup_limits
 from .cgroups import SandboxCgroup
-from .isolation import (
-    SANDBOX_WORKDIR,
+from .isolation import SANDBOX_WORKDIR, shown_inside
+from .launch import (
+    SANDBOX_FILES,
     UidSlot,
     end_sandbox,
     kill_uid,
     read_init_pid,
     seccomp_pipe,
-    shown_inside,
     worker_env,
     zygote_launch,
 )
@@ -165,7 +165,7 @@ class ForkServer:
         workerdir, maskdir = self._tmp / "worker", self._tmp / "mask"
         for folder in (workerdir, maskdir):
             folder.mkdir()
-        for name in ("worker.py", "protocol.py", "zygote.py"):
+        for name in (*SANDBOX_FILES, "zygote.py"):
             shutil.copy(_HERE / name, workerdir / name)
             os.chmod(workerdir / name, 0o644)
         for folder in (self._tmp, workerdir, maskdir):
@@ -364,8 +364,10 @@ class ForkServer:
         self.broken = True
         self._ctl.close()
         proc, self._proc = self._proc, None
-        if proc is not None:
-            end_sandbox(proc, lambda: self._init_pid or read_init_pid(self._info))
+        if proc is None:
+            gone = kill_uid(self.uid)
+        else:
+            gone = end_sandbox(proc, lambda: self._init_pid or read_init_pid(self._info), self.uid)
         if self._info is not None:
             os.close(self._info)
             self._info = None
@@ -378,7 +380,7 @@ class ForkServer:
                     stream.close()
         slot, self._slot = self._slot, None
         if slot is not None:
-            if kill_uid(self.uid):
+            if gone:
                 slot.release()
             else:
                 _stuck.append(slot)  # never hand out a uid with a live process

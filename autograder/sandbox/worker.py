@@ -1,14 +1,15 @@
 """The untrusted side: import a submission and serve calls to its functions over a pipe.
 
 Run as ``python -I worker.py`` in a fresh folder holding the student's files,
-with ``protocol.py`` beside this file.  It may import only the standard library,
-NumPy and ``protocol``.  Every reply carries the nonce of the run and the id of
+with ``protocol.py`` and ``confine.py`` beside this file.  It may import only the
+standard library, NumPy and those two.  Every reply carries the nonce of the run and the id of
 the request it answers.  Student code runs in this process and can rewrite any
 of it (raw memory writes through NumPy's array interface reach anything), so
 nothing here is a defence: the import blocker only turns a forbidden import
-into a message naming file and line, the limits are set by the kernel, and the
+into a message naming file and line, the limits are set by the kernel (lowered
+by :mod:`.confine` before any student code, from the first frame), and the
 harness validates every reply.  The defences are outside: the OS isolation of
-:mod:`.isolation` and the harness of :mod:`.client`.
+:mod:`.isolation` and :mod:`.launch`, and the harness of :mod:`.client`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import importlib.util
 import inspect
 import io
 import os
-import resource
 import sys
 import time
 import traceback
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np  # loaded before the address-space limit is set
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+import confine
 import protocol
 
 WORKDIR = os.path.realpath(os.getcwd())
@@ -250,38 +251,6 @@ def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, An
     return modules, report
 
 
-def _apply_limits(cfg: dict[str, Any]) -> None:
-    """Lower soft and hard limits alike, so student code cannot raise them again."""
-
-    def set_limit(which: int, value: int) -> None:
-        try:
-            hard = resource.getrlimit(which)[1]
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
-            pass
-
-    set_limit(resource.RLIMIT_AS, int(cfg["memory_mb"]) * 1024 * 1024)
-    # SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later if ignored.
-    try:
-        cpu = int(cfg["cpu_seconds"])
-        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
-        if hard == resource.RLIM_INFINITY or hard > cpu + 1:
-            hard = cpu + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (min(cpu, hard), hard))
-    except (ValueError, OSError):
-        pass
-    set_limit(resource.RLIMIT_FSIZE, int(cfg["file_bytes"]))
-    set_limit(resource.RLIMIT_CORE, 0)
-    set_limit(resource.RLIMIT_NOFILE, int(cfg["open_files"]))
-    for name in ("RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE"):
-        if hasattr(resource, name):
-            set_limit(getattr(resource, name), 0)
-    if int(cfg["processes"]) >= 0 and hasattr(resource, "RLIMIT_NPROC"):
-        set_limit(resource.RLIMIT_NPROC, int(cfg["processes"]))
-
-
 def read_exact_from(stream: Any) -> Any:
     """``read(n)``: exactly ``n`` bytes from ``stream``, fewer only at its end."""
 
@@ -305,6 +274,10 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
     # at the fd level and a capped buffer at the Python level.
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     replies = os.fdopen(os.dup(1), "wb")
+    read_exact = read_exact_from(requests)
+    cfg, _ = first if first is not None else protocol.read_frame(read_exact, 1 << 20)
+    uid = cfg.get("uid")
+    confine.enter(dict(cfg["limits"]), int(uid) if uid is not None else None)
     # Everything on stderr so far came from the start-up, none from student code.
     os.write(2, STARTED + b"\n")
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -312,8 +285,6 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
 
-    read_exact = read_exact_from(requests)
-    cfg, _ = first if first is not None else protocol.read_frame(read_exact, 1 << 20)
     nonce = cfg["nonce"]
     capture = CappedText(int(cfg["output_bytes"]))
     sys.stdout = sys.stderr = capture
@@ -325,7 +296,6 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
         if name.partition(".")[0] in forbidden:
             del sys.modules[name]  # so that `import ctypes` goes through the blocker
     sys.path.insert(0, WORKDIR)
-    _apply_limits(cfg)
 
     call_id = ""
 

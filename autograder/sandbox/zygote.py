@@ -14,7 +14,8 @@ Requests, one JSON object per packet:
     exec from granting any), in a session of its own, with the descriptors as
     its stdin, stdout and stderr and nothing else open, then serves the
     harness exactly as a freshly started ``worker.py`` does (the submission's
-    files arrive in its first frame).  Reply ``{"op": "forked", "job": ID}``.
+    files arrive in its first frame, with the limits it enters with the uid through
+    :mod:`.confine`, as every sandboxed process does).  Reply ``{"op": "forked", "job": ID}``.
 ``{"op": "kill", "job": ID, "uid": N}``
     Fork a killer as ``N`` that sends SIGKILL to every process it may signal
     (``kill(-1)``: every process of ``N`` in this pid namespace, which is all
@@ -54,6 +55,7 @@ import traceback
 import numpy  # noqa: F401 - the point of the zygote: every worker starts with it loaded
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+import confine
 import protocol
 import worker
 
@@ -66,13 +68,6 @@ DIRTY = 3
 REPLIES = {"kill": "killed", "clean": "cleaned"}
 #: The pid namespace's last pid before every fork: each worker gets the pid after it.
 PID_BASE = 999
-
-
-def _become(uid: int) -> None:
-    """Drop to ``uid`` for good: no groups, real, effective and saved ids all ``uid``."""
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
 
 
 def _empty(folder: str) -> bool:
@@ -292,13 +287,13 @@ def _child(op: str, uid: int, fds: list[int], ctl: socket.socket, wakeup: tuple[
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
             first = protocol.read_frame(worker.read_exact_from(os.fdopen(0, "rb", 0, closefd=False)), 1 << 30)
             _prepare_workdir([str(n) for n in first[0].get("files", [])], first[1])
-            _become(uid)
+            confine.enter(dict(first[0]["limits"]), uid)  # worker.main enters again: a no-op
             for folder in WRITABLE:  # what a killed worker of this submission left
                 _empty(folder)
             os.chdir(WORKDIR)
             worker.main(first)
             os._exit(0)
-        _become(uid)
+        confine.enter({}, uid)
         ok = _kill_all()
         if op == "clean":
             ok = all([_empty(folder) for folder in WRITABLE]) and ok

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -634,3 +635,192 @@ def test_each_sandbox_runs_in_a_memory_cgroup_of_its_own(fork: bool) -> None:
     assert "cgroup" in Isolation.detect("bwrap").reason
     if not fork:
         assert not any(f.exists() for f in folders)  # removed with the sandbox
+
+
+# -- one launcher: the same confinement on every path ------------------------------------------
+
+ATTEMPTS = '''
+import errno, os, resource, socket, subprocess, time
+
+
+def _code(exc):
+    return errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+
+
+def attempts(token, names):
+    """Everything a hostile submission tries, and what it found out."""
+    seen = {"uid": os.getuid(),
+            "limits": {n: list(resource.getrlimit(getattr(resource, "RLIMIT_" + n))) for n in names}}
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+        seen["inet"] = "created"
+    except OSError as exc:
+        seen["inet"] = _code(exc)
+    try:
+        os.setuid(0)
+        seen["setuid"] = "root"
+    except OSError as exc:
+        seen["setuid"] = _code(exc)
+    run = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True)
+    seen["unshare"] = [run.returncode, run.stdout.strip()]
+    # Forks until refused: each child waits for the pipe to close.
+    r, w = os.pipe()
+    children, errors = [], []
+    for _ in range(64):
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            errors.append(_code(exc))
+            break
+        if pid == 0:
+            os.close(w)
+            os.read(r, 1)
+            os._exit(0)
+        children.append(pid)
+    os.close(w)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(r)
+    seen["forks"], seen["fork errors"] = len(children), errors
+    # A daemon: double fork, a session of its own, then a program that outlives the call.
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", token])
+        os._exit(0)
+    os.wait()
+    time.sleep(0.3)
+    seen["daemon alive"] = any(_cmdline(p) == ["sleep", token] for p in os.listdir("/proc") if p.isdigit())
+    return seen
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/" + pid + "/cmdline", "rb") as f:
+            return f.read().decode(errors="replace").split("\\0")[:-1]
+    except OSError:
+        return None
+
+
+def hog():
+    return bytearray(4 << 30)
+'''
+
+PATHS = ["plain", "forked", "kernel"]
+
+
+def running_with(token: str) -> list[int]:
+    """Host pids of live processes whose command line is ``sleep TOKEN``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes() == f"sleep\0{token}\0".encode():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def attack(path: str, config: SandboxConfig, token: str) -> tuple[dict[str, Any], str, SandboxConfig]:
+    """Run ATTEMPTS and then ``hog`` on ``path`` and end its sandbox; (what ATTEMPTS saw, how
+    ``hog`` ended, the configuration its limits come from)."""
+    import json
+
+    import nbformat
+
+    from autograder.notebooks.execute import run_notebook
+    from autograder.sandbox import forkserver
+
+    names = sorted(launch.rlimits(config, 1))
+    if path == "kernel":
+        cells = [f"{ATTEMPTS}\nimport json\nprint('SEEN ' + json.dumps(attempts({token!r}, {names!r})))", "hog()"]
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        run = run_notebook(nb, cell_timeout=60, sandbox=config)
+        assert run.cells[0].status == "ok", run.cells[0]
+        text = "".join(o.get("text", "") for o in run.cells[0].outputs)
+        return json.loads(text.split("SEEN ", 1)[1]), run.cells[1].message, launch.kernel_config(config)
+    box = WorkerSandbox({"probe.py": ATTEMPTS.encode()}, ("probe.py",), config, fork=path == "forked")
+    try:
+        seen = call(box, "attempts", token, names)
+        assert (box._server is not None) == (path == "forked")
+        assert running_with(token), "the daemon is not running on the host"
+        memory = box.call("hog", (), {})
+    finally:
+        box.close()
+        forkserver.settle_all()
+    return seen, f"{memory.kind}: {memory.message}", config
+
+
+@needs_bwrap
+@needs_root
+@pytest.mark.slow
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> None:
+    """A plain worker, a worker forked by the zygote and a notebook kernel: no IP socket, no
+    way back to root or into a user namespace, forks bounded by the process limit, a memory
+    limit, a daemon that does not outlive the sandbox, and the rlimits of one table."""
+    config = SandboxConfig(isolation=Isolation("bwrap"), call_timeout=30, memory_mb=1024, max_processes=4)
+    token = f"{3000 + os.getpid() % 1000}.{time.time_ns() % 10**9}"
+    seen, memory, limited_by = attack(path, config, token)
+    if launch.seccomp_filter() is not None:
+        assert seen["inet"] == "EAFNOSUPPORT", seen
+        assert seen["unshare"][0] != 0 and seen["unshare"][1] != "0", seen
+    assert seen["uid"] >= launch.UID_BASE and seen["setuid"] == "EPERM", seen
+    assert seen["limits"] == {k: list(v) for k, v in launch.rlimits(limited_by, seen["uid"]).items()}
+    allowed = launch.rlimits(limited_by, seen["uid"])["NPROC"][0] - 1  # the process itself counts
+    assert 1 <= seen["forks"] <= allowed and seen["fork errors"] == ["EAGAIN"], seen
+    assert "memory" in memory.lower(), memory
+    assert seen["daemon alive"], seen
+    assert running_with(token) == [], f"the daemon of the {path} sandbox outlived it"
+
+
+def test_one_rlimit_table_for_workers_and_kernels() -> None:
+    config = SandboxConfig(
+        isolation=Isolation("bwrap"), memory_mb=300, cpu_seconds=7, file_bytes=1 << 20, open_files=20, max_processes=2
+    )
+    assert launch.rlimits(config, 61000) == {
+        "AS": (300 << 20, 300 << 20),
+        "CPU": (7, 8),
+        "FSIZE": (1 << 20, 1 << 20),
+        "NOFILE": (20, 20),
+        "CORE": (0, 0),
+        "MEMLOCK": (0, 0),
+        "MSGQUEUE": (0, 0),
+        "NPROC": (3, 3),
+    }
+    # Without a uid of its own, RLIMIT_NPROC would count the harness's processes too.
+    assert "NPROC" not in launch.rlimits(config, None)
+    assert launch.rlimits(replace(config, max_processes=0), None)["NPROC"] == (0, 0)
+    kernel = launch.rlimits(launch.kernel_config(config), 61000)
+    assert (
+        kernel["NPROC"] == (1 + launch.KERNEL_THREADS + 2,) * 2 and kernel["NOFILE"] == (launch.KERNEL_OPEN_FILES,) * 2
+    )
+    assert {k: v for k, v in kernel.items() if k not in ("NPROC", "NOFILE")} == {
+        k: v for k, v in launch.rlimits(config, 61000).items() if k not in ("NPROC", "NOFILE")
+    }
+
+
+def test_end_sandbox_never_kills_a_pid_that_is_no_longer_its_init() -> None:
+    """bubblewrap's init pid is killed only while it is bubblewrap's child: once that init is
+    gone the pid may be another process's, which must survive."""
+    bystander = subprocess.Popen(["sleep", "60"])
+    sandbox = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        assert launch.end_sandbox(sandbox, lambda: bystander.pid, timeout=1)
+        assert sandbox.returncode == -signal.SIGKILL  # by the process group kill instead
+        assert bystander.poll() is None, "a process that was not the sandbox's init was killed"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_end_sandbox_kills_its_init_first() -> None:
+    sandbox = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & echo $!; wait $!"], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert sandbox.stdout is not None
+    init = int(sandbox.stdout.readline())
+    assert launch.end_sandbox(sandbox, lambda: init)
+    sandbox.stdout.close()
+    assert sandbox.returncode == 128 + signal.SIGKILL  # the shell saw its child killed, then exited

@@ -390,3 +390,17 @@ def test_a_forged_changed_field_is_dropped() -> None:
     assert _changed_arguments([1], 3) == ()
     assert _changed_arguments("params", 3) == ()
     assert _changed_arguments(None, 3) == ()
+
+
+def test_a_sandboxs_default_limits_are_an_assignments_defaults() -> None:
+    """SandboxConfig's defaults are spec.Limits' (and the default forbidden imports), not a
+    second copy that could drift."""
+    from dataclasses import fields
+
+    from autograder.spec import DEFAULT_FORBIDDEN, Limits
+
+    config = SandboxConfig(isolation=Isolation("rlimits"))
+    shared = [f.name for f in fields(Limits)]
+    assert shared and set(shared) <= {f.name for f in fields(SandboxConfig)}
+    assert {name: getattr(config, name) for name in shared} == {name: getattr(Limits(), name) for name in shared}
+    assert config.forbidden == DEFAULT_FORBIDDEN

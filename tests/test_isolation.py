@@ -1,4 +1,4 @@
-"""OS isolation (sandbox/isolation.py): what a worker can see, reach and start, checked from inside.
+"""OS isolation (sandbox/isolation.py, launch.py, confine.py): what a sandbox can see, reach and start.
 
 Every test here starts real workers.  Those that need bubblewrap skip with the
 reason when it cannot run; the ``rlimits`` level is covered in test_sandbox.py

@@ -4,7 +4,6 @@ through the process pool and a local Dask cluster, resumed after Ctrl-C."""
 from __future__ import annotations
 
 import html
-import importlib.util
 import io
 import json
 import os
@@ -16,11 +15,11 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 import pytest
+from generator import gen
 
 from autograder import batch
 from autograder.batch import (
@@ -40,18 +39,6 @@ REPO = Path(__file__).resolve().parent.parent
 #: A zip whose bzip2 member declares 100 bytes and inflates to 2 GB (made by test_submission.bz2_bomb).
 BOMB = REPO / "tests" / "corpus" / "intake" / "bz2_bomb.zip"
 
-
-def _load_generator() -> ModuleType:
-    path = REPO / "benchmarks" / "generate_submissions.py"
-    spec = importlib.util.spec_from_file_location("generate_submissions", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 

@@ -50,7 +50,7 @@ class InProcessSandbox:
         pass
 
 
-def failure(fn: Callable[[], None]) -> CheckFailure:
+def failure(fn: Callable[[], object]) -> CheckFailure:
     with pytest.raises(CheckFailure) as info:
         fn()
     return info.value

@@ -3,7 +3,6 @@ deadlines and overrides applied, and the files each system imports written by ``
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -13,11 +12,11 @@ import sys
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from generator import gen
 
 from autograder.batch import run_batch
 from autograder.errors import AutograderError
@@ -31,18 +30,6 @@ from autograder.spec import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def _load_generator() -> ModuleType:
-    path = REPO / "benchmarks" / "generate_submissions.py"
-    spec = importlib.util.spec_from_file_location("generate_submissions", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
 
 NEW_YORK = ZoneInfo("America/New_York")
 #: Due 1 March 2026, 23:59 in New York; 10% of the score per day late.

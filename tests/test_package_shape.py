@@ -90,3 +90,19 @@ def test_no_import_cycle_in_the_package() -> None:
     assert len(graph) > 20 and graph["autograder.grading"], "the walk found the package's imports"
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle or [])
+
+
+#: A module longer than this says in its docstring why it is one piece.
+LONG_MODULE_LINES = 500
+
+
+def test_a_long_module_says_why_it_is_one_piece() -> None:
+    unexplained = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        source = path.read_text()
+        if source.count("\n") <= LONG_MODULE_LINES:
+            continue
+        doc = ast.get_docstring(ast.parse(source)) or ""
+        if "one piece" not in " ".join(doc.lower().split()):
+            unexplained.append(f"{path.relative_to(PACKAGE.parent)} ({source.count(chr(10))} lines)")
+    assert not unexplained, "over 500 lines, with no sentence on why it is one piece: " + ", ".join(unexplained)

@@ -354,8 +354,8 @@ CRAFTED = {
 @pytest.mark.parametrize("kind", sorted(CRAFTED))
 def test_crafted_replies_fail_the_call_and_the_next_call_works(kind: str, level: str) -> None:
     cfg = SandboxConfig(
-        isolation=Isolation(level),
-        call_timeout=10,  # type: ignore[arg-type]
+        isolation=Isolation(level),  # type: ignore[arg-type]
+        call_timeout=10,
         reply_bytes=1 << 20,
     )
     with WorkerSandbox({"m.py": CHANNEL.encode()}, ("m.py",), cfg) as box:

@@ -67,7 +67,8 @@ def _split_pairs(c: Comparison) -> tuple[list[tuple[float, str, str]], list[tupl
     authors = _authors()
     assert sorted(authors) == sorted(c.students), "authors.toml must name every corpus file"
     scores = _scores(c)
-    copies, independent = [], []
+    copies: list[tuple[float, str, str]] = []
+    independent: list[tuple[float, str, str]] = []
     for a, b in itertools.combinations(sorted(c.students), 2):
         shared = any(authors[a][f] == authors[b][f] != "stub" for f in FUNCTIONS)
         entry = (scores.get(frozenset((a, b)), 0.0), a, b)

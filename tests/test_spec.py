@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.errors import SpecError
+from autograder.paths import CourseDir
 from autograder.spec import DEFAULT_FORBIDDEN, load_spec
 
 GOOD = """
@@ -43,7 +44,8 @@ def test_valid_spec_loads_with_defaults(tmp_path: Path) -> None:
     assert spec.forbidden_imports == DEFAULT_FORBIDDEN
     assert spec.functions == ("add", "sub", "mul")
     assert spec.max_score == 3  # extra credit does not raise the maximum
-    assert spec.question_of_function("mul").name == "bonus"
+    bonus = spec.question_of_function("mul")
+    assert bonus is not None and bonus.name == "bonus"
     assert spec.hidden_feedback == "pass_fail"
 
 
@@ -76,7 +78,7 @@ def test_toml_syntax_error_is_a_spec_error(tmp_path: Path) -> None:
         load_spec(write(tmp_path, "title = \n"))
 
 
-def test_repository_assignments_load(course) -> None:  # type: ignore[no-untyped-def]
+def test_repository_assignments_load(course: CourseDir) -> None:
     names = course.assignment_names()
     assert "assignment3" in names
     for name in names:

@@ -11,6 +11,9 @@ read are dropped; ``a += b`` is written as ``a = a + b``; ``np.dot(a, b)``,
 
 A file that does not parse (or nests too deeply, or is too large) falls back to a
 stream of :mod:`tokenize` tokens, normalised the same way as far as tokens allow.
+
+One piece, though long: the normaliser's rewrites and the token stream they feed
+must agree on every node type, so they stay side by side.
 """
 
 from __future__ import annotations

@@ -525,7 +525,9 @@ def test_batch_on_a_local_dask_cluster(tmp_path: Path) -> None:
             worker_pids = set(client.run(os.getpid).values())
     assert not outcome.interrupted and sorted(outcome.graded) == sorted(g.student for g in made)
     check_outcomes(outcome.results, [vars(g) for g in made])
-    pids = {r.extra["timing"]["pid"] for r in outcome.results.values()}
+    timings = [r.timing for r in outcome.results.values()]
+    assert all(t is not None for t in timings), "every graded result records its timing"
+    pids = {t.pid for t in timings if t is not None}
     assert pids <= worker_pids and os.getpid() not in pids
     assert len(pd.read_csv(tmp_path / "out" / "gradebook.csv")) == len(made)
 

@@ -92,5 +92,5 @@ def test_output_chars_is_read_under_its_old_name_output_bytes_too(tmp_path: Path
     both = GOOD.replace("[limits]", "[limits]\noutput_chars = 10\noutput_bytes = 10")
     with pytest.raises(SpecError, match="only one of output_chars and output_bytes"):
         load_spec(write(tmp_path, both))
-    with pytest.raises(SpecError, match="'limits.output_bytes'.*positive"):
+    with pytest.raises(SpecError, match=r"'limits.output_bytes'.*positive"):
         load_spec(write(tmp_path, GOOD.replace("[limits]", "[limits]\noutput_bytes = 0")))

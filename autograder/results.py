@@ -22,8 +22,8 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 Visibility = Literal["public", "hidden"]
 
-#: How reports name each outcome: a phrase for pages and summaries, and a short tag for the
-#: terminal's status column.  The one table of outcome names: reporters import it.
+#: How reports name each outcome: OUTCOME_LABELS on pages and in summaries, OUTCOME_TAGS in the
+#: terminal's status column.  The one place outcome names live: reporters import them.
 OUTCOME_LABELS: dict[str, str] = {
     "passed": "passed",
     "failed": "failed",

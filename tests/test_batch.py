@@ -32,7 +32,7 @@ from autograder.batch import (
 )
 from autograder.errors import AutograderError, IsolationUnavailable
 from autograder.paths import CourseDir
-from autograder.results import SubmissionResult
+from autograder.results import SCHEMA_VERSION, SubmissionResult
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sanitize import file_stem
 
@@ -246,7 +246,7 @@ def test_cache_returns_a_result_only_for_its_fingerprint_and_isolation(tmp_path:
     "damage",
     [
         lambda s: s[: len(s) // 2],
-        lambda s: s.replace('"schema_version": 1', '"schema_version": 99'),
+        lambda s: s.replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'),
         lambda s: s.replace('"checks": []', '"checks": [{"name": 1}]'),
         lambda s: s.replace('"student": "alice"', '"student": "mallory"'),
         lambda s: "[]",
@@ -256,7 +256,9 @@ def test_cache_never_trusts_a_damaged_file(tmp_path: Path, damage: Any) -> None:
     cache = ResultCache(tmp_path)
     cache.store(_result())
     path = cache.path("alice")
-    path.write_text(damage(path.read_text()))
+    damaged = damage(path.read_text())
+    assert damaged != path.read_text(), "the damage changes the file"
+    path.write_text(damaged)
     assert cache.load("alice", "a" * 32, "bwrap") is None
 
 

@@ -234,7 +234,9 @@ def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: 
     hidden = next(t for t in data["tests"] if t["name"] == "test_conv_random")
     assert hidden["visibility"] == "after_published" and SECRET not in hidden["output"]
     assert (tmp_path / "alice.html").is_file()
-    assert SECRET in (tmp_path / "instructor" / "alice.html").read_text()
+    assert _hidden_details((tmp_path / "alice.html").read_text()) == []
+    assert _hidden_details((tmp_path / "alice.json").read_text()) == []
+    assert len(_hidden_details((tmp_path / "instructor" / "alice.html").read_text())) == 6
     assert to_gradescope(r)["tests"][3]["output"].startswith(SECRET)
     assert to_gradescope(r.for_student("full"))["tests"][3]["output"].startswith(SECRET)
 

@@ -48,7 +48,7 @@ from .grading import GradingJob, grade, submission_fingerprint
 from .lateness import Marker
 from .lms import Entry, load_entry, read_submissions
 from .paths import CourseDir
-from .results import SubmissionResult
+from .results import SubmissionResult, Timing
 from .sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from .sandbox.isolation import Isolation
 from .sanitize import file_stem, one_line, printable
@@ -261,19 +261,19 @@ def grade_task(task: GradeTask) -> dict[str, Any]:
                 box.close()
         finally:
             _busy = False
-        timing = {
+        timing = Timing(
             # wall seconds: the whole task, inside the student's calls, inside the sandbox
-            "task": round(time.perf_counter() - t0, 4),
-            "student": round(box.student_seconds, 4),
-            "sandbox": round(box.sandbox_seconds, 4),
+            task=round(time.perf_counter() - t0, 4),
+            student=round(box.student_seconds, 4),
+            sandbox=round(box.sandbox_seconds, 4),
             # CPU seconds: this process (pytest, references, verdicts) and the sandbox
             # worker alive at the end (interpreter start-up, imports, the student's code)
-            "cpu_harness": round(time.process_time() - cpu0, 4),
-            "cpu_sandbox": None if box.sandbox_cpu is None else round(box.sandbox_cpu, 4),
-            "calls": box.calls,
-            "pid": os.getpid(),
-        }
-    result = replace(result, fingerprint=task.fingerprint, extra={**result.extra, "timing": timing})
+            cpu_harness=round(time.process_time() - cpu0, 4),
+            cpu_sandbox=None if box.sandbox_cpu is None else round(box.sandbox_cpu, 4),
+            calls=box.calls,
+            pid=os.getpid(),
+        )
+    result = replace(result, fingerprint=task.fingerprint, timing=timing)
     return result.to_dict()
 
 
@@ -509,7 +509,7 @@ def run_batch(
             f"warning: no hidden checks in {course.hidden_tests_dir(spec.name)}; grading with the public checks only\n"
         )
     cache = ResultCache(out / CACHE_DIR)
-    hidden_details = spec.hidden_feedback == "full"
+    hidden_feedback = spec.hidden_feedback
 
     if ignored:
         names = ", ".join(one_line(p.name, 60) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
@@ -526,11 +526,11 @@ def run_batch(
         if cached is not None and cached.status == "ok":
             try:
                 marked = marker.apply(cached)
-                if marked.extra != cached.extra:  # a new roster, overrides or deadline
+                if (marked.lms, marked.lateness) != (cached.lms, cached.lateness):  # a new roster, overrides, deadline
                     cached = marked
-                    write_reports(cached, out, hidden_details)
+                    write_reports(cached, out, hidden_feedback)
                     cache.store(cached)
-                _ensure_reports(cached, out, hidden_details)
+                _ensure_reports(cached, out, hidden_feedback)
             except Exception as exc:  # the reports of one student never stop the batch
                 cached = _reporting_failed(cached, exc)
                 outcome.failed.append(p.student)
@@ -579,7 +579,7 @@ def run_batch(
         # Reports first, the cache entry last: a result is "done" once it is cached.
         try:
             result = marker.apply(result)
-            write_reports(result, out, hidden_details)
+            write_reports(result, out, hidden_feedback)
             cache.store(result)
         except Exception as exc:  # one submission's reports never stop the batch
             result = _reporting_failed(result, exc)
@@ -776,19 +776,19 @@ def grader_error_result(task: GradeTask, job: GradingJob, message: str) -> Submi
 INSTRUCTOR_DIR = "instructor"
 
 
-def write_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
+def write_reports(result: SubmissionResult, out: Path, hidden_feedback: str) -> None:
     """``<student>.html`` and ``<student>.json`` (Gradescope) for one result, atomically: the
-    student's view (hidden details only with ``hidden_details``), and an instructor copy of
-    the HTML with everything in ``instructor/``."""
+    student's view under the ``hidden_feedback`` policy, and an instructor copy of the HTML
+    with everything in ``instructor/``."""
     from .reporting.gradescope import to_gradescope
     from .reporting.html_report import render_student_html
 
     stem = file_stem(result.student)
-    view = result.for_student("full" if hidden_details else "pass_fail")
-    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(view, hidden_details=hidden_details), indent=1))
-    write_atomic(out / f"{stem}.html", render_student_html(view, hidden_details=hidden_details))
+    view = result.for_student(hidden_feedback)
+    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(view), indent=1))
+    write_atomic(out / f"{stem}.html", render_student_html(view))
     (out / INSTRUCTOR_DIR).mkdir(exist_ok=True)
-    write_atomic(out / INSTRUCTOR_DIR / f"{stem}.html", render_student_html(result, hidden_details=True))
+    write_atomic(out / INSTRUCTOR_DIR / f"{stem}.html", render_student_html(result))
 
 
 def report_files(student: str, out: Path) -> list[Path]:
@@ -803,9 +803,9 @@ def report_files(student: str, out: Path) -> list[Path]:
     ]
 
 
-def _ensure_reports(result: SubmissionResult, out: Path, hidden_details: bool) -> None:
+def _ensure_reports(result: SubmissionResult, out: Path, hidden_feedback: str) -> None:
     if not all(p.is_file() for p in report_files(result.student, out)[:3]):
-        write_reports(result, out, hidden_details)
+        write_reports(result, out, hidden_feedback)
 
 
 def _reporting_failed(result: SubmissionResult, exc: BaseException) -> SubmissionResult:

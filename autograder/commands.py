@@ -60,27 +60,25 @@ def grade_one(args: argparse.Namespace, out: TextIO, err: TextIO) -> ExitCode:
     if execute:
         from .notebooks import execute_submission
 
-        run = execute_submission(path, job)
-        result = replace(result, extra={**result.extra, "notebook_outputs": run})
+        result = replace(result, notebook_run=execute_submission(path, job))
     # Whoever runs hidden checks here holds the solutions: the terminal and the HTML report
     # show everything; the JSON (what Gradescope shows students) is the student's view.
-    print_result(result, out, hidden_details=True)
-    if execute:
-        run = result.extra["notebook_outputs"]
+    print_result(result, out)
+    if result.notebook_run is not None:
+        run = result.notebook_run
         out.write(
             f"Notebook: {run['status']}, {len(run['cells'])} code cells in "
             f"{run['duration']:.1f} s{': ' + run['message'] if run['message'] else ''}"
             " (outputs in the HTML report)\n"
         )
     if args.json:
-        view = result.for_student(spec.hidden_feedback)
-        write_gradescope(view, args.json, hidden_details=spec.hidden_feedback == "full")
+        write_gradescope(result.for_student(spec.hidden_feedback), args.json)
         out.write(f"JSON:   {args.json}\n")
     if not args.no_html:
         from .reporting.html_report import write_student_html  # jinja2: only when asked
 
         html_path = args.html or course.reports_dir(spec.name) / f"{file_stem(result.student)}.html"
-        write_student_html(result, html_path, hidden_details=True)
+        write_student_html(result, html_path)
         out.write(f"Report: {html_path}\n")
     if result.isolation != "bwrap":
         out.write(f"Isolation: {job.isolation.reason}\n")

@@ -14,11 +14,16 @@ Raised and caught inside one part of the engine, never shown as they are:
     AssertionError
      └── checks.CheckFailure        a check found the student's value wrong (a verdict)
     checks.StudentCodeFailure       a call into student code returned no value (a verdict)
+     └── checks.NotRun              the function's module did not import: the check did not run
     sandbox.protocol.ProtocolError  a frame on the worker's pipe is malformed
      └── EncodeError                a check passed a value the wire can't carry
     sandbox.forkserver.ForkServerError  the zygote failed: the worker starts the plain way
     ImportError
      └── sandbox.worker.ForbiddenImport  (inside the worker) an import the assignment forbids
+    lms.gitcommit.CommitTimeUnknown  a repository's last commit time can't be read: file dates instead
+
+Every exception class of the package is drawn here, under its base class
+(``tests/test_errors.py`` checks it).
 
 Failures of *student* code are not exceptions here: the sandbox returns them as
 outcomes (see ``autograder.sandbox.client.CallOutcome``).

@@ -140,10 +140,8 @@ def run_autograder(root: Path) -> ExitCode:
     output; a fault of the grader is written as such (never as the student's
     zero) and exits GRADER_ERROR, so Gradescope shows the run as failed.
     """
-    from .grading import GradingJob, grade
+    from .grading import grade_path
     from .reporting.gradescope import to_gradescope
-    from .sandbox.isolation import Isolation
-    from .submission import load_submission
 
     start = time.monotonic()
     results = root / "results" / "results.json"
@@ -151,11 +149,14 @@ def run_autograder(root: Path) -> ExitCode:
     course = CourseDir(root / "source" / "course")
     spec = load_spec(course.spec_file(manifest["assignment"]))
     try:
-        submission = load_submission(submitted_path(root / "submission"), spec, student="submission")
-        job = GradingJob.for_assignment(
-            course, spec, hidden=True, seed=int(manifest["seed"]), isolation=Isolation.detect("auto")
+        result = grade_path(
+            submitted_path(root / "submission"),
+            spec,
+            hidden=True,
+            seed=int(manifest["seed"]),
+            course=course,
+            student="submission",
         )
-        result = grade(submission, job)
     except AutograderError as exc:
         _write(results, _document(f"Your submission could not be graded: {exc}", start))
         return ExitCode.OK
@@ -163,7 +164,7 @@ def run_autograder(root: Path) -> ExitCode:
         text = f"grader error, not your fault (your instructor can see it): {type(exc).__name__}: {exc}"
         _write(results, _document(text, start, status="grader_error"))
         return ExitCode.GRADER_ERROR
-    document = to_gradescope(result.for_student(spec.hidden_feedback), hidden_details=spec.hidden_feedback == "full")
+    document = to_gradescope(result.for_student(spec.hidden_feedback))
     document["execution_time"] = round(time.monotonic() - start, 3)
     _write(results, document)
     return ExitCode.OK if result.status == "ok" else ExitCode.GRADER_ERROR

@@ -21,8 +21,17 @@ from .sandbox.cgroups import isolation_label
 from .sandbox.client import Sandbox, SandboxConfig, WorkerSandbox
 from .sandbox.isolation import Isolation
 from .scoring import score_questions
-from .spec import AssignmentSpec
-from .submission import Submission
+from .spec import AssignmentSpec, load_spec
+from .submission import Submission, load_submission
+
+__all__ = [
+    "DEFAULT_SEED",
+    "GradingJob",
+    "grade",
+    "grade_path",
+    "run_checks",
+    "submission_fingerprint",
+]
 
 #: Seed used for public checks when none is given: students see the same cases every run.
 DEFAULT_SEED = 0
@@ -68,7 +77,7 @@ class GradingJob:
             call_timeout=limits.call_timeout,
             memory_mb=limits.memory_mb,
             cpu_seconds=limits.cpu_seconds,
-            output_bytes=limits.output_bytes,
+            output_bytes=limits.output_chars,  # the sandbox's name for it: it counts characters
             forbidden=self.spec.forbidden_imports,
             isolation=self.isolation,
         )
@@ -86,6 +95,35 @@ def submission_fingerprint(submission: Submission, job: GradingJob) -> str:
     for name in sorted(submission.files):
         h.update(name.encode() + b"\0" + submission.files[name])
     return h.hexdigest()[:32]
+
+
+def grade_path(
+    path: Path,
+    assignment: str | AssignmentSpec,
+    *,
+    hidden: bool,
+    seed: int = DEFAULT_SEED,
+    course: CourseDir | None = None,
+    student: str | None = None,
+    isolation: Isolation | None = None,
+    fork: bool = False,
+) -> SubmissionResult:
+    """Grade the submission at ``path`` (a ``.py`` file, a folder, a ``.zip`` or a notebook) for
+    ``assignment`` (its name in ``course``, or its spec) in a new sandbox worker.
+
+    The public checks run, and the hidden ones too when ``hidden``; ``seed`` drives the
+    randomised cases.  ``course`` is the course the working folder is in unless given;
+    ``student`` names the result (default: from the file name); ``isolation`` is the
+    strongest available unless given; ``fork`` as for :func:`grade`.  The result is the
+    full one, hidden details included: :meth:`SubmissionResult.for_student` gives what a
+    student may see.  Raises AutograderError (no such assignment, an unreadable
+    submission) for what the caller can fix.
+    """
+    course = course if course is not None else CourseDir.discover()
+    spec = assignment if isinstance(assignment, AssignmentSpec) else load_spec(course.spec_file(assignment))
+    submission = load_submission(Path(path), spec, student=student)
+    job = GradingJob.for_assignment(course, spec, hidden=hidden, seed=seed, isolation=isolation)
+    return grade(submission, job, fork=fork)
 
 
 def grade(

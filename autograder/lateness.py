@@ -1,9 +1,9 @@
-"""Each graded result's LMS identity and late penalty: entries, roster, deadline, overrides -> ``result.extra``.
+"""Each graded result's LMS identity and late penalty: entries, roster, deadline, overrides -> result.
 
 A result stays the checks' verdict (its score is the raw score, and it is what
 the cache keeps); what this module adds is bookkeeping reports read:
-``extra["lms"]`` (name, email, section and the LMS's ids: the gradebook columns
-grades go back by) and ``extra["lateness"]`` (raw score, late penalty,
+``lms`` (name, email, section and the LMS's ids: the gradebook columns
+grades go back by) and ``lateness`` (raw score, late penalty,
 adjustment, final score, when it was submitted and how that is known).  It is
 worked out again on every run, so a changed overrides file or roster changes
 the reports without grading anyone again.
@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from .deadlines import Deadline, Override, apply_deadline, days_late, read_overrides
 from .errors import AutograderError
 from .lms import Entry
 from .lms.roster import Person, match_roster, read_roster
-from .results import SubmissionResult
+from .results import LateScore, SubmissionResult
 from .sanitize import one_line
 
 #: How a time that is not the submission's own begins its source.
@@ -97,46 +96,44 @@ class Marker:
         )
 
     def apply(self, result: SubmissionResult) -> SubmissionResult:
-        """``result`` with ``extra["lms"]`` and ``extra["lateness"]`` for its student (unchanged when
-        the student is not in this batch)."""
+        """``result`` with ``lms`` and ``lateness`` for its student (unchanged when the student is
+        not in this batch)."""
         entry = self.entries.get(result.student)
         if entry is None:
             return result
-        extra = {k: v for k, v in result.extra.items() if k not in ("lms", "lateness")}
         lms: dict[str, str] = {}
         if self.system is not None:
             lms = {"system": self.system, **({"name": entry.name} if entry.name else {}), **entry.ids}
         person = self.people.get(result.student)
         if person is not None:
             lms.update(person.columns())
-        if lms:
-            extra["lms"] = lms
         override = self.overrides.get(result.student)
+        lateness = None
         if self.deadline is not None or override is not None:
-            extra["lateness"] = self._lateness(result.score, entry, override)
-        return replace(result, extra=extra)
+            lateness = self._lateness(result.score, entry, override)
+        return replace(result, lms=lms, lateness=lateness)
 
-    def _lateness(self, raw: float, entry: Entry, override: Override | None) -> dict[str, Any]:
+    def _lateness(self, raw: float, entry: Entry, override: Override | None) -> LateScore:
         submitted, source = self._submitted(entry)
         late = apply_deadline(raw, self.deadline, submitted, override)
         shown = None
         if submitted is not None and not source.startswith(_NO_TIME):
             tz = self.deadline.due.tzinfo if self.deadline is not None else None
             shown = submitted.astimezone(tz).isoformat(timespec="minutes")
-        return {
-            "raw_score": late.raw_score,
-            "late_penalty": late.penalty,
-            "adjustment": late.adjustment,
-            "final_score": late.final_score,
-            "days_late": late.days_late,
-            "accepted": late.accepted,
-            "note": late.note,
-            "submitted": shown,
-            "time_source": source,
-            "extension_days": override.extension_days if override else 0.0,
-            "reason": override.reason if override else "",
-            "due": None if self.deadline is None else self.deadline.due.isoformat(timespec="minutes"),
-        }
+        return LateScore(
+            raw_score=late.raw_score,
+            late_penalty=late.penalty,
+            adjustment=late.adjustment,
+            final_score=late.final_score,
+            days_late=late.days_late,
+            accepted=late.accepted,
+            note=late.note,
+            submitted=shown,
+            time_source=source,
+            extension_days=override.extension_days if override else 0.0,
+            reason=override.reason if override else "",
+            due=None if self.deadline is None else self.deadline.due.isoformat(timespec="minutes"),
+        )
 
     def _submitted(self, entry: Entry) -> tuple[datetime | None, str]:
         """(when, how that is known) for ``entry``; when the source starts with ``_NO_TIME`` the

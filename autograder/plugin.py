@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from .checks import CheckFailure, NotRun, StudentCodeFailure, describe_call
-from .results import CheckResult, Outcome, clip_output
+from .results import MAX_STDOUT_CHARS, CheckResult, Outcome, clip_output
 from .sandbox.client import Sandbox
 
 #: Sandbox call kinds -> check outcomes.
@@ -51,8 +51,6 @@ _KIND_TO_OUTCOME: dict[str, Outcome] = {
 }
 
 #: Fixtures :meth:`GradingPlugin.run_directly` supplies itself (``request`` only as theirs).
-#: Characters of a check's printed output kept in its result.
-STDOUT_CHARS = 20000
 _OWN_FIXTURES = frozenset({"student", "rng", "seed", "request"})
 #: What pytest resolves a direct ``parametrize`` argument with (None if that changes).
 _DIRECT_PARAM = getattr(_pytest.python, "get_direct_param_fixture_func", None)
@@ -309,7 +307,7 @@ class GradingPlugin:
         points = float(points_marker.args[0]) if points_marker and points_marker.args else 0.0
         question = str(question_marker.args[0]) if question_marker and question_marker.args else ""
         visibility = "hidden" if self._is_hidden(item) else "public"
-        stdout = clip_output("".join(student.stdout), STDOUT_CHARS) if student is not None else ""
+        stdout = clip_output("".join(student.stdout), MAX_STDOUT_CHARS) if student is not None else ""
         base: dict[str, Any] = dict(
             name=item.name,
             question=question,

@@ -22,7 +22,33 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 Visibility = Literal["public", "hidden"]
 
-SCHEMA_VERSION = 1
+#: How reports name each outcome: OUTCOME_LABELS on pages and in summaries, OUTCOME_TAGS in the
+#: terminal's status column.  The one place outcome names live: reporters import them.
+OUTCOME_LABELS: dict[str, str] = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "error",
+    "timeout": "timed out",
+    "memory": "out of memory",
+    "not_implemented": "not implemented",
+    "forbidden": "forbidden import",
+    "grader_error": "grader error",
+}
+OUTCOME_TAGS: dict[str, str] = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "timeout": "TIMEOUT",
+    "memory": "MEMORY",
+    "not_implemented": "TODO",
+    "forbidden": "FORBIDDEN",
+    "grader_error": "GRADER",
+}
+
+#: Version 2: typed ``timing``/``notebook_run``/``lateness``/``lms`` instead of ``extra``, and
+#: ``CheckResult.redacted``.  Version 1 is still read (a cache of old results must load).
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 
 #: Caps on what a check result holds, above the sandbox's own (4000 characters of an exception
 #: message, then the call is put in front of it).  Messages, printed output and expected/got values
@@ -31,6 +57,8 @@ SCHEMA_VERSION = 1
 #: once, here, whoever built the result.
 MAX_MESSAGE_CHARS = 6000
 MAX_TRACEBACK_CHARS = 10000
+#: Characters of what a check's calls printed kept in its result: the one cap on printed output
+#: (the plugin clips to it, the result enforces it, reports show what is kept).
 MAX_STDOUT_CHARS = 20000
 MAX_NOTE_CHARS = 2000
 MAX_NOTES = 50
@@ -108,6 +136,9 @@ class CheckResult:
     got: Any = None
     #: Wall time of the check, seconds.
     duration: float = 0.0
+    #: True when the hidden-feedback policy removed this check's details (message, traceback,
+    #: printed output, expected/got, duration) from the view a student gets.
+    redacted: bool = False
 
     def __post_init__(self) -> None:
         # The caps: whoever made this result, nothing larger reaches a report or the cache.
@@ -145,6 +176,48 @@ class QuestionResult:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Where one batch task's time went (``grade batch`` sets it; the benchmark reads it)."""
+
+    #: Wall seconds: the whole task, inside the student's calls, inside the sandbox.
+    task: float
+    student: float
+    sandbox: float
+    #: CPU seconds of the grading process (pytest, references, verdicts) and of the sandbox
+    #: worker alive at the end (None when unknown).
+    cpu_harness: float
+    cpu_sandbox: float | None
+    #: Calls into the student's code.
+    calls: int
+    #: The executor process that graded it.
+    pid: int
+
+
+@dataclass(frozen=True)
+class LateScore:
+    """The late policy applied to one result: raw score, penalty, adjustment, final score, and why."""
+
+    raw_score: float
+    late_penalty: float
+    adjustment: float
+    final_score: float
+    #: Whole days late on the course's clock (0: on time, or within the grace period).
+    days_late: int
+    accepted: bool
+    #: One line for the student: on time / N days late, -P points / not accepted / extension.
+    note: str
+    #: When it was submitted (ISO, minutes), or None when no time is known or shown.
+    submitted: str | None
+    #: How the submission time is known.
+    time_source: str
+    extension_days: float = 0.0
+    #: The override's reason, if any.
+    reason: str = ""
+    #: The deadline (ISO, minutes), or None with overrides only.
+    due: str | None = None
+
+
+@dataclass(frozen=True)
 class SubmissionResult:
     """Everything known about grading one submission: what reports read."""
 
@@ -166,7 +239,16 @@ class SubmissionResult:
     #: Hash of submission files + checks + seed, for the batch cache.
     fingerprint: str = ""
     schema_version: int = SCHEMA_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Where the time went, for a batch task; None elsewhere.
+    timing: Timing | None = None
+    #: ``grade --execute``: the student's notebook run in the sandbox (JSON-ready, as
+    #: ``autograder.notebooks.execute_submission`` returns it); None when not run.
+    notebook_run: dict[str, Any] | None = None
+    #: The late policy applied (``grade batch`` with a deadline or overrides); None without one.
+    lateness: LateScore | None = None
+    #: The student's LMS identity: ``system``, name, email, section and the LMS's ids (the
+    #: gradebook columns grades go back by); empty when not known.
+    lms: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         notes = tuple(cap_text(n, MAX_NOTE_CHARS) for n in self.notes[:MAX_NOTES])
@@ -188,24 +270,30 @@ class SubmissionResult:
             counts[check.outcome] += 1
         return counts
 
+    @property
+    def final_score(self) -> float:
+        """The score after the late policy, or the score when there is none."""
+        return self.lateness.final_score if self.lateness is not None else self.score
+
     def for_student(self, hidden_feedback: str) -> SubmissionResult:
         """What a student may see under the assignment's ``hidden_feedback`` policy.
 
-        ``"full"``: everything.  ``"pass_fail"`` (or any other value: the strict
-        default): hidden checks keep their name, points and verdict; their message,
-        traceback, printed output, arrays and duration are removed.  The one place
-        that decides this: reporters render the result they are given, and
+        ``"full"``: everything but the batch's timing.  ``"pass_fail"`` (or any other
+        value: the strict default): hidden checks keep their name, question, points and
+        verdict; their message, traceback, printed output, expected/got values and
+        duration are removed and they are marked ``redacted``.  This is the one place
+        that applies the policy: reporters render the result they are given, and
         instructor outputs use the full result.
         """
         if hidden_feedback == "full":
-            return self
+            return replace(self, timing=None)
         checks = tuple(
-            replace(c, message="", traceback="", stdout="", expected=None, got=None, duration=0.0)
+            replace(c, message="", traceback="", stdout="", expected=None, got=None, duration=0.0, redacted=True)
             if c.visibility == "hidden"
             else c
             for c in self.checks
         )
-        return replace(self, checks=checks)
+        return replace(self, checks=checks, timing=None)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -215,12 +303,29 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"unsupported result schema {data.get('schema_version')!r}")
+        """The result :meth:`to_dict` made, of this schema version or an earlier readable one."""
+        version = data.get("schema_version")
+        if version not in READABLE_SCHEMAS:
+            raise ValueError(f"unsupported result schema {version!r}")
         fields = dict(data)
         fields.pop("score", None)
         fields.pop("max_score", None)
+        if version == 1:
+            # Version 1 kept timing, lateness, LMS identity and notebook run in one ``extra`` dict.
+            extra = fields.pop("extra", None) or {}
+            fields.update(
+                timing=extra.get("timing"),
+                notebook_run=extra.get("notebook_outputs"),
+                lateness=extra.get("lateness"),
+                lms=extra.get("lms") or {},
+            )
+        fields["schema_version"] = SCHEMA_VERSION
         fields["checks"] = tuple(CheckResult.from_dict(c) for c in fields["checks"])
         fields["questions"] = tuple(QuestionResult(**q) for q in fields["questions"])
         fields["notes"] = tuple(fields.get("notes", ()))
+        if fields.get("timing") is not None:
+            fields["timing"] = Timing(**fields["timing"])
+        if fields.get("lateness") is not None:
+            fields["lateness"] = LateScore(**fields["lateness"])
+        fields["lms"] = {str(k): str(v) for k, v in (fields.get("lms") or {}).items()}
         return cls(**fields)

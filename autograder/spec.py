@@ -34,8 +34,9 @@ class Limits:
     memory_mb: int = 2048
     #: CPU seconds for a whole sandbox worker.
     cpu_seconds: int = 120
-    #: Bytes of the student's printed output kept per call.
-    output_bytes: int = 65536
+    #: Characters of the student's printed output kept per call (``output_bytes`` in an older
+    #: assignment.toml means the same: it always counted characters).
+    output_chars: int = 65536
 
 
 @dataclass(frozen=True)
@@ -175,14 +176,19 @@ def _parse(data: dict[str, Any], path: Path) -> AssignmentSpec:
         "call_timeout": (int, float),
         "memory_mb": int,
         "cpu_seconds": int,
-        "output_bytes": int,
+        "output_chars": int,
     }
+    if "output_bytes" in limits_table:  # the old name of output_chars
+        if "output_chars" in limits_table:
+            raise fail("limits.output_bytes", "only one of output_chars and output_bytes (its old name)")
+        limit_fields["output_bytes"] = int
     limit_values: dict[str, Any] = {}
     for key, value in limits_table.items():
         if key not in limit_fields:
             raise fail(f"limits.{key}", f"one of {sorted(limit_fields)} (unknown key)")
-        limit_values[key] = get(limits_table, key, limit_fields[key], "limits.", expected="a positive number")
-        if limit_values[key] <= 0:
+        field_name = "output_chars" if key == "output_bytes" else key
+        limit_values[field_name] = get(limits_table, key, limit_fields[key], "limits.", expected="a positive number")
+        if limit_values[field_name] <= 0:
             raise fail(f"limits.{key}", f"a positive number, got {value!r}")
 
     questions_list = get(data, "questions", list, "", expected="an array of [[questions]] tables")

@@ -48,7 +48,7 @@ from typing import Literal, TextIO
 import pytest
 
 from .errors import AutograderError, ExitCode, GraderError
-from .grading import GradingJob, grade
+from .grading import GradingJob, grade, grade_path
 from .mutation import Mutant, generate_mutants, sample_mutants
 from .paths import CourseDir
 from .results import CheckResult, SubmissionResult
@@ -183,10 +183,10 @@ def verify_assignment(
         for skipped in ("points", "solution", "stub", "mutation"):
             add(Stage(skipped, "skipped", f"skipped (no solution in {solution_dir})"))
     else:
-        solution_stage, runs = check_solution(course, spec, solution_files, options.seeds, isolation)
+        solution_stage, runs = check_solution(course, spec, options.seeds, isolation)
         add(solution_stage)
         add(check_points(spec, runs[0]))
-        add(check_stub(course, spec, stub_files, stub_missing, options.seeds[0], isolation))
+        add(check_stub(course, spec, stub_missing, options.seeds[0], isolation))
         if not options.mutation:
             add(Stage("mutation", "skipped", "skipped (--no-mutation)"))
         elif solution_stage.status != "ok":
@@ -216,20 +216,6 @@ def _module_files(folder: Path, spec: AssignmentSpec) -> tuple[dict[str, bytes],
     return files, missing
 
 
-def _grade_files(
-    course: CourseDir,
-    spec: AssignmentSpec,
-    files: dict[str, bytes],
-    student: str,
-    seed: int,
-    isolation: Isolation,
-    plugins: Sequence[object] = (),
-) -> SubmissionResult:
-    job = GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=isolation)
-    source = course.solution_dir(spec.name)
-    return grade(Submission(student=student, source=source, files=dict(files)), job, plugins=plugins, fork=True)
-
-
 def _where(check: CheckResult) -> str:
     return f"{check.name} ({check.visibility}, question {check.question or '?'})"
 
@@ -240,10 +226,22 @@ def _clip(text: str, limit: int = 400) -> str:
 
 
 def check_solution(
-    course: CourseDir, spec: AssignmentSpec, files: dict[str, bytes], seeds: Sequence[int], isolation: Isolation
+    course: CourseDir, spec: AssignmentSpec, seeds: Sequence[int], isolation: Isolation
 ) -> tuple[Stage, list[SubmissionResult]]:
     """Grade the solution with public and hidden checks for every seed; it must pass them all."""
-    runs = [_grade_files(course, spec, files, "solution", seed, isolation) for seed in seeds]
+    runs = [
+        grade_path(
+            course.solution_dir(spec.name),
+            spec,
+            hidden=True,
+            seed=seed,
+            course=course,
+            student="solution",
+            isolation=isolation,
+            fork=True,
+        )
+        for seed in seeds
+    ]
     failures: dict[str, tuple[CheckResult, list[int]]] = {}
     problems: list[str] = []
     for seed, result in zip(seeds, runs, strict=True):
@@ -293,18 +291,21 @@ def check_points(spec: AssignmentSpec, result: SubmissionResult) -> Stage:
     return Stage("points", "FAIL" if problems else "ok", summary, problems)
 
 
-def check_stub(
-    course: CourseDir,
-    spec: AssignmentSpec,
-    files: dict[str, bytes],
-    missing: list[str],
-    seed: int,
-    isolation: Isolation,
-) -> Stage:
-    """Grade the untouched stub: every check must fail on it (a passing one is vacuous)."""
+def check_stub(course: CourseDir, spec: AssignmentSpec, missing: list[str], seed: int, isolation: Isolation) -> Stage:
+    """Grade the untouched stub (the handout's modules; ``missing`` names those not there):
+    every check must fail on it (a passing one is vacuous)."""
     if missing:
         return Stage("stub", "FAIL", "no stub to grade", missing)
-    result = _grade_files(course, spec, files, "stub", seed, isolation)
+    result = grade_path(
+        course.assignment_dir(spec.name),
+        spec,
+        hidden=True,
+        seed=seed,
+        course=course,
+        student="stub",
+        isolation=isolation,
+        fork=True,
+    )
     problems = []
     for check in result.checks:
         if check.passed:
@@ -483,22 +484,21 @@ def grade_mutants(task: MutationTask) -> list[MutantVerdict]:
     course = CourseDir(task.root)
     spec = load_spec(course.spec_file(task.assignment))
     spec = replace(spec, limits=replace(spec.limits, call_timeout=task.call_timeout))
+    # A mutant is source in memory, not a path: graded with grade() and one job per seed.
+    jobs = {
+        seed: GradingJob.for_assignment(course, spec, hidden=True, seed=seed, isolation=task.isolation)
+        for seed in task.seeds
+    }
     verdicts = []
     for mutant in task.mutants:
         start = time.perf_counter()
         files = dict(task.files)
         files[mutant.module] = mutant.source.encode("utf-8")
+        submission = Submission(student=f"mutant-{task.function}", source=course.solution_dir(spec.name), files=files)
         killers: list[int] = []
         for seed in task.seeds:
-            result = _grade_files(
-                course,
-                spec,
-                files,
-                f"mutant-{task.function}",
-                seed,
-                task.isolation,
-                plugins=[QuestionFilter([task.question]), StopAtFirstFailure()],
-            )
+            plugins = [QuestionFilter([task.question]), StopAtFirstFailure()]
+            result = grade(submission, jobs[seed], plugins=plugins, fork=True)
             lost = [c for c in result.checks if not c.passed]
             if not result.checks:
                 verdicts.append(

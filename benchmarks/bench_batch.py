@@ -129,7 +129,8 @@ def report(
     label: str, wall: float, start: float, sampler: MemorySampler, results: list[dict[str, Any]], jobs: int
 ) -> None:
     n = len(results)
-    timing = [r.get("extra", {}).get("timing", {}) for r in results]
+    # Result schema 2 keeps the timings in "timing"; schema 1 in "extra".
+    timing = [r.get("timing") or r.get("extra", {}).get("timing", {}) for r in results]
     task = [t.get("task", r["duration"]) for t, r in zip(timing, results, strict=True)]
     student = [t.get("student", 0.0) for t in timing]
     sandbox = [t.get("sandbox", 0.0) for t in timing]

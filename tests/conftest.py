@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading import GradingJob, grade
+from autograder.grading import grade_path as grade_submission_path
 from autograder.paths import CourseDir
 from autograder.results import SubmissionResult
-from autograder.spec import load_spec
-from autograder.submission import load_submission
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -27,9 +25,7 @@ def grade_path(course: CourseDir) -> Callable[..., SubmissionResult]:
     """``grade_path("assignment3", path, hidden=True, seed=0)`` grades a file or folder in-process."""
 
     def run(assignment: str, path: Path, *, hidden: bool = True, seed: int = 0) -> SubmissionResult:
-        spec = load_spec(course.spec_file(assignment))
-        job = GradingJob.for_assignment(course, spec, hidden=hidden, seed=seed)
-        return grade(load_submission(Path(path), spec), job)
+        return grade_submission_path(path, assignment, hidden=hidden, seed=seed, course=course)
 
     return run
 

@@ -31,7 +31,7 @@ from autograder.batch import (
 )
 from autograder.errors import AutograderError, IsolationUnavailable
 from autograder.paths import CourseDir
-from autograder.results import SubmissionResult
+from autograder.results import SCHEMA_VERSION, SubmissionResult
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sanitize import file_stem
 
@@ -233,7 +233,7 @@ def test_cache_returns_a_result_only_for_its_fingerprint_and_isolation(tmp_path:
     "damage",
     [
         lambda s: s[: len(s) // 2],
-        lambda s: s.replace('"schema_version": 1', '"schema_version": 99'),
+        lambda s: s.replace(f'"schema_version": {SCHEMA_VERSION}', '"schema_version": 99'),
         lambda s: s.replace('"checks": []', '"checks": [{"name": 1}]'),
         lambda s: s.replace('"student": "alice"', '"student": "mallory"'),
         lambda s: "[]",
@@ -243,7 +243,9 @@ def test_cache_never_trusts_a_damaged_file(tmp_path: Path, damage: Any) -> None:
     cache = ResultCache(tmp_path)
     cache.store(_result())
     path = cache.path("alice")
-    path.write_text(damage(path.read_text()))
+    damaged = damage(path.read_text())
+    assert damaged != path.read_text(), "the damage changes the file"
+    path.write_text(damaged)
     assert cache.load("alice", "a" * 32, "bwrap") is None
 
 
@@ -512,7 +514,9 @@ def test_batch_on_a_local_dask_cluster(tmp_path: Path) -> None:
             worker_pids = set(client.run(os.getpid).values())
     assert not outcome.interrupted and sorted(outcome.graded) == sorted(g.student for g in made)
     check_outcomes(outcome.results, [vars(g) for g in made])
-    pids = {r.extra["timing"]["pid"] for r in outcome.results.values()}
+    timings = [r.timing for r in outcome.results.values()]
+    assert all(t is not None for t in timings), "every graded result records its timing"
+    pids = {t.pid for t in timings if t is not None}
     assert pids <= worker_pids and os.getpid() not in pids
     assert len(pd.read_csv(tmp_path / "out" / "gradebook.csv")) == len(made)
 

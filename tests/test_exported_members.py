@@ -20,3 +20,10 @@ def test_import_does_not_load_torch_or_pytest() -> None:
     code = "import sys, autograder; print('torch' in sys.modules, 'pytest' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_grading_exports_its_entry_points() -> None:
+    import autograder.grading as grading
+
+    assert {"grade", "grade_path", "GradingJob", "DEFAULT_SEED"} <= set(grading.__all__)
+    assert [name for name in grading.__all__ if not hasattr(grading, name)] == []

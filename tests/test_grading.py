@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMO_SOLUTION
 
-from autograder.grading import GradingJob, grade
+from autograder.grading import grade_path
 from autograder.paths import CourseDir
 from autograder.sandbox import cgroups
 from autograder.sandbox.isolation import bwrap_problem
@@ -16,15 +16,13 @@ from autograder.submission import load_submission
 
 
 def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0, name: str = "demo.py"):  # type: ignore[no-untyped-def]
-    spec = load_spec(course.spec_file("demo"))
     if isinstance(source, str):
         path = course.root / "work" / name
         path.parent.mkdir(exist_ok=True)
         path.write_text(source)
     else:
         path = source
-    job = GradingJob.for_assignment(course, spec, hidden=hidden, seed=seed)
-    return grade(load_submission(path, spec), job)
+    return grade_path(path, "demo", hidden=hidden, seed=seed, course=course)
 
 
 def by_name(result):  # type: ignore[no-untyped-def]
@@ -86,9 +84,7 @@ def test_import_failure_is_one_note_and_no_check_claims_a_wrong_exception(course
     line = source.splitlines().index("KERNEL = np.ones(3) @ np.ones(4)") + 1
     path = tmp_path / "cnn.py"
     path.write_text(source, encoding="utf-8")
-    spec = load_spec(course.spec_file("assignment3"))
-    job = GradingJob.for_assignment(course, spec, hidden=False)
-    result = grade(load_submission(path, spec), job)
+    result = grade_path(path, load_spec(course.spec_file("assignment3")), hidden=False, course=course)
     assert result.score == 0 and result.checks
     assert {c.outcome for c in result.checks} == {"error"}
     assert {c.message for c in result.checks} == {"not run: cnn.py did not import (see the note at the top)"}

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import pandas as pd
 import pytest
 
-from autograder.batch import write_reports
+from autograder.batch import ResultCache, write_reports
 from autograder.reporting.gradebook import gradebook_frame, write_gradebook
 from autograder.reporting.gradescope import to_gradescope
 from autograder.reporting.html_report import array_view, render_student_html, write_student_html
@@ -29,9 +30,25 @@ from autograder.reporting.summary import (
     render_summary_html,
     write_summary_html,
 )
-from autograder.results import CheckResult, QuestionResult, SubmissionResult, clip_output
+from autograder.reporting.terminal import render
+from autograder.results import (
+    MAX_STDOUT_CHARS,
+    SCHEMA_VERSION,
+    CheckResult,
+    LateScore,
+    QuestionResult,
+    SubmissionResult,
+    Timing,
+    clip_output,
+)
 
 SECRET = "SECRET-hidden-detail"
+#: What else a hidden check of make_result() holds that a student must not see under "pass_fail".
+SECRET_TRACE = "SECRET-hidden-traceback"
+SECRET_PRINT = "SECRET-hidden-printed"
+SECRET_EXPECTED = 91357.0
+SECRET_GOT = 86421.0
+SECRET_SECONDS = 0.0479
 
 
 def make_result(
@@ -64,7 +81,7 @@ def make_result(
             ),
             expected=None if conv_ok else [[[[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]]],
             got=None if conv_ok else [[[[10.0, 16.0, 18.0], [26.0, 30.0, 36.0], [42.0, 46.0, 51.5]]]],
-            stdout="" if conv_ok else "debug: " + "x" * 9000,
+            stdout="" if conv_ok else "debug: " + "x" * 30000,
             duration=0.0123,
         ),
         CheckResult(
@@ -88,9 +105,11 @@ def make_result(
             outcome="passed" if hidden_ok else "failed",
             visibility="hidden",
             message="" if hidden_ok else f"{SECRET}: wrong values",
-            expected=None if hidden_ok else [1.0, 2.0],
-            got=None if hidden_ok else [1.0, 3.0],
-            duration=0.02,
+            traceback="" if hidden_ok else f"{SECRET_TRACE} in conv",
+            stdout=f"{SECRET_PRINT}\n",
+            expected=None if hidden_ok else [1.0, SECRET_EXPECTED],
+            got=None if hidden_ok else [1.0, SECRET_GOT],
+            duration=SECRET_SECONDS,
         ),
     ]
     if status != "ok":
@@ -135,7 +154,7 @@ def class_results() -> list[SubmissionResult]:
 
 def test_student_html_shows_score_questions_and_checks() -> None:
     r = make_result()
-    page = render_student_html(r, hidden_details=False)
+    page = render_student_html(r.for_student("pass_fail"))
     assert 'id="score"' in page and "2 / 6" in page
     assert "Adding arrays" in page and "A convolution" in page
     for check in r.checks:
@@ -147,10 +166,11 @@ def test_student_html_shows_score_questions_and_checks() -> None:
 
 def test_hidden_checks_show_only_name_and_verdict_unless_allowed() -> None:
     r = make_result()
-    redacted = render_student_html(r, hidden_details=False)
-    assert "test_conv_random" in redacted and SECRET not in redacted
-    full = render_student_html(r, hidden_details=True)
-    assert SECRET in full
+    redacted = render_student_html(r.for_student("pass_fail"))
+    assert "test_conv_random" in redacted and SECRET not in redacted and "details hidden" in redacted
+    full = render_student_html(r)
+    assert SECRET in full and "details hidden" not in full
+    assert SECRET in render_student_html(r.for_student("full"))
 
 
 def test_small_arrays_render_as_heat_map_with_wrong_cells_marked() -> None:
@@ -159,7 +179,7 @@ def test_small_arrays_render_as_heat_map_with_wrong_cells_marked() -> None:
     assert view is not None and view["compared"]
     assert view["wrong"] == 3 and view["total"] == 9
     assert "showing [0, 0, :, :]" in view["sides"][0]["caption"]
-    page = render_student_html(r)
+    page = render_student_html(r.for_student("pass_fail"))  # the hidden check's arrays are not shown
     assert page.count('class="bad"') == 3
     assert "rgba(207, 34, 46" in page
 
@@ -175,21 +195,23 @@ def test_array_view_handles_scalars_shape_mismatch_and_ragged_values() -> None:
 
 
 def test_traceback_and_capped_stdout_are_shown() -> None:
-    page = render_student_html(make_result(crash=True))
+    r = make_result(crash=True)
+    page = render_student_html(r)
     assert "traceback (your code)" in page and "line 12, in conv" in page
-    assert "4007 more characters (1 more line) of printed output not shown]" in page  # 9000 characters, capped
-    assert "x" * 9000 not in page
+    stdout = r.checks[1].stdout  # 30007 characters printed: the one cap keeps the end
+    assert len(stdout) == MAX_STDOUT_CHARS and stdout.startswith("[... 30007 characters printed, the last shown]")
+    assert stdout in page and "debug: " not in page
 
 
 def test_student_page_is_self_contained() -> None:
-    page = render_student_html(make_result(crash=True), hidden_details=True)
+    page = render_student_html(make_result(crash=True))
     assert not re.search(r"""(?:src|href)\s*=\s*["'](?!#)""", page), "external reference"
     assert "@import" not in page and "url(" not in page
     assert "<style>" in page and "@media print" in page
 
 
 def test_write_student_html_keeps_its_signature(tmp_path: Path) -> None:
-    path = write_student_html(make_result(), tmp_path / "sub" / "alice.html", hidden_details=True)
+    path = write_student_html(make_result(), tmp_path / "sub" / "alice.html")
     assert path.is_file() and SECRET in path.read_text()
 
 
@@ -203,7 +225,7 @@ def test_grader_error_result_says_it_is_not_the_students_fault() -> None:
 
 def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: Path) -> None:
     r = make_result()
-    write_reports(r, tmp_path, hidden_details=False)
+    write_reports(r, tmp_path, "pass_fail")
     data = json.loads((tmp_path / "alice.json").read_text())
     assert data["score"] == r.score
     assert {"score", "tests", "output", "visibility", "execution_time"} <= set(data)
@@ -212,7 +234,11 @@ def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: 
     hidden = next(t for t in data["tests"] if t["name"] == "test_conv_random")
     assert hidden["visibility"] == "after_published" and SECRET not in hidden["output"]
     assert (tmp_path / "alice.html").is_file()
-    assert to_gradescope(r, hidden_details=True)["tests"][3]["output"].startswith(SECRET)
+    assert _hidden_details((tmp_path / "alice.html").read_text()) == []
+    assert _hidden_details((tmp_path / "alice.json").read_text()) == []
+    assert len(_hidden_details((tmp_path / "instructor" / "alice.html").read_text())) == 6
+    assert to_gradescope(r)["tests"][3]["output"].startswith(SECRET)
+    assert to_gradescope(r.for_student("full"))["tests"][3]["output"].startswith(SECRET)
 
 
 # -- class summary -------------------------------------------------------------
@@ -434,7 +460,7 @@ VISIBLE = (
 def test_reports_render_in_chromium_without_network(tmp_path: Path, browser: Browser) -> None:
     results = class_results()
     for r in results:
-        write_reports(r, tmp_path, hidden_details=False)
+        write_reports(r, tmp_path, "pass_fail")
     write_summary_html(results, tmp_path / "summary.html", assignment="demo", title="Demo")
 
     session, urls = browser.load(tmp_path / "alice.html")
@@ -529,6 +555,130 @@ def test_the_student_view_drops_hidden_details_under_pass_fail_only() -> None:
     )
     assert [(c.name, c.score, c.outcome) for c in view.checks] == [(c.name, c.score, c.outcome) for c in r.checks]
     assert [c for c in view.checks if c.visibility == "public"] == [c for c in r.checks if c.visibility == "public"]
-    assert SECRET not in render_student_html(view, hidden_details=True)
+    assert all(c.redacted for c in hidden) and not any(c.redacted for c in r.checks)
+    assert SECRET not in render_student_html(view)
     assert SECRET not in json.dumps(view.to_dict())
-    assert r.for_student("full") is r
+    assert r.for_student("full").checks == r.checks
+
+
+def _hidden_details(text: str) -> list[str]:
+    """Which details of make_result()'s failed hidden check appear in ``text``."""
+    marks = {
+        "message": (SECRET,),
+        "traceback": (SECRET_TRACE,),
+        "printed output": (SECRET_PRINT,),
+        "expected": (f"{SECRET_EXPECTED:g}",),
+        "got": (f"{SECRET_GOT:g}",),
+        "duration": (f"{SECRET_SECONDS:g}", f"{SECRET_SECONDS * 1000:g} ms"),  # seconds in JSON, ms on the page
+    }
+    return [name for name, found in marks.items() if any(mark in text for mark in found)]
+
+
+def _every_output(result: SubmissionResult) -> dict[str, str]:
+    """The terminal table, the HTML page, the result JSON and the Gradescope JSON of ``result``."""
+    return {
+        "terminal": render(result, width=200),
+        "html": render_student_html(result),
+        "json": json.dumps(result.to_dict()),
+        "gradescope": json.dumps(to_gradescope(result)),
+    }
+
+
+def test_a_student_under_pass_fail_never_sees_a_hidden_checks_details() -> None:
+    student = _every_output(make_result().for_student("pass_fail"))
+    assert {kind: _hidden_details(text) for kind, text in student.items()} == {kind: [] for kind in student}
+    # The check itself is still there, with its verdict, and says that its details are hidden.
+    assert all("test_conv_random" in text for text in student.values())
+    assert "details of hidden checks are not shown" in student["terminal"]
+    assert "details hidden" in student["html"]
+
+
+def test_an_instructor_and_a_full_policy_see_a_hidden_checks_details() -> None:
+    for result in (make_result(), make_result().for_student("full")):
+        shown = {kind: _hidden_details(text) for kind, text in _every_output(result).items()}
+        assert "message" in shown["terminal"] and "message" in shown["gradescope"]
+        assert set(shown["html"]) == {"message", "traceback", "printed output", "expected", "got", "duration"}
+        assert set(shown["json"]) == set(shown["html"])
+
+
+# -- the result schema ---------------------------------------------------------
+
+V1_LATENESS = {
+    "raw_score": 4.0,
+    "late_penalty": 1.0,
+    "adjustment": 0.0,
+    "final_score": 3.0,
+    "days_late": 1,
+    "accepted": True,
+    "note": "1 day late, -1 points",
+    "submitted": "2026-03-02T09:00+00:00",
+    "time_source": "Canvas",
+    "extension_days": 0.0,
+    "reason": "",
+    "due": "2026-03-01T23:59+00:00",
+}
+V1_TIMING = {
+    "task": 1.5,
+    "student": 0.25,
+    "sandbox": 0.5,
+    "cpu_harness": 0.75,
+    "cpu_sandbox": None,
+    "calls": 12,
+    "pid": 4321,
+}
+
+
+def _version_1(result: SubmissionResult, extra: dict[str, Any]) -> dict[str, Any]:
+    """``result`` as schema version 1 wrote it: no ``redacted``, the typed fields in ``extra``."""
+    data = result.to_dict()
+    for name in ("timing", "notebook_run", "lateness", "lms"):
+        del data[name]
+    for check in data["checks"]:
+        del check["redacted"]
+    return {**data, "schema_version": 1, "extra": extra}
+
+
+def test_a_result_round_trips_through_its_dict_with_typed_fields() -> None:
+    r = replace(
+        make_result(),
+        timing=Timing(**V1_TIMING),
+        lateness=LateScore(**V1_LATENESS),
+        lms={"system": "canvas", "canvas_user_id": "77"},
+        notebook_run={"status": "ok", "cells": [], "message": "", "duration": 0.5},
+    ).for_student("pass_fail")
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["schema_version"] == SCHEMA_VERSION == 2 and "extra" not in data
+    assert data["lateness"]["final_score"] == 3.0 and data["checks"][3]["redacted"] is True
+    assert SubmissionResult.from_dict(data) == r
+    with pytest.raises(ValueError, match="unsupported result schema 3"):
+        SubmissionResult.from_dict({**data, "schema_version": 3})
+
+
+def test_a_version_1_result_still_loads_with_its_extra_as_typed_fields() -> None:
+    r = make_result()
+    extra = {
+        "timing": V1_TIMING,
+        "lateness": V1_LATENESS,
+        "lms": {"system": "canvas", "canvas_user_id": "77"},
+        "notebook_outputs": {"status": "ok", "cells": [], "message": "", "duration": 0.5},
+    }
+    old = SubmissionResult.from_dict(json.loads(json.dumps(_version_1(r, extra))))
+    assert old.timing == Timing(**V1_TIMING) and old.lateness == LateScore(**V1_LATENESS)
+    assert old.lms == {"system": "canvas", "canvas_user_id": "77"} and old.notebook_run == extra["notebook_outputs"]
+    assert old.final_score == 3.0 and old.schema_version == SCHEMA_VERSION
+    assert old.checks == r.checks and not any(c.redacted for c in old.checks)
+    bare = SubmissionResult.from_dict(_version_1(r, {}))
+    assert (bare.timing, bare.lateness, bare.lms, bare.notebook_run) == (None, None, {}, None)
+    assert bare == r
+
+
+def test_a_batch_cache_of_version_1_results_loads(tmp_path: Path) -> None:
+    r = make_result()
+    cache = ResultCache(tmp_path / "cache")
+    cache.store(r)
+    entry = json.loads(cache.path(r.student).read_text())
+    entry["result"] = _version_1(r, {"timing": V1_TIMING})
+    cache.path(r.student).write_text(json.dumps(entry))
+    loaded = cache.load(r.student, r.fingerprint, r.isolation)
+    assert loaded is not None and loaded.timing == Timing(**V1_TIMING)
+    assert cache.every_result("demo") == {"alice": loaded}

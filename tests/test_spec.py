@@ -84,3 +84,15 @@ def test_repository_assignments_load(course: CourseDir) -> None:
     for name in names:
         spec = load_spec(course.spec_file(name))
         assert spec.questions and spec.modules
+
+
+def test_output_chars_is_read_under_its_old_name_output_bytes_too(tmp_path: Path) -> None:
+    assert load_spec(write(tmp_path, GOOD)).limits.output_chars == 65536
+    new = load_spec(write(tmp_path, GOOD.replace("[limits]", "[limits]\noutput_chars = 4096")))
+    old = load_spec(write(tmp_path, GOOD.replace("[limits]", "[limits]\noutput_bytes = 4096")))
+    assert new.limits.output_chars == old.limits.output_chars == 4096
+    both = GOOD.replace("[limits]", "[limits]\noutput_chars = 10\noutput_bytes = 10")
+    with pytest.raises(SpecError, match="only one of output_chars and output_bytes"):
+        load_spec(write(tmp_path, both))
+    with pytest.raises(SpecError, match=r"'limits.output_bytes'.*positive"):
+        load_spec(write(tmp_path, GOOD.replace("[limits]", "[limits]\noutput_bytes = 0")))

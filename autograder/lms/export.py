@@ -98,9 +98,9 @@ def export_grades(
         rows.append(list(CSV_HEADER))
     graded = (now or datetime.now().astimezone()).strftime("%A, %d %B %Y, %I:%M %p")
     for r in results:
-        lms = r.extra.get("lms", {})
-        late = r.extra.get("lateness")
-        final = late["final_score"] if late else r.score
+        lms = r.lms
+        late = r.lateness
+        final = r.final_score
         if r.status != "ok":
             done.left_out.append(f"{one_line(r.student, 80)} (grader error: grade again before sending)")
             continue
@@ -123,8 +123,8 @@ def export_grades(
                 done.left_out.append(f"{one_line(r.student, 80)} (no Moodle participant id: use --from moodle)")
                 continue
             submitted = ""
-            if late and late.get("submitted"):
-                submitted = datetime.fromisoformat(late["submitted"]).strftime("%A, %d %B %Y, %I:%M %p")
+            if late and late.submitted:
+                submitted = datetime.fromisoformat(late.submitted).strftime("%A, %d %B %Y, %I:%M %p")
             rows.append(
                 [
                     f"Participant {csv_cell(lms['moodle_participant'])}",
@@ -145,11 +145,11 @@ def export_grades(
                     csv_cell(r.student),
                     *(csv_cell(lms.get(c, "")) for c in CSV_IDS),
                     f"{r.score:g}",
-                    f"{late['late_penalty']:g}" if late else "0",
-                    f"{late['adjustment']:g}" if late else "0",
+                    f"{late.late_penalty:g}" if late else "0",
+                    f"{late.adjustment:g}" if late else "0",
                     f"{final:g}",
                     f"{r.max_score:g}",
-                    csv_cell(late["note"] if late else ""),
+                    csv_cell(late.note if late else ""),
                 ]
             )
         done.rows += 1
@@ -165,7 +165,7 @@ def export_grades(
 def _feedback(r: SubmissionResult) -> str:
     passed = sum(1 for c in r.checks if c.passed)
     text = f"{passed} of {len(r.checks)} checks passed ({r.score:g} / {r.max_score:g} points)."
-    late = r.extra.get("lateness")
+    late = r.lateness
     if late:
-        text += f" {late['note']}; final score {late['final_score']:g}."
+        text += f" {late.note}; final score {late.final_score:g}."
     return text

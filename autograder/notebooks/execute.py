@@ -105,7 +105,7 @@ class NotebookRun:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, for ``SubmissionResult.extra["notebook_outputs"]``."""
+        """JSON-ready, for ``SubmissionResult.notebook_run``."""
         return json.loads(json.dumps(asdict(self)))
 
 

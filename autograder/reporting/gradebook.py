@@ -56,12 +56,12 @@ def gradebook_frame(
                 seen.setdefault(q.name, None)
         questions = list(seen)
     rows = []
-    lms_columns = [c for c in LMS_COLUMNS if any(c in r.extra.get("lms", {}) for r in results)]
-    late = any("lateness" in r.extra for r in results)
+    lms_columns = [c for c in LMS_COLUMNS if any(c in r.lms for r in results)]
+    late = any(r.lateness is not None for r in results)
     for r in results:
         # The id is the student's (a file name): shown as text, never as a spreadsheet formula.
         row: dict[str, object] = {"student": csv_cell(r.student)}
-        row.update({c: csv_cell(r.extra.get("lms", {}).get(c, "")) for c in lms_columns})
+        row.update({c: csv_cell(r.lms.get(c, "")) for c in lms_columns})
         by_name = {q.name: q.score for q in r.questions}
         for name in questions:
             row[name] = by_name.get(name, 0.0)
@@ -76,10 +76,10 @@ def gradebook_frame(
             isolation=csv_cell(r.isolation),
             fingerprint=r.fingerprint,
         )
-        lateness = r.extra.get("lateness")
+        lateness = r.lateness
         if lateness is not None:
-            row.update({c: lateness[c] for c in LATE_COLUMNS[:4]})
-            row.update(submitted=csv_cell(lateness["submitted"] or ""), late_note=csv_cell(lateness["note"]))
+            row.update({c: getattr(lateness, c) for c in LATE_COLUMNS[:4]})
+            row.update(submitted=csv_cell(lateness.submitted or ""), late_note=csv_cell(lateness.note))
         if similarity is not None:
             score, partner = similarity.get(r.student, (0.0, ""))
             row.update(similarity=round(score, 3), similar_to=csv_cell(partner))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ from ..results import SubmissionResult
 _VISIBILITY = {"public": "visible", "hidden": "after_published"}
 
 
-def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> dict[str, Any]:
-    """The Gradescope results document; hidden checks carry only pass/fail unless ``hidden_details``."""
+def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
+    """The Gradescope results document of what ``result`` holds (give a student's view, from
+    :meth:`SubmissionResult.for_student`, for what students see); a redacted check's output is
+    its verdict only."""
     tests = []
     for number, check in enumerate(result.checks, start=1):
         output = check.message
-        if check.visibility == "hidden" and not hidden_details:
+        if check.redacted:
             output = "passed" if check.passed else "did not pass"
         tests.append(
             {
@@ -32,12 +35,12 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
                 "extra_data": {"outcome": check.outcome, "question": check.question},
             }
         )
-    late = result.extra.get("lateness")
+    late = result.lateness
     return {
         # With a deadline or an override: the final score; extra_data["lateness"] says how.
-        "score": late["final_score"] if late else result.score,
+        "score": result.final_score,
         "execution_time": round(result.duration, 3),
-        "output": "\n".join([*([late["note"]] if late else []), *result.notes]),
+        "output": "\n".join([*([late.note] if late else []), *result.notes]),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -48,8 +51,8 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
             "status": result.status,
             "isolation": result.isolation,
             "max_score": result.max_score,
-            **({"lateness": late} if late else {}),
-            **({"lms": result.extra["lms"]} if "lms" in result.extra else {}),
+            **({"lateness": asdict(late)} if late else {}),
+            **({"lms": dict(result.lms)} if result.lms else {}),
             "questions": [
                 {
                     "name": q.name,
@@ -64,8 +67,8 @@ def to_gradescope(result: SubmissionResult, *, hidden_details: bool = False) -> 
     }
 
 
-def write_gradescope(result: SubmissionResult, path: Path, *, hidden_details: bool = False) -> Path:
+def write_gradescope(result: SubmissionResult, path: Path) -> Path:
     """Write :func:`to_gradescope` to ``path`` (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_gradescope(result, hidden_details=hidden_details), indent=2))
+    path.write_text(json.dumps(to_gradescope(result), indent=2))
     return path

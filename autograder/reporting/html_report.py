@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from ..results import CheckResult, SubmissionResult, clip_output
+from ..results import OUTCOME_LABELS, CheckResult, SubmissionResult
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("autograder", "templates"),
@@ -20,18 +20,6 @@ _ENV = jinja2.Environment(
     bytecode_cache=jinja2.FileSystemBytecodeCache(),
 )
 
-LABELS = {
-    "passed": "passed",
-    "failed": "failed",
-    "error": "error",
-    "timeout": "timed out",
-    "memory": "out of memory",
-    "not_implemented": "not implemented",
-    "forbidden": "forbidden import",
-    "grader_error": "grader error",
-}
-#: Characters of printed output shown per check.
-STDOUT_CHARS = 5000
 #: Cells shown per side of an array in the report (larger slices are cut).
 MAX_ROWS = 16
 MAX_COLS = 16
@@ -47,24 +35,21 @@ def stylesheet() -> str:
     return _ENV.get_template("report.css").render()
 
 
-def check_view(check: CheckResult, hidden_details: bool) -> dict[str, Any]:
-    """What the page shows of one check; hidden checks show name and pass/fail unless allowed."""
-    redacted = check.visibility == "hidden" and not hidden_details
-    stdout = "" if redacted else check.stdout
-    stdout = clip_output(stdout, STDOUT_CHARS)
+def check_view(check: CheckResult) -> dict[str, Any]:
+    """What the page shows of one check: what the result holds (a redacted check has no details)."""
     return {
         "name": check.name,
         "outcome": check.outcome,
-        "label": LABELS.get(check.outcome, check.outcome),
+        "label": OUTCOME_LABELS.get(check.outcome, check.outcome),
         "score": check.score,
         "max_score": check.max_score,
         "hidden": check.visibility == "hidden",
-        "redacted": redacted and not check.passed,
-        "message": "" if redacted else check.message,
-        "traceback": "" if redacted else check.traceback,
-        "stdout": stdout,
-        "arrays": None if redacted else array_view(check.expected, check.got),
-        "duration_ms": round(check.duration * 1000, 1),
+        "redacted": check.redacted,
+        "message": check.message,
+        "traceback": check.traceback,
+        "stdout": check.stdout,
+        "arrays": array_view(check.expected, check.got),
+        "duration_ms": None if check.redacted else round(check.duration * 1000, 1),
     }
 
 
@@ -180,11 +165,11 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def student_context(result: SubmissionResult, *, hidden_details: bool) -> dict[str, Any]:
+def student_context(result: SubmissionResult) -> dict[str, Any]:
     """Everything the student template renders, from the result alone."""
     questions = []
     for q in result.questions:
-        checks = [check_view(c, hidden_details) for c in result.checks if c.question == q.name]
+        checks = [check_view(c) for c in result.checks if c.question == q.name]
         questions.append(
             {
                 "q": q,
@@ -199,21 +184,21 @@ def student_context(result: SubmissionResult, *, hidden_details: bool) -> dict[s
         "questions": questions,
         "pct": pct,
         "counts": {k: v for k, v in result.outcome_counts().items() if v},
-        "labels": LABELS,
-        "hidden_details": hidden_details,
-        "has_hidden": any(c.visibility == "hidden" for c in result.checks),
+        "labels": OUTCOME_LABELS,
+        "any_redacted": any(c.redacted for c in result.checks),
         "total_ms": round(sum(c.duration for c in result.checks) * 1000),
         "css": stylesheet(),
     }
 
 
-def render_student_html(result: SubmissionResult, *, hidden_details: bool = False) -> str:
-    """The report page as a string."""
-    return _ENV.get_template("student.html").render(**student_context(result, hidden_details=hidden_details))
+def render_student_html(result: SubmissionResult) -> str:
+    """The report page of what ``result`` holds, as a string (give a student's view, from
+    :meth:`SubmissionResult.for_student`, for a page students see)."""
+    return _ENV.get_template("student.html").render(**student_context(result))
 
 
-def write_student_html(result: SubmissionResult, path: Path, *, hidden_details: bool = False) -> Path:
+def write_student_html(result: SubmissionResult, path: Path) -> Path:
     """Write :func:`render_student_html` to ``path`` (parents created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_student_html(result, hidden_details=hidden_details), encoding="utf-8")
+    path.write_text(render_student_html(result), encoding="utf-8")
     return path

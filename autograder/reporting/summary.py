@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..results import OUTCOMES, SubmissionResult
+from ..results import OUTCOME_LABELS, OUTCOMES, SubmissionResult
 from ..sanitize import file_stem
-from .html_report import LABELS, env, stylesheet
+from .html_report import env, stylesheet
 
 #: Failure messages listed per check.
 TOP_MESSAGES = 3
-#: Outcomes that mark a submission as having a problem worth the instructor's eye.
-PROBLEM_OUTCOMES = ("timeout", "forbidden", "error", "memory", "grader_error")
+#: Outcomes that mark a submission as having a problem worth the instructor's eye, in the order listed.
+PROBLEM_OUTCOMES = ("grader_error", "timeout", "forbidden", "error", "memory")
 
 _NUMBER = re.compile(
     r"(?<![\w.])[-+]?\d+(?P<frac>\.\d+)?(?P<exp>[eE][-+]?\d+)?(?!\w)"
@@ -231,7 +231,7 @@ def outcome_bar_svg(outcomes: Counter[str], *, width: int = 160, height: int = 1
         w = width * n / total
         parts.append(
             f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" '
-            f'fill="{colors.get(name, "#999")}"><title>{LABELS.get(name, name)}: '
+            f'fill="{colors.get(name, "#999")}"><title>{OUTCOME_LABELS.get(name, name)}: '
             f"{n}</title></rect>"
         )
         x += w
@@ -257,7 +257,7 @@ def render_summary_html(
             {
                 "r": r,
                 "href": quote(f"{file_stem(r.student)}.html") if report_links else None,
-                "issues": ", ".join(f"{n} {LABELS.get(k, k)}" for k, n in counts.items()),
+                "issues": ", ".join(f"{n} {OUTCOME_LABELS.get(k, k)}" for k, n in counts.items()),
                 "problem": r.status != "ok" or any(k in counts for k in PROBLEM_OUTCOMES),
             }
         )
@@ -276,21 +276,22 @@ def render_summary_html(
             histogram=histogram_svg(stats["scores"], stats["top_score"]),
             rate_bar=rate_bar_svg,
             outcome_bar=outcome_bar_svg,
-            labels=LABELS,
+            labels=OUTCOME_LABELS,
+            problem_outcomes=PROBLEM_OUTCOMES,
             top_messages=TOP_MESSAGES,
             report_links=report_links,
             css=stylesheet(),
             quote=quote,
             similarity_href=similarity_href,
             late_rows=[
-                {"r": r, "late": r.extra["lateness"]}
+                {"r": r, "late": r.lateness}
                 for r in results
-                if r.extra.get("lateness")
+                if r.lateness
                 and (
-                    r.extra["lateness"]["late_penalty"]
-                    or r.extra["lateness"]["adjustment"]
-                    or r.extra["lateness"]["extension_days"]
-                    or not r.extra["lateness"]["accepted"]
+                    r.lateness.late_penalty
+                    or r.lateness.adjustment
+                    or r.lateness.extension_days
+                    or not r.lateness.accepted
                 )
             ],
         )

@@ -12,19 +12,9 @@ import textwrap
 from collections.abc import Callable
 from typing import TextIO
 
-from ..results import CheckResult, SubmissionResult
+from ..results import OUTCOME_TAGS, CheckResult, SubmissionResult
 from ..sanitize import one_line, printable
 
-_SYMBOL = {
-    "passed": "PASS",
-    "failed": "FAIL",
-    "error": "ERROR",
-    "timeout": "TIMEOUT",
-    "memory": "MEMORY",
-    "not_implemented": "TODO",
-    "forbidden": "FORBIDDEN",
-    "grader_error": "GRADER",
-}
 _COLOR = {"passed": "32", "not_implemented": "33", "grader_error": "35"}
 
 
@@ -32,10 +22,9 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
-def render(
-    result: SubmissionResult, *, color: bool = False, width: int | None = None, hidden_details: bool = True
-) -> str:
-    """The table as text; ``hidden_details=False`` shows hidden checks as name and pass/fail only."""
+def render(result: SubmissionResult, *, color: bool = False, width: int | None = None) -> str:
+    """The table as text, showing what ``result`` holds (a student's view comes from
+    :meth:`SubmissionResult.for_student`; a redacted check says its details are hidden)."""
     width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
 
     def paint(text: str, outcome: str) -> str:
@@ -59,7 +48,7 @@ def render(
         pts = f"{_points(q.score)}/{_points(q.max_score)}"
         lines.append(f"{head[: width - len(pts) - 2]:<{width - len(pts) - 1}} {pts}")
         for check in (c for c in result.checks if c.question == q.name):
-            lines += _check_lines(check, width, paint, hidden_details)
+            lines += _check_lines(check, width, paint)
         lines.append("")
     total = f"TOTAL {_points(result.score)}/{_points(result.max_score)}"
     extra = sum(q.score for q in result.questions if q.extra_credit)
@@ -69,23 +58,24 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str], hidden_details: bool) -> list[str]:
-    tag = _SYMBOL[check.outcome]
+def _check_lines(check: CheckResult, width: int, paint: Callable[[str, str], str]) -> list[str]:
+    tag = OUTCOME_TAGS[check.outcome]
     vis = " [hidden]" if check.visibility == "hidden" else ""
     pts = f"{_points(check.score)}/{_points(check.max_score)}"
     name = f"{check.name}{vis}"
     left = f"  {paint(f'{tag:<9}', check.outcome)} {name}"
     pad = width - len(f"  {tag:<9} {name}") - len(pts)
     out = [f"{left}{' ' * max(pad, 1)}{pts}"]
-    show = check.message and (check.visibility == "public" or hidden_details)
-    if show and check.outcome != "passed":
+    if check.redacted and not check.passed:
+        out.append("      (details of hidden checks are not shown)")
+    elif check.message and not check.passed:
         # The message may quote the student's values and exception text: no raw escape sequence.
         msg = printable(check.message if len(check.message) < 600 else check.message[:597] + "...", keep="\n")
         out += textwrap.wrap(msg, width - 4, initial_indent="      ", subsequent_indent="      ")
     return out
 
 
-def print_result(result: SubmissionResult, stream: TextIO, *, hidden_details: bool = True) -> None:
+def print_result(result: SubmissionResult, stream: TextIO) -> None:
     """Print :func:`render` to ``stream``, in colour when it is a terminal."""
     color = hasattr(stream, "isatty") and stream.isatty()
-    stream.write(render(result, color=color, hidden_details=hidden_details))
+    stream.write(render(result, color=color))

@@ -22,19 +22,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from autograder import batch
-from autograder.batch import (
-    ResultCache,
-    discover_submissions,
-    run_batch,
-    student_ids,
-    write_atomic,
-)
+from autograder.batch import ResultCache, run_batch, write_atomic
+from autograder.batch import run as batch_run
 from autograder.errors import AutograderError, IsolationUnavailable
 from autograder.paths import CourseDir
 from autograder.results import SubmissionResult
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sanitize import file_stem
+from autograder.students import discover_submissions, student_ids
 
 REPO = Path(__file__).resolve().parent.parent
 #: A zip whose bzip2 member declares 100 bytes and inflates to 2 GB (made by test_submission.bz2_bomb).
@@ -417,7 +412,7 @@ def test_batch_refuses_weak_isolation_unless_allowed(tmp_path: Path, monkeypatch
             raise IsolationUnavailable("strict isolation (bwrap) is not available: test")
         return real("rlimits")
 
-    monkeypatch.setattr(batch.Isolation, "detect", staticmethod(no_bwrap))
+    monkeypatch.setattr(batch_run.Isolation, "detect", staticmethod(no_bwrap))
     with pytest.raises(IsolationUnavailable, match="--allow-weak-isolation"):
         run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False)
     outcome = run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False, allow_weak_isolation=True)
@@ -667,7 +662,7 @@ def test_one_submission_failing_to_read_or_report_never_stops_the_batch(
     subs, out = tmp_path / "subs", tmp_path / "out"
     for student in ("alice", "carol", "dave"):
         _write(subs, f"{student}.py", solution)
-    real_load, real_reports = batch.load_submission, batch.write_reports
+    real_load, real_reports = batch_run.load_submission, batch_run.write_reports
 
     def load(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path.name == "carol.py":  # any bug of the reader, e.g. deep recursion
@@ -679,8 +674,8 @@ def test_one_submission_failing_to_read_or_report_never_stops_the_batch(
             raise OSError(36, "File name too long")
         real_reports(result, *args)
 
-    monkeypatch.setattr(batch, "load_submission", load)
-    monkeypatch.setattr(batch, "write_reports", reports)
+    monkeypatch.setattr(batch_run, "load_submission", load)
+    monkeypatch.setattr(batch_run, "write_reports", reports)
     outcome = run_batch(course, "demo", subs, out=out, jobs=1, progress=False, stream=io.StringIO())
     results = outcome.results
     assert results["alice"].score == results["alice"].max_score == 7
@@ -886,12 +881,12 @@ def test_the_fingerprint_of_an_unreadable_submission_reads_nothing(tmp_path: Pat
     (folder / "demo.py").write_text("x = 1\n")
     tracemalloc.start()
     try:
-        first = batch._raw_fingerprint(folder, "checks", "too large")
+        first = batch_run._raw_fingerprint(folder, "checks", "too large")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024
-    assert batch._raw_fingerprint(folder, "checks", "too large") == first
+    assert batch_run._raw_fingerprint(folder, "checks", "too large") == first
     os.utime(folder / "demo.py", ns=(0, 0))  # a changed file changes it
-    assert batch._raw_fingerprint(folder, "checks", "too large") != first
-    assert batch._raw_fingerprint(folder, "checks", "another reason") != first
+    assert batch_run._raw_fingerprint(folder, "checks", "too large") != first
+    assert batch_run._raw_fingerprint(folder, "checks", "another reason") != first

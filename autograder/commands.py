@@ -142,7 +142,8 @@ def build_gradescope(args: argparse.Namespace, out: TextIO) -> ExitCode:
 
 
 def grade_batch(args: argparse.Namespace) -> ExitCode:
-    """``grade batch``: grade a folder of submissions; OK unless a submission hit a grader error."""
+    """``grade batch``: grade a folder of submissions; OK unless a submission hit a grader error
+    (USAGE when the only ones are students not graded for having several submissions)."""
     from .batch import run_batch
 
     course = CourseDir.discover()
@@ -166,9 +167,10 @@ def grade_batch(args: argparse.Namespace) -> ExitCode:
     )
     if outcome.interrupted:
         return ExitCode.INTERRUPTED
-    if outcome.failed or outcome.report_errors or any(r.status != "ok" for r in outcome.results.values()):
+    failed = [r for r in outcome.results.values() if r.status != "ok" and r.student not in outcome.not_graded]
+    if failed or outcome.report_errors or set(outcome.failed) - set(outcome.not_graded):
         return ExitCode.GRADER_ERROR
-    return ExitCode.OK
+    return ExitCode.USAGE if outcome.not_graded else ExitCode.OK
 
 
 def verify_assignments(args: argparse.Namespace, out: TextIO) -> ExitCode:

@@ -24,6 +24,7 @@ import pytest
 
 from autograder.batch import ResultCache, run_batch, write_atomic
 from autograder.batch import run as batch_run
+from autograder.batch.ids import canvas_students_with_several_files
 from autograder.errors import AutograderError, IsolationUnavailable
 from autograder.paths import CourseDir
 from autograder.results import SubmissionResult
@@ -426,7 +427,9 @@ def test_cli_maps_a_missing_folder_to_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "submissions folder not found" in proc.stderr
 
 
-def test_an_empty_folder_a_file_or_a_student_twice_is_a_usage_error_that_keeps_the_output(tmp_path: Path) -> None:
+def test_an_empty_folder_a_file_or_a_canvas_download_without_from_is_a_usage_error_that_keeps_the_output(
+    tmp_path: Path,
+) -> None:
     course = gen.build_demo_course(tmp_path / "course")
     out = tmp_path / "out"
     out.mkdir()
@@ -442,11 +445,63 @@ def test_an_empty_folder_a_file_or_a_student_twice_is_a_usage_error_that_keeps_t
     proc = grade_cli(course, "demo", one_file, out)
     assert proc.returncode == 2, proc.stderr
     assert "demo.py is a file; grade batch expects a folder of submissions" in proc.stderr
-    (tmp_path / "subs" / "student37").mkdir(parents=True)
-    (tmp_path / "subs" / "student37.py").write_text("")
-    proc = grade_cli(course, "demo", tmp_path / "subs", out)
-    assert proc.returncode == 2 and "student37/ and student37.py" in proc.stderr
+    # Canvas flattens a student's files into the folder: graded one file per student, they would
+    # be students of their own ("doejane_11_21_helpers"), so the batch asks for --from canvas.
+    canvas = tmp_path / "canvas"
+    for name in ("doejane_11_21_demo.py", "doejane_11_21_helpers.py", "smithbob_12_22_demo.py"):
+        _write(canvas, name, "")
+    proc = grade_cli(course, "demo", canvas, out)
+    assert proc.returncode == 2, proc.stderr
+    assert "looks like a Canvas download" in proc.stderr and "--from canvas" in proc.stderr
+    assert "doejane: doejane_11_21_demo.py and doejane_11_21_helpers.py" in proc.stderr
+    assert "smithbob" not in proc.stderr
     assert (out / "gradebook.csv").read_text() == "student,total\nalice,7\n"
+
+
+@pytest.mark.parametrize(
+    ("names", "several"),
+    [
+        (["doejane_11_21_demo.py", "doejane_11_21_demo.ipynb", "smithbob_12_22_demo.py"], {"doejane": 2}),
+        (["doejane_11_21_demo.py", "doejane_LATE_11_23_demo-1.py"], {"doejane": 2}),
+        # One file per student: the Canvas prefix is stripped as before, nothing to say.
+        (["doejane_11_21_demo.py", "smithbob_12_22_demo.py"], {}),
+        # Most names are not Canvas's: not a Canvas download.
+        (["x_1_2_a.py", "x_1_2_b.py", "alice.py", "bob.py", "carol.py"], {}),
+    ],
+)
+def test_a_canvas_download_with_several_files_per_student_is_recognised(
+    tmp_path: Path, names: list[str], several: dict[str, int]
+) -> None:
+    paths = [_write(tmp_path, name, "") for name in names]
+    found = canvas_students_with_several_files(paths)
+    assert {name: len(group) for name, group in found.items()} == several
+
+
+@needs_bwrap
+def test_a_student_with_two_submissions_is_not_graded_and_everyone_else_is(tmp_path: Path) -> None:
+    course = gen.build_demo_course(tmp_path / "course")
+    solution = (course / "solutions/demo/demo.py").read_text()
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _write(subs / "student37", "demo.py", solution)
+    _write(subs, "student37.py", solution.replace("return a + b", "return a - b"))
+    _write(subs, "bob.py", solution)
+    proc = grade_cli(course, "demo", subs, out, "--jobs", "1", "--no-similarity")
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the folder needs fixing; nobody else waits
+    assert "not graded: 1 students with more than one submission in the folder (student37)" in proc.stdout
+    results = cached_results(out)
+    assert results["bob"].status == "ok" and results["bob"].score == results["bob"].max_score
+    clash = results["student37"]
+    assert clash.status == "grader_error" and not clash.checks
+    assert "student37/ and student37.py" in clash.notes[-1] and "--only student37" in clash.notes[-1]
+    book = pd.read_csv(out / "gradebook.csv").set_index("student")
+    assert book.loc["student37", "status"] == "grader_error" and book.loc["bob", "status"] == "ok"
+    assert "student37/ and student37.py" in (out / "student37.html").read_text()
+
+    (subs / "student37.py").unlink()  # the instructor keeps one
+    again = grade_cli(course, "demo", subs, out, "--jobs", "1", "--no-similarity", "--only", "student37")
+    assert again.returncode == 0, again.stdout + again.stderr
+    fixed = cached_results(out)["student37"]
+    assert fixed.status == "ok" and fixed.score == fixed.max_score
 
 
 @needs_bwrap

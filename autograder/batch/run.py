@@ -11,7 +11,6 @@ instructor's copy, then the cache entry; at the end come ``summary.html``,
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import sys
@@ -24,7 +23,7 @@ from typing import TextIO
 from ..errors import AutograderError, IsolationUnavailable
 from ..grading import GradingJob, submission_fingerprint
 from ..lateness import Marker
-from ..lms import Entry, load_entry, read_submissions
+from ..lms import Entry, load_entry
 from ..paths import CourseDir
 from ..reporting.screen import render_batch_summary
 from ..results import SubmissionResult
@@ -34,7 +33,8 @@ from ..spec import AssignmentSpec, load_spec
 from ..students import student_ids
 from ..submission import MAX_ENTRIES, FolderWalk, Submission, load_submission
 from .cache import CACHE_DIR, ResultCache, batch_seed, write_atomic
-from .pool import GradeTask, grade_all
+from .ids import check_only, clash_note, read_folder
+from .pool import GradeTask, grade_all, grader_error_result
 
 LOG_FILE = "batch.log"
 
@@ -50,6 +50,8 @@ class Prepared:
     path: Path
     submission: Submission
     fingerprint: str
+    #: Why it is not graded (its result is a grader error saying so); empty for one to grade.
+    not_graded: str = ""
 
 
 @dataclass
@@ -69,6 +71,8 @@ class BatchOutcome:
     pruned: list[str] = field(default_factory=list)
     #: summary.html or gradebook.csv could not be written (a grader error).
     report_errors: list[str] = field(default_factory=list)
+    #: Students not graded because the folder holds several submissions for them (see :mod:`.ids`).
+    not_graded: list[str] = field(default_factory=list)
 
 
 def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> list[Prepared]:
@@ -98,6 +102,13 @@ def prepare_one(
         submission = Submission(student=student, source=path, files={}, notes=(message,))
         fingerprint = _raw_fingerprint(path, job.checks_fingerprint, message)
     return Prepared(student, path, submission, fingerprint)
+
+
+def not_graded(student: str, paths: Sequence[Path], job: GradingJob) -> Prepared:
+    """The place of ``student``, whose several submissions ``paths`` are not graded (nothing read)."""
+    note = clash_note(student, paths)
+    submission = Submission(student=student, source=paths[0], files={}, notes=())
+    return Prepared(student, paths[0], submission, _raw_fingerprint(paths[0], job.checks_fingerprint, note), note)
 
 
 def _raw_fingerprint(path: Path, checks: str, message: str) -> str:
@@ -153,9 +164,12 @@ def run_batch(
     the spec's deadline and the ``overrides`` CSV set each late penalty (see
     :mod:`autograder.lateness`): reports and gradebook show raw, penalty and final scores.
 
-    Raises AutograderError for an empty or missing submissions folder, the same student
-    twice, or an ``only`` id with no submission; IsolationUnavailable unless bubblewrap works
-    here or ``allow_weak_isolation``.
+    Several submissions for one student (``alice/`` and ``alice.py``) are not graded: that
+    student's result is a grader error naming them (see :mod:`.ids`).
+
+    Raises AutograderError for an empty or missing submissions folder, a Canvas download with
+    several files per student read without ``lms="canvas"``, or an ``only`` id with no
+    submission; IsolationUnavailable unless bubblewrap works here or ``allow_weak_isolation``.
     """
     from ..reporting.gradebook import write_gradebook
     from ..reporting.summary import write_summary_html
@@ -164,7 +178,8 @@ def run_batch(
     start = time.perf_counter()
     spec = load_spec(course.spec_file(assignment))
     out = out or course.reports_dir(spec.name)
-    entries, ignored = read_submissions(submissions, spec, lms, exclude=[out])
+    folder = read_folder(submissions, spec, lms, exclude=[out])
+    entries, ignored, clashes = folder.entries, folder.ignored, folder.clashes
     paths = [e.path for e in entries]
     ids = {e.path: e.student for e in entries}
     by_path = {e.path: e for e in entries}
@@ -173,14 +188,9 @@ def run_batch(
     if only:
         if prune:
             raise AutograderError("--only regrades some students and keeps the others: it does not go with --prune")
-        unknown = sorted(set(only) - set(ids.values()))
-        if unknown:
-            near = {u: difflib.get_close_matches(u, list(ids.values()), n=1) for u in unknown}
-            listed = ", ".join(
-                one_line(u, 80) + (f" (did you mean {one_line(near[u][0], 80)}?)" if near[u] else "") for u in unknown
-            )
-            raise AutograderError(f"--only: no submission in {one_line(submissions)} for {listed}")
+        check_only(only, folder.students(), submissions)
         paths = [path for path in paths if ids[path] in only]
+        clashes = {student: group for student, group in clashes.items() if student in only}
         force = True
     try:
         isolation = Isolation.detect("bwrap")
@@ -208,12 +218,19 @@ def run_batch(
     for warning in [*marker.warnings, marker.mtime_warning()]:
         if warning:
             stream.write(one_line(warning if warning.startswith("warning:") else f"warning: {warning}", 1000) + "\n")
+    if clashes:
+        shown = ", ".join(one_line(s, 60) for s in list(clashes)[:5]) + (" ..." if len(clashes) > 5 else "")
+        stream.write(
+            f"warning: not graded: {len(clashes)} students with more than one submission in the folder "
+            f"({shown}); their reports say which, keep one each and run again with --only\n"
+        )
     prepared = [prepare_one(path, ids[path], spec, job, by_path[path]) for path in paths]
+    prepared += [not_graded(student, group, job) for student, group in clashes.items()]
 
-    outcome = BatchOutcome(out=out)
+    outcome = BatchOutcome(out=out, not_graded=list(clashes))
     todo: list[Prepared] = []
     for p in prepared:
-        cached = None if force else cache.load(p.student, p.fingerprint, isolation.level)
+        cached = None if force or p.not_graded else cache.load(p.student, p.fingerprint, isolation.level)
         if cached is not None and cached.status == "ok":
             try:
                 marked = marker.apply(cached)
@@ -283,7 +300,10 @@ def run_batch(
             f"in {result.duration:.2f}s" + "".join(f"; {n}" for n in result.notes[:3])
         )
 
-    tasks = [_task(course, spec, job, p) for p in todo]
+    for p in todo:
+        if p.not_graded:
+            finished(grader_error_result(_task(course, spec, job, p), job, p.not_graded))
+    tasks = [_task(course, spec, job, p) for p in todo if not p.not_graded]
     try:
         if tasks:
             outcome.interrupted = grade_all(tasks, jobs, scheduler, finished, job, progress=progress)

@@ -2,6 +2,8 @@
 
 Modules, in the order data flows:
 
+- :mod:`.ids`: which student each submission of the folder is (file and folder
+  names, or an LMS download with ``--from``), and ``--only``;
 - :mod:`.run`: one batch run: read the folder, reuse the cache, grade the rest,
   write each student's reports, then ``summary.html``, ``gradebook.csv`` and ``batch.log``;
 - :mod:`.cache`: what the output folder remembers between runs (results by

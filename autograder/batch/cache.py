@@ -19,6 +19,7 @@ from pathlib import Path
 from ..results import SubmissionResult
 from ..sanitize import file_stem
 
+#: Folder (inside a batch's output) of the cached results and the seed of the last run.
 CACHE_DIR = ".cache"
 
 

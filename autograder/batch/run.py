@@ -221,8 +221,8 @@ def run_batch(
     if clashes:
         shown = ", ".join(one_line(s, 60) for s in list(clashes)[:5]) + (" ..." if len(clashes) > 5 else "")
         stream.write(
-            f"warning: not graded: {len(clashes)} students with more than one submission in the folder "
-            f"({shown}); their reports say which, keep one each and run again with --only\n"
+            f"warning: not graded, more than one submission in the folder: {shown}; each one's report "
+            "says which, keep one and run again with --only\n"
         )
     prepared = [prepare_one(path, ids[path], spec, job, by_path[path]) for path in paths]
     prepared += [not_graded(student, group, job) for student, group in clashes.items()]

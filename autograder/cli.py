@@ -181,6 +181,20 @@ def _gradescope_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _notebooks_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.notebooks",
+        description="Build handout notebooks: rewrite their stub cells from the stub module.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="rewrite the student cells of each assignment's notebook")
+    b.add_argument("folders", type=Path, nargs="+", help="assignment folders, e.g. assignments/assignment3")
+    b.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a notebook is not what build would write"
+    )
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``grade``; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -221,14 +235,14 @@ def _dispatch(argv: list[str]) -> ExitCode:
         return list_assignments(sys.stdout, sys.stderr)
     if command == "batch":
         args = _batch_parser().parse_args(argv[1:])
-        from .batch import run_batch_command
+        from .commands import grade_batch
 
-        return run_batch_command(args)
+        return grade_batch(args)
     if command == "verify":
         args = _verify_parser().parse_args(argv[1:])
-        from .verify import run_verify_command
+        from .commands import verify_assignments
 
-        return run_verify_command(args)
+        return verify_assignments(args, sys.stdout)
     if command == "gradescope":
         args = _gradescope_parser().parse_args(argv[1:])
         from .commands import build_gradescope
@@ -236,9 +250,9 @@ def _dispatch(argv: list[str]) -> ExitCode:
         return build_gradescope(args, sys.stdout)
     if command == "release":
         args = _release_parser().parse_args(argv[1:])
-        from .release import run_release_command
+        from .commands import release_handout
 
-        return run_release_command(args)
+        return release_handout(args, sys.stdout)
     if command == "export":
         args = _export_parser().parse_args(argv[1:])
         from .commands import export_grades
@@ -246,10 +260,23 @@ def _dispatch(argv: list[str]) -> ExitCode:
         return export_grades(args, sys.stdout, sys.stderr)
     if command == "similarity":
         args = _similarity_parser().parse_args(argv[1:])
-        from .similarity import run_similarity_command
+        from .commands import compare_class
 
-        return run_similarity_command(args)
+        return compare_class(args, sys.stdout)
     args = _grade_parser().parse_args(argv)
     from .commands import grade_one
 
     return grade_one(args, sys.stdout, sys.stderr)
+
+
+def notebooks_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m autograder.notebooks build [--check] FOLDER...`` (course
+    maintenance, not a ``grade`` command); returns the process exit code."""
+    args = _notebooks_parser().parse_args(argv)
+    from .commands import build_handouts
+
+    try:
+        return build_handouts(args, sys.stdout)
+    except AutograderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(ExitCode.USAGE)

@@ -1,4 +1,10 @@
-"""Commands: ``grade <assignment>``, ``list``, ``gradescope``, ``export`` (arguments in, exit code out)."""
+"""Every command's adapter: parsed arguments in, one call into the engine, an exit code out.
+
+``grade <assignment>``, ``list``, ``batch``, ``export``, ``verify``, ``release``,
+``gradescope``, ``similarity``, and ``python -m autograder.notebooks build``.
+The engine's functions take typed arguments; only this module and
+:mod:`autograder.cli` see an ``argparse.Namespace``.
+"""
 
 from __future__ import annotations
 
@@ -131,3 +137,71 @@ def build_gradescope(args: argparse.Namespace, out: TextIO) -> ExitCode:
         "(it installs the grader and CPU PyTorch, and grades with the public and hidden checks).\n"
     )
     return ExitCode.OK
+
+
+def grade_batch(args: argparse.Namespace) -> ExitCode:
+    """``grade batch``: grade a folder of submissions; OK unless a submission hit a grader error
+    (USAGE when the only ones are students not graded for having several submissions)."""
+    from .batch import run_batch
+
+    course = CourseDir.discover()
+    outcome = run_batch(
+        course,
+        args.assignment,
+        args.submissions,
+        out=args.out,
+        jobs=args.jobs,
+        seed=args.seed,
+        force=args.force,
+        prune=getattr(args, "prune", False),
+        only=tuple(getattr(args, "only", None) or ()),
+        scheduler=args.scheduler,
+        allow_weak_isolation=args.allow_weak_isolation,
+        progress=not args.no_progress,
+        similarity=not getattr(args, "no_similarity", False),
+        lms=getattr(args, "lms", None),
+        roster=getattr(args, "roster", None),
+        overrides=getattr(args, "overrides", None),
+    )
+    if outcome.interrupted:
+        return ExitCode.INTERRUPTED
+    failed = [r for r in outcome.results.values() if r.status != "ok" and r.student not in outcome.not_graded]
+    if failed or outcome.report_errors or set(outcome.failed) - set(outcome.not_graded):
+        return ExitCode.GRADER_ERROR
+    return ExitCode.USAGE if outcome.not_graded else ExitCode.OK
+
+
+def verify_assignments(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """``grade verify [ASSIGNMENT...]``: print each problem, then a one-screen summary."""
+    from .verify import VerifyOptions, verify
+
+    course = CourseDir.discover()
+    options = VerifyOptions(seeds=tuple(args.seeds), mutation=not args.no_mutation, notebooks=not args.no_notebooks)
+    reports = verify(course, list(args.assignments), options, out)
+    return ExitCode.OK if all(r.ok for r in reports) else ExitCode.VERIFY_FAILED
+
+
+def release_handout(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """``grade release ASSIGNMENT --out DIR``: write ``DIR/ASSIGNMENT/`` or refuse, naming the leak."""
+    from .release import release
+
+    target = release(CourseDir.discover(), args.assignment, args.out, out, wheel=args.wheel)
+    wheel = next(target.glob("*.whl"))
+    out.write(f"Students: `pip install {wheel.name}`, then `grade` inside {target.name}/ (its README.md says so).\n")
+    return ExitCode.OK
+
+
+def compare_class(args: argparse.Namespace, out: TextIO) -> ExitCode:
+    """``grade similarity ASSIGNMENT DIR --out OUT``: compare a class, write the two reports."""
+    from .similarity import report_similarity
+
+    report_similarity(CourseDir.discover(), args.assignment, Path(args.submissions), args.out, out)
+    return ExitCode.OK
+
+
+def build_handouts(args: argparse.Namespace, out: TextIO) -> int:
+    """``python -m autograder.notebooks build [--check] FOLDER...``: 0, or 1 when ``--check`` finds a
+    notebook that is not what ``build`` would write (as ``diff`` answers)."""
+    from .notebooks.handout import build_command
+
+    return build_command(args.folders, args.check, out)

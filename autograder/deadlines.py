@@ -12,6 +12,8 @@ import csv
 import io
 import itertools
 import math
+import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import SpecError
+from .sanitize import one_line
 
+#: Largest overrides CSV read.
+MAX_OVERRIDES_BYTES = 4 * 1024 * 1024
 DEADLINE_KEYS = frozenset({"due", "timezone", "grace_minutes", "penalty_per_day", "penalties", "last_day"})
 
 
@@ -181,20 +186,40 @@ def _reason(override: Override) -> str:
 
 
 def read_overrides(path: Path) -> dict[str, Override]:
-    """An overrides CSV (columns ``student``, and any of ``extension_days``, ``adjustment``, ``reason``)."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    """An overrides CSV (columns ``student``, and any of ``extension_days``, ``adjustment``, ``reason``);
+    SpecError naming the file (and the line) when it is too large, not UTF-8 text or malformed;
+    OSError when it cannot be read."""
+    shown = one_line(path)
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the batch, a device never end
+        raise SpecError(f"{shown} is not a file")
+    with open(path, "rb") as f:
+        data = f.read(MAX_OVERRIDES_BYTES + 1)
+    if len(data) > MAX_OVERRIDES_BYTES:
+        raise SpecError(f"{shown} is larger than {MAX_OVERRIDES_BYTES // 2**20} MB: expected one short row per student")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{shown}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
     out: dict[str, Override] = {}
-    for number, row in enumerate(rows, start=2):
-        student = (row.get("student") or "").strip()
-        if not student:
-            raise SpecError(f"{path}, line {number}: no student (columns: student, extension_days, adjustment, reason)")
-        try:
-            extension = float(row.get("extension_days") or 0)
-            adjustment = float(row.get("adjustment") or 0)
-        except ValueError:
-            raise SpecError(f"{path}, line {number}: extension_days and adjustment must be numbers") from None
-        if student in out:
-            raise SpecError(f"{path}, line {number}: {student} has a row already")
-        out[student] = Override(student, extension, adjustment, (row.get("reason") or "").strip())
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        for row in reader:
+            number = reader.line_num
+            student = (row.get("student") or "").strip()
+            if not student:
+                raise SpecError(
+                    f"{shown}, line {number}: no student (columns: student, extension_days, adjustment, reason)"
+                )
+            try:
+                extension = float(row.get("extension_days") or 0)
+                adjustment = float(row.get("adjustment") or 0)
+            except ValueError:
+                raise SpecError(f"{shown}, line {number}: extension_days and adjustment must be numbers") from None
+            if not (math.isfinite(extension) and math.isfinite(adjustment)):
+                raise SpecError(f"{shown}, line {number}: extension_days and adjustment must be finite numbers")
+            if student in out:
+                raise SpecError(f"{shown}, line {number}: {one_line(student, 80)} has a row already")
+            out[student] = Override(student, extension, adjustment, (row.get("reason") or "").strip())
+    except csv.Error as exc:
+        raise SpecError(f"{shown}, line {reader.line_num + 1}: not CSV ({exc})") from None
     return out

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .deadlines import Deadline, Override, apply_deadline, days_late, read_overrides
-from .errors import AutograderError
+from .errors import AutograderError, SpecError
 from .lms import Entry
 from .lms.roster import Person, match_roster, read_roster
 from .results import LateScore, SubmissionResult
@@ -76,7 +76,7 @@ class Marker:
         overrides: Path | None = None,
     ) -> Marker:
         """A marker with the roster and overrides CSVs at these paths (if given) read;
-        AutograderError when one cannot be read."""
+        AutograderError (saying ``--roster`` or ``--overrides``) when one cannot be read."""
         people = read_roster(roster) if roster is not None else None
         found = None
         if overrides is not None:
@@ -84,6 +84,8 @@ class Marker:
                 found = read_overrides(overrides)
             except OSError as exc:
                 raise AutograderError(f"--overrides: cannot read {one_line(overrides)} ({exc.strerror})") from None
+            except SpecError as exc:  # too large, not UTF-8, not CSV, or a malformed row
+                raise SpecError(f"--overrides: {exc}") from None
         return cls(entries, system=system, deadline=deadline, people=people, overrides=found)
 
     def mtime_warning(self) -> str | None:

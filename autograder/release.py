@@ -13,7 +13,6 @@ hide a copy.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import hashlib
 import importlib.metadata
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .errors import AutograderError, ExitCode
+from .errors import AutograderError
 from .paths import SPEC_FILE, CourseDir
 from .spec import AssignmentSpec, load_spec, tomllib
 
@@ -56,16 +55,6 @@ class _Body:
     dump: str
     size: int
     origin: str
-
-
-def run_release_command(args: argparse.Namespace) -> ExitCode:
-    """``grade release ASSIGNMENT --out DIR``: write ``DIR/ASSIGNMENT/`` or refuse, naming the leak."""
-    target = release(CourseDir.discover(), args.assignment, args.out, sys.stdout, wheel=args.wheel)
-    wheel = next(target.glob("*.whl"))
-    sys.stdout.write(
-        f"Students: `pip install {wheel.name}`, then `grade` inside {target.name}/ (its README.md says so).\n"
-    )
-    return ExitCode.OK
 
 
 def release(

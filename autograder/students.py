@@ -100,6 +100,21 @@ def student_ids(paths: Sequence[Path], hints: Sequence[str] = ()) -> dict[Path, 
     Raises AutograderError when two submissions are one student's (``alice/`` and
     ``alice.py``), naming both.
     """
+    ids, clashes = ids_and_clashes(paths, hints)
+    if clashes:
+        # Which of alice/ and alice.py is alice's? Guessing would grade the wrong one silently.
+        shown = "; ".join(f"{one_line(sid, 80)!r}: {shown_paths(group)}" for sid, group in list(clashes.items())[:5])
+        more = f" (and {len(clashes) - 5} more students)" if len(clashes) > 5 else ""
+        raise AutograderError(
+            f"the same student twice in the submissions folder: {shown}{more}. "
+            "Keep one submission per student (move the others out of the folder) and run again."
+        )
+    return ids
+
+
+def ids_and_clashes(paths: Sequence[Path], hints: Sequence[str] = ()) -> tuple[dict[Path, str], dict[str, list[Path]]]:
+    """The ids of :func:`student_ids`, and each id that two or more submissions get, with their paths
+    (never raises for those)."""
     stems = [_stem(p) for p in paths]
     ids = _strip_lms(stems)
     ids = _strip_common(ids, tuple(h.lower() for h in hints if h) + ARTIFACT_WORDS)
@@ -108,19 +123,12 @@ def student_ids(paths: Sequence[Path], hints: Sequence[str] = ()) -> dict[Path, 
     by_id: dict[str, list[Path]] = {}
     for path, sid in out.items():
         by_id.setdefault(sid, []).append(path)
-    twice = {sid: group for sid, group in by_id.items() if len(group) > 1}
-    if twice:
-        # Which of alice/ and alice.py is alice's? Guessing would grade the wrong one silently.
-        shown = "; ".join(
-            f"{one_line(sid, 80)!r}: " + " and ".join(one_line(p.name, 80) + ("/" if p.is_dir() else "") for p in group)
-            for sid, group in list(twice.items())[:5]
-        )
-        more = f" (and {len(twice) - 5} more students)" if len(twice) > 5 else ""
-        raise AutograderError(
-            f"the same student twice in the submissions folder: {shown}{more}. "
-            "Keep one submission per student (move the others out of the folder) and run again."
-        )
-    return out
+    return out, {sid: group for sid, group in by_id.items() if len(group) > 1}
+
+
+def shown_paths(paths: Sequence[Path]) -> str:
+    """``alice/ and alice.py``: the names of ``paths`` for a message, a folder's with a slash."""
+    return " and ".join(one_line(p.name, 80) + ("/" if p.is_dir() else "") for p in paths)
 
 
 def _strip_lms(stems: list[str]) -> list[str]:

@@ -26,11 +26,13 @@ The allow-list holds one table per reviewed mutant, its key as printed here::
     function = "sigmoid"
     key = "compare: return np.where(x >= 0, ...) -> return np.where(x > 0, ...)"
     reason = "At x == 0 both branches give 0.5."
+
+One piece, though long: the six stages share one course, one set of seeds and one
+report, and read best in the order they run.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import concurrent.futures
 import copy
@@ -47,10 +49,13 @@ from typing import Literal, TextIO
 
 import pytest
 
-from .errors import AutograderError, ExitCode, GraderError
+from .errors import AutograderError, GraderError
 from .grading import GradingJob, grade, grade_path
 from .mutation import Mutant, generate_mutants, sample_mutants
 from .paths import CourseDir
+from .reporting.screen import clip as _clip
+from .reporting.screen import percent as _percent
+from .reporting.screen import render_verify_summary
 from .results import CheckResult, SubmissionResult
 from .sandbox.isolation import Isolation
 from .scoring import points_mismatches
@@ -123,17 +128,6 @@ class VerifyOptions:
     isolation: str = "auto"
 
 
-# -- the command ------------------------------------------------------------------------
-
-
-def run_verify_command(args: argparse.Namespace) -> ExitCode:
-    """``grade verify [ASSIGNMENT...]``: print each problem, then a one-screen summary."""
-    course = CourseDir.discover()
-    options = VerifyOptions(seeds=tuple(args.seeds), mutation=not args.no_mutation, notebooks=not args.no_notebooks)
-    reports = verify(course, list(args.assignments), options, sys.stdout)
-    return ExitCode.OK if all(r.ok for r in reports) else ExitCode.VERIFY_FAILED
-
-
 def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions, out: TextIO) -> list[AssignmentReport]:
     """Verify ``names`` (every assignment when empty), printing problems as found and a summary."""
     names = list(names) or course.assignment_names()
@@ -153,7 +147,7 @@ def verify(course: CourseDir, names: Sequence[str], options: VerifyOptions, out:
         for name in names:
             report = verify_assignment(course, name, options, isolation, grader, out)
             reports.append(report)
-    out.write(render_summary(reports))
+    out.write(render_verify_summary(reports))
     out.flush()
     return reports
 
@@ -218,11 +212,6 @@ def _module_files(folder: Path, spec: AssignmentSpec) -> tuple[dict[str, bytes],
 
 def _where(check: CheckResult) -> str:
     return f"{check.name} ({check.visibility}, question {check.question or '?'})"
-
-
-def _clip(text: str, limit: int = 400) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_solution(
@@ -702,10 +691,6 @@ def _defining_module(files: dict[str, bytes], function: str) -> str | None:
     return None
 
 
-def _percent(score: float | None) -> str:
-    return "n/a" if score is None else f"{100 * score:.1f}%"
-
-
 # -- notebooks ----------------------------------------------------------------------------
 
 
@@ -723,26 +708,3 @@ def check_notebooks(course: CourseDir, spec: AssignmentSpec, options: VerifyOpti
     if problems:
         return Stage("notebooks", "FAIL", f"{path.name} fails with the solution", problems)
     return Stage("notebooks", "ok", f"{path.name} runs top to bottom with the solution")
-
-
-# -- summary ------------------------------------------------------------------------------
-
-
-def render_summary(reports: Sequence[AssignmentReport]) -> str:
-    """The one-screen summary: one line per stage per assignment, then the verdict."""
-    lines = ["", "=" * 78, "grade verify summary", "=" * 78]
-    for report in reports:
-        lines.append(f"{report.name} — {report.title}  ({report.duration:.1f} s)")
-        for stage in report.stages:
-            took = f"{stage.duration:5.1f}s" if stage.status != "skipped" else ""
-            lines.append(f"  {stage.name:<11}{stage.status:<8}{_clip(stage.summary, 52):<53}{took}")
-    failed = [r for r in reports if not r.ok]
-    scores = ", ".join(f"{r.name} {_percent(r.mutation_score)}" for r in reports if r.mutation_score is not None)
-    if scores:
-        lines.append(f"mutation scores: {scores}")
-    if failed:
-        n = sum(len(s.problems) for r in failed for s in r.stages)
-        lines.append(f"FAILED: {n} problems in {', '.join(r.name for r in failed)} (details above)")
-    else:
-        lines.append(f"OK: {len(reports)} assignments verified")
-    return "\n".join(lines) + "\n"

@@ -21,19 +21,15 @@ import pandas as pd
 import pytest
 from generator import gen
 
-from autograder import batch
-from autograder.batch import (
-    ResultCache,
-    discover_submissions,
-    run_batch,
-    student_ids,
-    write_atomic,
-)
+from autograder.batch import ResultCache, run_batch, write_atomic
+from autograder.batch import run as batch_run
+from autograder.batch.ids import canvas_students_with_several_files
 from autograder.errors import AutograderError, IsolationUnavailable
 from autograder.paths import CourseDir
 from autograder.results import SCHEMA_VERSION, SubmissionResult
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sanitize import file_stem
+from autograder.students import discover_submissions, student_ids
 
 REPO = Path(__file__).resolve().parent.parent
 #: A zip whose bzip2 member declares 100 bytes and inflates to 2 GB (made by test_submission.bz2_bomb).
@@ -406,7 +402,7 @@ def test_batch_refuses_weak_isolation_unless_allowed(tmp_path: Path, monkeypatch
             raise IsolationUnavailable("strict isolation (bwrap) is not available: test")
         return real("rlimits")
 
-    monkeypatch.setattr(batch.Isolation, "detect", staticmethod(no_bwrap))
+    monkeypatch.setattr(batch_run.Isolation, "detect", staticmethod(no_bwrap))
     with pytest.raises(IsolationUnavailable, match="--allow-weak-isolation"):
         run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False)
     outcome = run_batch(course, "demo", subs, out=tmp_path / "out", jobs=1, progress=False, allow_weak_isolation=True)
@@ -420,7 +416,9 @@ def test_cli_maps_a_missing_folder_to_a_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "submissions folder not found" in proc.stderr
 
 
-def test_an_empty_folder_a_file_or_a_student_twice_is_a_usage_error_that_keeps_the_output(tmp_path: Path) -> None:
+def test_an_empty_folder_a_file_or_a_canvas_download_without_from_is_a_usage_error_that_keeps_the_output(
+    tmp_path: Path,
+) -> None:
     course = gen.build_demo_course(tmp_path / "course")
     out = tmp_path / "out"
     out.mkdir()
@@ -436,11 +434,63 @@ def test_an_empty_folder_a_file_or_a_student_twice_is_a_usage_error_that_keeps_t
     proc = grade_cli(course, "demo", one_file, out)
     assert proc.returncode == 2, proc.stderr
     assert "demo.py is a file; grade batch expects a folder of submissions" in proc.stderr
-    (tmp_path / "subs" / "student37").mkdir(parents=True)
-    (tmp_path / "subs" / "student37.py").write_text("")
-    proc = grade_cli(course, "demo", tmp_path / "subs", out)
-    assert proc.returncode == 2 and "student37/ and student37.py" in proc.stderr
+    # Canvas flattens a student's files into the folder: graded one file per student, they would
+    # be students of their own ("doejane_11_21_helpers"), so the batch asks for --from canvas.
+    canvas = tmp_path / "canvas"
+    for name in ("doejane_11_21_demo.py", "doejane_11_21_helpers.py", "smithbob_12_22_demo.py"):
+        _write(canvas, name, "")
+    proc = grade_cli(course, "demo", canvas, out)
+    assert proc.returncode == 2, proc.stderr
+    assert "looks like a Canvas download" in proc.stderr and "--from canvas" in proc.stderr
+    assert "doejane: doejane_11_21_demo.py and doejane_11_21_helpers.py" in proc.stderr
+    assert "smithbob" not in proc.stderr
     assert (out / "gradebook.csv").read_text() == "student,total\nalice,7\n"
+
+
+@pytest.mark.parametrize(
+    ("names", "several"),
+    [
+        (["doejane_11_21_demo.py", "doejane_11_21_demo.ipynb", "smithbob_12_22_demo.py"], {"doejane": 2}),
+        (["doejane_11_21_demo.py", "doejane_LATE_11_23_demo-1.py"], {"doejane": 2}),
+        # One file per student: the Canvas prefix is stripped as before, nothing to say.
+        (["doejane_11_21_demo.py", "smithbob_12_22_demo.py"], {}),
+        # Most names are not Canvas's: not a Canvas download.
+        (["x_1_2_a.py", "x_1_2_b.py", "alice.py", "bob.py", "carol.py"], {}),
+    ],
+)
+def test_a_canvas_download_with_several_files_per_student_is_recognised(
+    tmp_path: Path, names: list[str], several: dict[str, int]
+) -> None:
+    paths = [_write(tmp_path, name, "") for name in names]
+    found = canvas_students_with_several_files(paths)
+    assert {name: len(group) for name, group in found.items()} == several
+
+
+@needs_bwrap
+def test_a_student_with_two_submissions_is_not_graded_and_everyone_else_is(tmp_path: Path) -> None:
+    course = gen.build_demo_course(tmp_path / "course")
+    solution = (course / "solutions/demo/demo.py").read_text()
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    _write(subs / "student37", "demo.py", solution)
+    _write(subs, "student37.py", solution.replace("return a + b", "return a - b"))
+    _write(subs, "bob.py", solution)
+    proc = grade_cli(course, "demo", subs, out, "--jobs", "1", "--no-similarity")
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the folder needs fixing; nobody else waits
+    assert "not graded, more than one submission in the folder: student37;" in proc.stdout
+    results = cached_results(out)
+    assert results["bob"].status == "ok" and results["bob"].score == results["bob"].max_score
+    clash = results["student37"]
+    assert clash.status == "grader_error" and not clash.checks
+    assert "student37/ and student37.py" in clash.notes[-1] and "--only student37" in clash.notes[-1]
+    book = pd.read_csv(out / "gradebook.csv").set_index("student")
+    assert book.loc["student37", "status"] == "grader_error" and book.loc["bob", "status"] == "ok"
+    assert "student37/ and student37.py" in (out / "student37.html").read_text()
+
+    (subs / "student37.py").unlink()  # the instructor keeps one
+    again = grade_cli(course, "demo", subs, out, "--jobs", "1", "--no-similarity", "--only", "student37")
+    assert again.returncode == 0, again.stdout + again.stderr
+    fixed = cached_results(out)["student37"]
+    assert fixed.status == "ok" and fixed.score == fixed.max_score
 
 
 @needs_bwrap
@@ -658,7 +708,7 @@ def test_one_submission_failing_to_read_or_report_never_stops_the_batch(
     subs, out = tmp_path / "subs", tmp_path / "out"
     for student in ("alice", "carol", "dave"):
         _write(subs, f"{student}.py", solution)
-    real_load, real_reports = batch.load_submission, batch.write_reports
+    real_load, real_reports = batch_run.load_submission, batch_run.write_reports
 
     def load(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path.name == "carol.py":  # any bug of the reader, e.g. deep recursion
@@ -670,8 +720,8 @@ def test_one_submission_failing_to_read_or_report_never_stops_the_batch(
             raise OSError(36, "File name too long")
         real_reports(result, *args)
 
-    monkeypatch.setattr(batch, "load_submission", load)
-    monkeypatch.setattr(batch, "write_reports", reports)
+    monkeypatch.setattr(batch_run, "load_submission", load)
+    monkeypatch.setattr(batch_run, "write_reports", reports)
     outcome = run_batch(course, "demo", subs, out=out, jobs=1, progress=False, stream=io.StringIO())
     results = outcome.results
     assert results["alice"].score == results["alice"].max_score == 7
@@ -877,12 +927,12 @@ def test_the_fingerprint_of_an_unreadable_submission_reads_nothing(tmp_path: Pat
     (folder / "demo.py").write_text("x = 1\n")
     tracemalloc.start()
     try:
-        first = batch._raw_fingerprint(folder, "checks", "too large")
+        first = batch_run._raw_fingerprint(folder, "checks", "too large")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024
-    assert batch._raw_fingerprint(folder, "checks", "too large") == first
+    assert batch_run._raw_fingerprint(folder, "checks", "too large") == first
     os.utime(folder / "demo.py", ns=(0, 0))  # a changed file changes it
-    assert batch._raw_fingerprint(folder, "checks", "too large") != first
-    assert batch._raw_fingerprint(folder, "checks", "another reason") != first
+    assert batch_run._raw_fingerprint(folder, "checks", "too large") != first
+    assert batch_run._raw_fingerprint(folder, "checks", "another reason") != first

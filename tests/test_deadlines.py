@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from autograder import deadlines
 from autograder.deadlines import Deadline, Override, apply_deadline, days_late, parse_deadline, read_overrides
-from autograder.errors import SpecError
+from autograder.errors import AutograderError, SpecError
+from autograder.lateness import Marker
 from autograder.spec import load_spec
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -117,3 +121,53 @@ def test_overrides_csv(tmp_path: Path) -> None:
     path.write_text("student,adjustment\njdoe,lots\n")
     with pytest.raises(SpecError, match="line 2: extension_days and adjustment must be numbers"):
         read_overrides(path)
+
+
+def test_overrides_csv_is_read_within_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "overrides.csv"
+    rows = "student,adjustment\n" + "".join(f"student{i},1\n" for i in range(10))
+    path.write_text(rows)
+    assert len(read_overrides(path)) == 10
+    monkeypatch.setattr(deadlines, "MAX_OVERRIDES_BYTES", len(rows) - 1)
+    with pytest.raises(SpecError, match=r"overrides.csv is larger than .* MB"):
+        read_overrides(path)
+    monkeypatch.undo()
+    path.write_bytes(b"student,adjustment\nj\xffdoe,1\n")
+    with pytest.raises(SpecError, match=r"not UTF-8 text \(byte 20\)"):
+        read_overrides(path)
+    path.write_text('student,reason\njdoe,"' + "x" * 200_000 + '"\n')  # past the csv module's field limit
+    with pytest.raises(SpecError, match="line 2: not CSV"):
+        read_overrides(path)
+    path.write_text("student,extension_days\njdoe,inf\n")
+    with pytest.raises(SpecError, match="line 2: extension_days and adjustment must be finite numbers"):
+        read_overrides(path)
+    path.write_text("student,adjustment\njdoe,1\njdoe,2\n")
+    with pytest.raises(SpecError, match="line 3: jdoe has a row already"):
+        read_overrides(path)
+
+
+def test_overrides_that_are_no_file_fail_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "overrides.csv"
+    os.mkfifo(fifo)
+    failed: list[BaseException] = []
+    reader = threading.Thread(target=lambda: _record(failed, fifo), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "reading a FIFO blocked"
+    assert isinstance(failed[0], SpecError) and "is not a file" in str(failed[0])
+
+
+def _record(failed: list[BaseException], path: Path) -> None:
+    try:
+        read_overrides(path)
+    except BaseException as exc:
+        failed.append(exc)
+
+
+def test_the_batch_says_which_option_names_a_bad_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.csv"
+    path.write_bytes(b"student,adjustment\n\xff\n")
+    with pytest.raises(SpecError, match=r"^--overrides: .*overrides.csv: not UTF-8 text"):
+        Marker.from_files([], None, None, overrides=path)
+    with pytest.raises(AutograderError, match=r"^--overrides: cannot read .*nowhere.csv"):
+        Marker.from_files([], None, None, overrides=tmp_path / "nowhere.csv")

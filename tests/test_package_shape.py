@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "autograder"
 
@@ -106,3 +110,30 @@ def test_a_long_module_says_why_it_is_one_piece() -> None:
         if "one piece" not in " ".join(doc.lower().split()):
             unexplained.append(f"{path.relative_to(PACKAGE.parent)} ({source.count(chr(10))} lines)")
     assert not unexplained, "over 500 lines, with no sentence on why it is one piece: " + ", ".join(unexplained)
+
+
+#: The only modules that read command-line arguments: the parser and the commands' adapters.
+ARGUMENT_MODULES = {"autograder.cli", "autograder.commands"}
+
+
+def modules_seeing_arguments() -> list[str]:
+    """Modules outside :data:`ARGUMENT_MODULES` that import argparse or name a ``Namespace``."""
+    pattern = re.compile(r"\bargparse\b|\bNamespace\b")
+    return sorted(
+        module_name(path)
+        for path in PACKAGE.rglob("*.py")
+        if module_name(path) not in ARGUMENT_MODULES and pattern.search(path.read_text(encoding="utf-8"))
+    )
+
+
+def test_only_the_commands_see_parsed_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert modules_seeing_arguments() == []
+    # The scan finds an engine module that takes a Namespace, and lets the word "namespaces" by.
+    fake = tmp_path / "autograder"
+    fake.mkdir()
+    (fake / "engine.py").write_text("import argparse\n\ndef run(args: argparse.Namespace) -> int: ...\n")
+    (fake / "shadow.py").write_text("def run(args: Namespace) -> int: ...\n")
+    (fake / "sandbox.py").write_text('"""Linux namespaces keep the worker apart."""\n')
+    (fake / "cli.py").write_text("import argparse\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert modules_seeing_arguments() == ["autograder.engine", "autograder.shadow"]

@@ -20,7 +20,6 @@ from pathlib import Path
 from ..errors import AutograderError
 from ..sanitize import one_line
 from ..spec import AssignmentSpec
-from ..students import discover_submissions, student_ids
 from ..submission import (
     MAX_ENTRIES,
     SUFFIXES,
@@ -90,23 +89,6 @@ def read_download(system: str, folder: Path, modules: Sequence[str], exclude: Se
             f"is named as {system} names its downloads)"
         )
     return entries
-
-
-def read_submissions(
-    folder: Path, spec: AssignmentSpec, system: str | None, exclude: Sequence[Path] = ()
-) -> tuple[list[Entry], list[Path]]:
-    """(entries, entries ignored) of the submissions ``folder``: read as the ``system``'s download,
-    or (None) as one file or folder per student (:mod:`autograder.students`); AutograderError
-    when it holds no submission."""
-    if system is not None:
-        return read_download(system, folder, spec.modules, exclude), []
-    paths, ignored = discover_submissions(folder, exclude=exclude)
-    if not paths:
-        raise AutograderError(
-            f"no submissions in {one_line(folder)}: expected one .py, .ipynb, .zip or folder per student"
-            + (f" (found only {len(ignored)} other files)" if ignored else "")
-        )
-    return plain_entries(student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])), ignored
 
 
 def plain_entries(ids: dict[Path, str]) -> list[Entry]:

@@ -64,7 +64,7 @@ class Exported:
 def batch_results(batch_out: Path) -> list[SubmissionResult]:
     """Every result a ``grade batch --out`` folder holds, by student; AutograderError when the folder
     is not one."""
-    from ..batch import CACHE_DIR, STATE_FILE, ResultCache
+    from ..batch.cache import CACHE_DIR, STATE_FILE, ResultCache
 
     try:
         state = json.loads((batch_out / CACHE_DIR / STATE_FILE).read_text(encoding="utf-8"))

@@ -2,6 +2,6 @@
 
 import sys
 
-from .handout import main
+from ..cli import notebooks_main
 
-sys.exit(main())
+sys.exit(notebooks_main())

@@ -20,7 +20,6 @@ Handouts are committed without outputs.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import copy
 import os
@@ -291,23 +290,3 @@ def build_command(folders: Sequence[Path], check: bool, out: TextIO = sys.stdout
         write_notebook(built, path)
         print(f"{shown}: " + ("; ".join(changes) or "up to date"), file=out)
     return 1 if failed else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m autograder.notebooks build [--check] FOLDER...``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m autograder.notebooks",
-        description="Build handout notebooks: rewrite their stub cells from the stub module.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="rewrite the student cells of each assignment's notebook")
-    b.add_argument("folders", type=Path, nargs="+", help="assignment folders, e.g. assignments/assignment3")
-    b.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if a notebook is not what build would write"
-    )
-    args = parser.parse_args(argv)
-    try:
-        return build_command(args.folders, args.check)
-    except AutograderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .compare import Comparison, Pair, Region, compare
 from .fingerprints import Fingerprinted, fingerprint_files
-from .report import analyse, read_class, run_similarity_command, similarity_for_batch, write_similarity
+from .report import analyse, read_class, report_similarity, similarity_for_batch, write_similarity
 
 __all__ = [
     "Comparison",
@@ -29,7 +29,7 @@ __all__ = [
     "compare",
     "fingerprint_files",
     "read_class",
-    "run_similarity_command",
+    "report_similarity",
     "similarity_for_batch",
     "write_similarity",
 ]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import AutograderError, ExitCode
+from ..errors import AutograderError
 from ..paths import CourseDir
 from ..spec import AssignmentSpec, load_spec
 from ..students import discover_submissions, student_ids
@@ -221,24 +219,25 @@ def similarity_for_batch(
     return comparison.best
 
 
-def run_similarity_command(args: argparse.Namespace, stream: TextIO | None = None) -> ExitCode:
-    """``grade similarity ASSIGNMENT DIR --out OUT``: compare a class, write the two reports."""
-    stream = stream or sys.stdout
-    course = CourseDir.discover()
-    spec = load_spec(course.spec_file(args.assignment))
-    out: Path = args.out or course.reports_dir(spec.name)
-    if not Path(args.submissions).is_dir():
-        raise AutograderError(f"submissions folder not found: {args.submissions}")
+def report_similarity(
+    course: CourseDir, assignment: str, submissions: Path, out: Path | None, stream: TextIO
+) -> Comparison:
+    """``grade similarity``: compare the class in ``submissions``, write the two reports into ``out``
+    (default ``reports/<name>/``) and list the most similar pairs on ``stream``."""
+    spec = load_spec(course.spec_file(assignment))
+    out = out or course.reports_dir(spec.name)
+    if not submissions.is_dir():
+        raise AutograderError(f"submissions folder not found: {submissions}")
     t0 = time.perf_counter()
-    submissions = read_class(course, spec, Path(args.submissions), exclude=[out])
-    comparison = analyse(submissions, spec, stub_files(course, spec))
+    found = read_class(course, spec, submissions, exclude=[out])
+    comparison = analyse(found, spec, stub_files(course, spec))
     seconds = time.perf_counter() - t0
     json_path, html_path = write_similarity(comparison, out, spec.name, spec.title, seconds)
     stream.write(
-        f"{spec.name}: {len(submissions)} submissions compared in {seconds:.1f} s; "
+        f"{spec.name}: {len(found)} submissions compared in {seconds:.1f} s; "
         f"{len(comparison.pairs)} pairs similar, worth a look; {len(comparison.clusters)} clusters of 3 or more\n"
     )
     for pair in comparison.pairs[:10]:
         stream.write(f"  {pair.score:5.2f}  {pair.a}  {pair.b}\n")
     stream.write(f"  report: {html_path}\n  data:   {json_path}\n")
-    return ExitCode.OK
+    return comparison

@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..results import OUTCOME_LABELS
 from ..sanitize import one_line
 
 if TYPE_CHECKING:
@@ -21,14 +22,8 @@ if TYPE_CHECKING:
 
 # -- grade batch ---------------------------------------------------------------------
 
-_PROBLEM_OUTCOMES = (
-    ("timeout", "timed out"),
-    ("forbidden", "forbidden import"),
-    ("error", "errors/crashes"),
-    ("memory", "out of memory"),
-    ("not_implemented", "not implemented"),
-    ("grader_error", "grader errors"),
-)
+#: The outcomes the batch summary lists students for, in this order.
+_PROBLEM_OUTCOMES = ("timeout", "forbidden", "error", "memory", "not_implemented", "grader_error")
 
 
 def render_batch_summary(
@@ -62,7 +57,8 @@ def render_batch_summary(
             f"{statistics.median(scores):g} · quartiles {q[0]:g}–{q[2]:g} · min "
             f"{min(scores):g} · max {max(scores):g} · score ≥ {mx:g}: {full} · passed every check: {perfect}"
         )
-    for outcome_name, label in _PROBLEM_OUTCOMES:
+    for outcome_name in _PROBLEM_OUTCOMES:
+        label = OUTCOME_LABELS[outcome_name]
         who = [r.student for r in results if any(c.outcome == outcome_name for c in r.checks)]
         if outcome_name == "grader_error":
             who = sorted(set(who) | {r.student for r in results if r.status != "ok"})

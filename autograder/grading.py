@@ -77,7 +77,7 @@ class GradingJob:
             call_timeout=limits.call_timeout,
             memory_mb=limits.memory_mb,
             cpu_seconds=limits.cpu_seconds,
-            output_bytes=limits.output_chars,  # the sandbox's name for it: it counts characters
+            output_chars=limits.output_chars,
             forbidden=self.spec.forbidden_imports,
             isolation=self.isolation,
         )

@@ -104,7 +104,7 @@ def box(level: str, source: str = MODULE, **config: Any) -> WorkerSandbox:
         isolation=isolation,
         call_timeout=config.pop("call_timeout", 10),
         memory_mb=config.pop("memory_mb", 512),
-        output_bytes=2000,
+        output_chars=2000,
         **config,
     )
     return WorkerSandbox({"m.py": source.encode()}, ("m.py",), cfg, fork=level == "fork")

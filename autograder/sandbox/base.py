@@ -76,7 +76,7 @@ class SandboxConfig:
     #: CPU seconds of one worker process (a restarted worker starts again).
     cpu_seconds: int = _DEFAULT_LIMITS.cpu_seconds
     #: Characters of printed output kept per call.
-    output_bytes: int = _DEFAULT_LIMITS.output_bytes
+    output_chars: int = _DEFAULT_LIMITS.output_chars
     forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN
     isolation: Isolation = field(default_factory=lambda: Isolation.detect("auto"))
     #: Wall seconds of student code for the whole sandbox, all calls and start-ups

@@ -7,6 +7,9 @@ written ahead of time cannot answer a later call); the harness reads at most
 a deadline too (a worker that stops reading cannot block it), decodes values
 with :mod:`.protocol` (plain types and numeric arrays only), and turns a
 missing, late or malformed reply into a failed call, never into an exception.
+
+One piece, though long: starting, calling, restarting and classifying share the
+worker's state (pipes, nonce, deadlines, uid), and each failure kind is a few lines.
 """
 
 from __future__ import annotations
@@ -264,7 +267,7 @@ class WorkerSandbox:
             "nonce": self._nonce,
             "modules": list(self.modules),
             "forbidden": list(self.config.forbidden),
-            "output_bytes": self.config.output_bytes,
+            "output_chars": self.config.output_chars,
             "uid": self.uid,
             "limits": rlimits(self.config, self.uid),
             "files": list(self._files) if with_files else [],
@@ -571,7 +574,7 @@ class WorkerSandbox:
                     "(did your code write to the grader's channel?)"
                 ),
             )
-        stdout = _cap(header.get("stdout", ""), self.config.output_bytes + 200)
+        stdout = _cap(header.get("stdout", ""), self.config.output_chars + 200)
         if header.get("ok") is True:
             try:
                 value = protocol.decode(header.get("value"), blobs)

@@ -25,6 +25,9 @@ fork server that cannot do it is closed and replaced.
 Only root can hand out uids, so fork servers exist only for a root harness
 at the ``bwrap`` level; elsewhere :func:`acquire` returns None and the
 caller starts workers the plain way.
+
+One piece, though long: the server's life (start, fork, renew, close) and the
+registry of servers that retries a failed start share one lock and one state.
 """
 
 from __future__ import annotations

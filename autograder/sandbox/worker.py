@@ -286,7 +286,7 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
     os.close(devnull)
 
     nonce = cfg["nonce"]
-    capture = CappedText(int(cfg["output_bytes"]))
+    capture = CappedText(int(cfg["output_chars"]))
     sys.stdout = sys.stderr = capture
     sys.stdin = io.StringIO()
     forbidden = [str(n) for n in cfg["forbidden"]]

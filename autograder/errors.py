@@ -18,6 +18,7 @@ Raised and caught inside one part of the engine, never shown as they are:
     sandbox.protocol.ProtocolError  a frame on the worker's pipe is malformed
      └── EncodeError                a check passed a value the wire can't carry
     sandbox.forkserver.ForkServerError  the zygote failed: the worker starts the plain way
+    sandbox.confine.ConfineError    (inside a sandbox) the process could not become its uid: it stops
     ImportError
      └── sandbox.worker.ForbiddenImport  (inside the worker) an import the assignment forbids
     lms.gitcommit.CommitTimeUnknown  a repository's last commit time can't be read: file dates instead

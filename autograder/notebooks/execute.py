@@ -9,6 +9,9 @@ with the instructor's solution run in a plain subprocess.
 
 Kernel command: the current interpreter with ``-m ipykernel_launcher``; no
 installed kernelspec is needed.
+
+One piece, though long: starting the kernel in its sandbox, running cells under a
+timeout, capping outputs and ending the kernel share one kernel manager's state.
 """
 
 from __future__ import annotations

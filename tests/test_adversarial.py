@@ -172,7 +172,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
         "pwn_paths": [str(p) for p in forbidden],
         "port": port,
         "abstract": abstract,
-        "site_packages": str(Path(torch_spec.origin).parent.parent) if torch_spec else "",
+        "site_packages": str(Path(torch_spec.origin).parent.parent) if torch_spec and torch_spec.origin else "",
         "torch_init": torch_spec.origin if torch_spec else "",
         "answers": _memorised_answers(),
     }

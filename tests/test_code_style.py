@@ -1,4 +1,5 @@
-"""The code holds its own rules: ruff's format and lint, and mypy on the package (configured in pyproject.toml)."""
+"""The code holds its own rules: ruff's format and lint, and mypy on the package and its tests (configured in
+pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,6 @@ def test_ruff_check_finds_nothing() -> None:
 
 
 @pytest.mark.slow
-def test_mypy_finds_nothing_in_the_package() -> None:
+def test_mypy_finds_nothing_in_the_package_or_its_tests() -> None:
     proc = run(sys.executable, "-m", "mypy")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -9,13 +9,16 @@ from conftest import DEMO_SOLUTION
 
 from autograder.grading import grade_path
 from autograder.paths import CourseDir
+from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import cgroups
 from autograder.sandbox.isolation import bwrap_problem
 from autograder.spec import load_spec
 from autograder.submission import load_submission
 
 
-def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0, name: str = "demo.py"):  # type: ignore[no-untyped-def]
+def run(
+    course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int = 0, name: str = "demo.py"
+) -> SubmissionResult:
     if isinstance(source, str):
         path = course.root / "work" / name
         path.parent.mkdir(exist_ok=True)
@@ -25,7 +28,7 @@ def run(course: CourseDir, source: str | Path, *, hidden: bool = True, seed: int
     return grade_path(path, "demo", hidden=hidden, seed=seed, course=course)
 
 
-def by_name(result):  # type: ignore[no-untyped-def]
+def by_name(result: SubmissionResult) -> dict[str, CheckResult]:
     return {c.name: c for c in result.checks}
 
 

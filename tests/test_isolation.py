@@ -171,7 +171,7 @@ def call(box: WorkerSandbox, function: str, *args: Any) -> Any:
 
 def pid_namespace_of(box: WorkerSandbox) -> str:
     """The pid namespace of the worker (the bwrap child's), as /proc shows it on the host."""
-    assert box._proc is not None
+    assert isinstance(box._proc, subprocess.Popen)
     children = Path(f"/proc/{box._proc.pid}/task/{box._proc.pid}/children").read_text().split()
     return os.readlink(f"/proc/{children[0]}/ns/pid")
 
@@ -280,7 +280,7 @@ def test_pid_uts_and_privileges_are_its_own() -> None:
         assert seen["no_new_privs"] == "1"
         assert int(seen["cap_eff"], 16) == 0
         if os.getuid() == 0:
-            assert seen["uid"] == seen["gid"] == box.uid and box.uid >= launch.UID_BASE
+            assert box.uid is not None and seen["uid"] == seen["gid"] == box.uid >= launch.UID_BASE
             assert seen["groups"] in ([], [box.uid])
             assert int(seen["cap_bnd"], 16) == 0
 
@@ -312,7 +312,13 @@ def test_seccomp_refuses_namespaces_and_memfd_but_not_processes_or_threads() -> 
 
 @needs_bwrap
 def test_limits_are_the_configured_ones() -> None:
-    cfg = {"memory_mb": 300, "cpu_seconds": 7, "file_bytes": 1 << 20, "open_files": 20, "max_processes": 0}
+    cfg: dict[str, Any] = {
+        "memory_mb": 300,
+        "cpu_seconds": 7,
+        "file_bytes": 1 << 20,
+        "open_files": 20,
+        "max_processes": 0,
+    }
     with sandbox(**cfg) as box:
         limits = call(box, "look")["limits"]
     assert limits["RLIMIT_AS"] == [300 << 20, 300 << 20]

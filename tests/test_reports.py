@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
@@ -52,7 +52,12 @@ SECRET_SECONDS = 0.0479
 
 
 def make_result(
-    student: str = "alice", *, conv_ok: bool = False, hidden_ok: bool = False, crash: bool = False, status: str = "ok"
+    student: str = "alice",
+    *,
+    conv_ok: bool = False,
+    hidden_ok: bool = False,
+    crash: bool = False,
+    status: Literal["ok", "grader_error"] = "ok",
 ) -> SubmissionResult:
     """A result with public and hidden checks, arrays, a traceback and printed output."""
     checks = [
@@ -603,7 +608,7 @@ def test_an_instructor_and_a_full_policy_see_a_hidden_checks_details() -> None:
 
 # -- the result schema ---------------------------------------------------------
 
-V1_LATENESS = {
+V1_LATENESS: dict[str, Any] = {
     "raw_score": 4.0,
     "late_penalty": 1.0,
     "adjustment": 0.0,
@@ -617,7 +622,7 @@ V1_LATENESS = {
     "reason": "",
     "due": "2026-03-01T23:59+00:00",
 }
-V1_TIMING = {
+V1_TIMING: dict[str, Any] = {
     "task": 1.5,
     "student": 0.25,
     "sandbox": 0.5,

@@ -16,7 +16,9 @@ from autograder.checks import (
     describe_call,
     expect_raises,
     precision_of,
+    reference,
 )
+
 
 X_SMALL = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.0], [3.0, 1.5]])
 Y_SMALL = np.array([3.0, -0.5, -2.0, 4.0])
@@ -66,6 +68,7 @@ def _unpack(value: Any, count: int, call: str, names: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
+@reference
 def _torch_grad(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
     wt = torch.tensor(w, requires_grad=True)
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
@@ -241,6 +244,7 @@ def _regression_data(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarr
     return X, y
 
 
+@reference
 def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     A = np.hstack([X, np.ones((X.shape[0], 1))])
     theta = np.linalg.lstsq(A, y, rcond=None)[0]

@@ -7,11 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, assert_true, describe_call
+from autograder.checks import assert_allclose, assert_true, describe_call, reference
 
 pytestmark = pytest.mark.question("backward")
 
 
+@reference
 def conv_grads(dout, x, w, stride=1, padding=0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     xt = torch.from_numpy(x).requires_grad_()
     wt = torch.from_numpy(w).requires_grad_()

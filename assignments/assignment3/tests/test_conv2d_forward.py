@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("conv2d_forward")
 
@@ -20,12 +20,14 @@ def pair(v: int | tuple[int, int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)  # type: ignore[return-value]
 
 
+@reference
 def conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     t = torch.from_numpy
     return F.conv2d(t(np.array(x)), t(np.array(w)),
                     None if b is None else t(b), stride, padding, dilation, groups).numpy()
 
 
+@reference
 def mistakes(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> dict[str, np.ndarray]:
     """What classic mistakes would return for this call."""
     ph, pw = pair(padding)

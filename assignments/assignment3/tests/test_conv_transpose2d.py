@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("conv_transpose2d")
 
@@ -16,6 +16,7 @@ FORMULA = ("Each input value scales a copy of the filter that is added to the ou
            "side and the bias is added.")
 
 
+@reference
 def conv_t(x, w, b=None, stride=1, padding=0, output_padding=0) -> np.ndarray:
     t = torch.from_numpy
     return F.conv_transpose2d(t(np.array(x)), t(np.array(w)),
@@ -23,6 +24,7 @@ def conv_t(x, w, b=None, stride=1, padding=0, output_padding=0) -> np.ndarray:
                               output_padding).numpy()
 
 
+@reference
 def mistakes(x, w, b=None, stride=1, padding=0, output_padding=0) -> dict[str, np.ndarray]:
     """What classic mistakes would return for this call."""
     out = {"The kernel looks flipped: conv_transpose2d scatters w[c, o, u, v] to output "

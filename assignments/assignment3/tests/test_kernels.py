@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("kernels")
 
@@ -20,6 +20,7 @@ KERNELS = {
 }
 
 
+@reference
 def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Zero-padded, same-size cross-correlation of one image (the kernel is not flipped)."""
     kh, kw = kernel.shape
@@ -29,6 +30,7 @@ def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out[0, 0].numpy()
 
 
+@reference
 def convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """True convolution: cross-correlation with the kernel flipped in both directions."""
     return correlate(image, kernel[::-1, ::-1])

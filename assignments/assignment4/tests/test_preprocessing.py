@@ -13,8 +13,10 @@ from autograder.checks import (
     assert_allclose,
     assert_finite,
     assert_true,
+    reference,
     rounding_tolerance,
 )
+
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -51,6 +53,7 @@ def _like(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
     return expected
 
 
+@reference
 def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     t = torch.from_numpy(X)
     span = t.amax(dim=0) - t.amin(dim=0)
@@ -58,11 +61,13 @@ def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     return (scaled * (hi - lo) + lo).numpy()
 
 
+@reference
 def _stats_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = torch.from_numpy(X)
     return torch.mean(t, dim=0).numpy(), torch.std(t, dim=0, unbiased=False).numpy()
 
 
+@reference
 def _pca_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(Xc, eigenvalues descending, eigenvectors as columns) with torch.linalg.eigh."""
     t = torch.from_numpy(X)

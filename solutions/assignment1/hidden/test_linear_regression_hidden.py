@@ -17,7 +17,9 @@ from autograder.checks import (
     describe_call,
     expect_raises,
     precision_of,
+    reference,
 )
+
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -61,6 +63,7 @@ def _unpack(value: Any, count: int, call: str, names: str) -> tuple[Any, ...]:
     return tuple(value)
 
 
+@reference
 def _torch_grad(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
     wt = torch.tensor(w, requires_grad=True)
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
@@ -126,12 +129,14 @@ def _regression_data(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarr
     return X, y
 
 
+@reference
 def _least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     A = np.hstack([X, np.ones((X.shape[0], 1))])
     theta = np.linalg.lstsq(A, y, rcond=None)[0]
     return theta[:-1], float(theta[-1])
 
 
+@reference
 def _torch_gradient_descent(X: np.ndarray, y: np.ndarray, lr: float,
                             epochs: int) -> tuple[np.ndarray, float, np.ndarray]:
     """Full-batch gradient descent from zero with torch.optim.SGD; losses before each step."""

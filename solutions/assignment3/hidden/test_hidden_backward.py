@@ -7,11 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, assert_true, describe_call
+from autograder.checks import assert_allclose, assert_true, describe_call, reference
 
 pytestmark = pytest.mark.question("backward")
 
 
+@reference
 def conv_grads(dout, x, w, stride, padding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     xt = torch.from_numpy(x).requires_grad_()
     wt = torch.from_numpy(w).requires_grad_()
@@ -22,6 +23,7 @@ def conv_grads(dout, x, w, stride, padding) -> tuple[np.ndarray, np.ndarray, np.
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
+@reference
 def pool_grad(dout, x, kernel_size, stride=None) -> np.ndarray:
     xt = torch.from_numpy(x).requires_grad_()
     (F.max_pool2d(xt, kernel_size, stride) * torch.from_numpy(dout)).sum().backward()

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("conv_transpose2d")
 
@@ -21,12 +21,14 @@ def pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
 
 
+@reference
 def conv_t(x, w, b=None, stride=1, padding=0, output_padding=0) -> np.ndarray:
     t = torch.from_numpy
     return F.conv_transpose2d(t(np.array(x)), t(np.array(w)), None if b is None else t(b),
                               stride, padding, output_padding).numpy()
 
 
+@reference
 def mistakes(x, w, b=None, stride=1, padding=0, output_padding=0) -> dict[str, np.ndarray]:
     """What classic mistakes would return for this call."""
     out = {"The kernel looks flipped: conv_transpose2d scatters w[c, o, u, v] to output "

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import assert_allclose, describe_call, expect_raises
+from autograder.checks import assert_allclose, describe_call, expect_raises, reference
 
 pytestmark = pytest.mark.question("kernels")
 
@@ -24,6 +24,7 @@ CONVOLVE = ("G[i, j] = Σ w[u, v] · x[i - u, j - v] with u, v counted from the 
             "kh // 2 rows and kw // 2 columns of zeros on each side.")
 
 
+@reference
 def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Zero-padded, same-size cross-correlation of one image (the kernel is not flipped)."""
     kh, kw = kernel.shape

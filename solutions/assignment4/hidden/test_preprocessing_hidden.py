@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from autograder.checks import (
-    rounding_tolerance,
     CheckFailure,
     assert_allclose,
     assert_finite,
     assert_true,
     describe_call,
+    reference,
+    rounding_tolerance,
 )
+
 
 # -- helpers -------------------------------------------------------------------------
 
@@ -52,6 +54,7 @@ def _like(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
     return expected
 
 
+@reference
 def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     t = torch.from_numpy(X)
     span = t.amax(dim=0) - t.amin(dim=0)
@@ -59,11 +62,13 @@ def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
     return (scaled * (hi - lo) + lo).numpy()
 
 
+@reference
 def _stats_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = torch.from_numpy(X)
     return torch.mean(t, dim=0).numpy(), torch.std(t, dim=0, unbiased=False).numpy()
 
 
+@reference
 def _pca_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(Xc, eigenvalues descending, eigenvectors as columns) with torch.linalg.eigh."""
     t = torch.from_numpy(X)
@@ -280,6 +285,7 @@ def test_z_score_constant_feature_random(student, rng):
 # -- normalize_images ------------------------------------------------------------------
 
 
+@reference
 def _normalize_ref(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     c = x.shape[1]
     return ((torch.from_numpy(x) - torch.from_numpy(mean).view(1, c, 1, 1))
@@ -393,6 +399,7 @@ def test_pca_fewer_samples_than_features(student, rng):
 # -- whiten ----------------------------------------------------------------------------
 
 
+@reference
 def _whiten_ref(X: np.ndarray, eps: float) -> np.ndarray:
     centred, values, vectors = _pca_ref(X)
     return centred @ vectors / np.sqrt(values + eps)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from cnn_cases import conv_t, pair
 
 from autograder.checks import assert_allclose, describe_call, reference
 
@@ -15,17 +14,6 @@ FORMULA = ("Each input value scales a copy of the filter that is added to the fu
            "(i·SH, j·SW), overlaps summed; the full output has (H - 1)·SH + FH + OPH rows; then "
            "PH rows are cut at the top AND the bottom (PW columns left AND right) and the bias "
            "is added.")
-
-
-def pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
-
-
-@reference
-def conv_t(x, w, b=None, stride=1, padding=0, output_padding=0) -> np.ndarray:
-    t = torch.from_numpy
-    return F.conv_transpose2d(t(np.array(x)), t(np.array(w)), None if b is None else t(b),
-                              stride, padding, output_padding).numpy()
 
 
 @reference

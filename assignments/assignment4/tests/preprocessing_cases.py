@@ -86,6 +86,13 @@ def check_stats(student: Any, X: np.ndarray, call: str) -> None:
                               sample_std})
 
 
+def eigenvalue_mistakes(values: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """What pca's eigenvalues would be with a classic mistake, by hint."""
+    return {"the eigenvalues are in ascending order (np.linalg.eigh's order); sort them "
+            "descending, and the components with them.": np.sort(values),
+            "the covariance was divided by n − 1; use 1/n.": values * n / (n - 1)}
+
+
 def check_pca(student: Any, X: np.ndarray, k: int | None, call: str) -> None:
     """Compare pca's three outputs with torch.linalg.eigh, up to the sign of each component."""
     n, d = X.shape
@@ -97,11 +104,7 @@ def check_pca(student: Any, X: np.ndarray, k: int | None, call: str) -> None:
         "(X_rot, components, eigenvalues)")
     assert_allclose(eigenvalues, values, call=f"{call}: eigenvalues",
                     hint="eigenvalues of the covariance (1/n) Xcᵀ Xc, largest first.",
-                    mistakes={"the eigenvalues are in ascending order (np.linalg.eigh's order); "
-                              "sort them descending, and the components with them.":
-                              np.sort(values),
-                              "the covariance was divided by n − 1; use 1/n.":
-                              values * n / (n - 1)})
+                    mistakes=eigenvalue_mistakes(values, n))
     components = as_float_array(components, (d, kk), f"{call}: components")
     signs = best_signs(components, vectors)
     assert_allclose(components * signs, vectors, call=f"{call}: components (up to sign)",

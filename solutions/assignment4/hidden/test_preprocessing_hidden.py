@@ -13,6 +13,7 @@ from preprocessing_cases import (
     best_signs,
     check_pca,
     check_stats,
+    eigenvalue_mistakes,
     epoch,
     ids_data,
     min_max_ref,
@@ -221,11 +222,7 @@ def test_pca_fewer_samples_than_features(student, rng):
                     hint=f"with k=None pca keeps all d = X.shape[1] = {d} components (one per "
                          f"feature), also when X has fewer samples than features; here the last "
                          f"{d - rank} eigenvalues are 0.",
-                    mistakes={"the eigenvalues are in ascending order (np.linalg.eigh's order); "
-                              "sort them descending, and the components with them.":
-                              np.sort(values),
-                              "the covariance was divided by n − 1; use 1/n.":
-                              values * n / (n - 1)})
+                    mistakes=eigenvalue_mistakes(values, n))
     components = as_float_array(components, (d, d), f"{call}: components")
     assert_allclose(components.T @ components, np.eye(d), atol=1e-8,
                     call=f"{call}: componentsᵀ @ components",

@@ -42,6 +42,17 @@ def conv_grads(dout, x, w, stride=1, padding=0) -> tuple[np.ndarray, np.ndarray,
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
+@reference
+def max_pool(x, kernel_size, stride=None, padding=0) -> np.ndarray:
+    return F.max_pool2d(torch.from_numpy(np.array(x)), kernel_size, stride, padding).numpy()
+
+
+@reference
+def avg_pool(x, kernel_size, stride=None, padding=0, count_include_pad=False) -> np.ndarray:
+    return F.avg_pool2d(torch.from_numpy(np.array(x)), kernel_size, stride, padding,
+                        count_include_pad=count_include_pad).numpy()
+
+
 KERNELS = {
     "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float),
     "edge": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=float),

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from .checks import clear_reference_cache
 from .errors import GraderError
 from .plugin import GradingPlugin
 from .results import CheckResult
@@ -275,7 +276,9 @@ class CheckSession:
                 raise self.session.Interrupted(self.session.shouldstop)
 
     def close(self) -> None:
-        """Tear pytest down as ``pytest.main`` does at its end."""
+        """Tear pytest down as ``pytest.main`` does at its end, and forget the references
+        its checks computed (kept from one run to the next while the session lives)."""
+        clear_reference_cache()
         if self._configured:
             try:
                 self.config.hook.pytest_sessionfinish(session=self.session, exitstatus=0)

@@ -13,6 +13,7 @@ from typing import Literal
 import pytest
 
 from .checkrun import checks_digest, hermetic_pytest, pytest_args, run_collected
+from .checks import clear_reference_cache
 from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
@@ -199,8 +200,11 @@ def run_checks(
     if questions is not None:
         raise ValueError("questions selects checks of the collected session only, not with plugins")
     plugin = GradingPlugin(sandbox, seed, hidden_dir)
-    with hermetic_pytest():
-        code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])
+    try:
+        with hermetic_pytest():
+            code = pytest.main(pytest_args(test_dirs), plugins=[plugin, *plugins])
+    finally:
+        clear_reference_cache()  # this run's check modules are not kept, nor their references
     problems = list(plugin.collection_errors)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not problems:
         if code == pytest.ExitCode.INTERRUPTED:

@@ -22,10 +22,12 @@ import contextlib
 import hashlib
 import inspect
 import io
+import os
+import sys
 import time
 import types
 import unittest
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,27 @@ def unchanged_arguments(item: pytest.Item) -> frozenset[str] | None:
     return frozenset(str(f) for m in marks for f in m.args)
 
 
+@contextlib.contextmanager
+def _importable(folders: list[Path]) -> Iterator[None]:
+    """Put ``folders`` first on ``sys.path`` while the block runs; afterwards take them off and
+    forget the modules imported from them, so that another course's helper module of the
+    same name is never served this one."""
+    entries = [str(folder) for folder in folders]
+    before = set(sys.modules)
+    sys.path[:0] = entries
+    try:
+        yield
+    finally:
+        for entry in entries:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+        roots = tuple(os.path.join(entry, "") for entry in entries)
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None)
+            if isinstance(file, str) and os.path.abspath(file).startswith(roots):
+                del sys.modules[name]
+
+
 class GradingPlugin:
     """Registered per grading run; collects one :class:`CheckResult` per check."""
 
@@ -186,6 +209,18 @@ class GradingPlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         for line in MARKERS:
             config.addinivalue_line("markers", line)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        """Collect with the public check folders importable, so that check files, hidden
+        ones included, import the helper modules beside the public checks by name."""
+        folders = [
+            Path(arg).resolve()
+            for arg in session.config.args
+            if Path(arg).is_dir() and Path(arg).resolve() != self.hidden_dir
+        ]
+        with _importable(folders):
+            return (yield)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -11,6 +11,7 @@ still count.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -266,4 +267,58 @@ def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(demo_c
     result = grade(solution, job)
     assert [c.outcome for c in result.checks if c.name == "test_add_small"] == ["failed"]
     assert list(checkrun._sessions.values()) != [session]
+    close_sessions()
+
+
+SHARED_PUBLIC = """
+import pytest
+from demo_cases import SCALE
+
+pytestmark = pytest.mark.question("add")
+
+
+@pytest.mark.points(1)
+def test_scale_is_known(student):
+    assert student.scale(1.0, SCALE) == SCALE
+"""
+
+SHARED_HIDDEN = """
+import pytest
+from demo_cases import SCALE
+from autograder.checks import assert_equal
+
+pytestmark = pytest.mark.question("scale")
+
+
+@pytest.mark.points(1)
+def test_scale_shared(student):
+    assert_equal(float(student.scale(2.0, SCALE)), 2.0 * SCALE, call="scale(2.0, SCALE)")
+"""
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["collected-once", "pytest-main"])
+def test_hidden_checks_import_the_helpers_beside_the_public_ones_of_their_own_course(
+    tmp_path: Path, cached: bool
+) -> None:
+    """Two courses whose helper module has one name: each course's checks get their own."""
+    from conftest import build_demo_course
+
+    path_before = list(sys.path)
+    results = []
+    for index, scale in enumerate((3.0, 5.0)):
+        course = build_demo_course(tmp_path / f"course{index}")
+        (course.assignment_dir("demo") / "tests" / "demo_cases.py").write_text(f"SCALE = {scale}\n")
+        (course.assignment_dir("demo") / "tests" / "test_shared.py").write_text(SHARED_PUBLIC)
+        (course.hidden_tests_dir("demo") / "test_shared_hidden.py").write_text(SHARED_HIDDEN)
+        spec = load_spec(course.spec_file("demo"))
+        job = GradingJob.for_assignment(course, spec, hidden=True, seed=0, isolation=Isolation.detect("auto"))
+        # Another plugin makes the run go through pytest.main instead of the collected session.
+        plugins = () if cached else (object(),)
+        results.append(grade(load_submission(course.solution_dir("demo"), spec), job, plugins=plugins))
+    for result in results:
+        shared = {c.name: c for c in result.checks if "shared" in c.name or "known" in c.name}
+        assert set(shared) == {"test_scale_is_known", "test_scale_shared"}
+        assert all(c.passed for c in shared.values()), [(c.name, c.message) for c in shared.values()]
+    assert sys.path == path_before
+    assert "demo_cases" not in sys.modules
     close_sessions()

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from mlp_cases import CE_SUM_HINT, torch_ce, torch_softmax
 
 from autograder.checks import assert_allclose
 
@@ -11,17 +10,6 @@ pytestmark = pytest.mark.question("softmax_cross_entropy")
 
 STABLE_HINT = ("exp overflows for large logits: subtract the maximum along the axis first "
                "(softmax(s) = softmax(s - max(s))).")
-SUM_HINT = "cross_entropy is the MEAN over the batch, not the sum: divide by N."
-
-
-def torch_softmax(x, axis):
-    return torch.softmax(torch.from_numpy(x), dim=axis).numpy()
-
-
-def torch_ce(logits, labels):
-    return F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).numpy()
-
-
 @pytest.mark.points(2)
 def test_softmax_rows(student):
     logits = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])
@@ -47,7 +35,7 @@ def test_cross_entropy_small(student):
     expected = torch_ce(logits, labels)
     got = student.cross_entropy(logits, labels)
     assert_allclose(got, expected, call="cross_entropy(logits (4, 3), labels [0, 1, 2, 1])",
-                    mistakes={SUM_HINT: expected * len(labels),
+                    mistakes={CE_SUM_HINT: expected * len(labels),
                               "the loss is -log of the probability of the true class "
                               "(a positive number): check the sign.": -expected},
                     hint="the loss of sample n is -log softmax(logits[n])[labels[n]]; "

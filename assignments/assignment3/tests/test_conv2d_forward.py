@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from cnn_cases import conv, pair
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("conv2d_forward")
 
@@ -16,16 +15,7 @@ FORMULA = ("conv2d_forward is a cross-correlation, like F.conv2d: out[n, k, i, j
            "and compare.")
 
 
-def pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)  # type: ignore[return-value]
-
-
-def conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
-    t = torch.from_numpy
-    return F.conv2d(t(np.array(x)), t(np.array(w)),
-                    None if b is None else t(b), stride, padding, dilation, groups).numpy()
-
-
+@reference
 def mistakes(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> dict[str, np.ndarray]:
     """What classic mistakes would return for this call."""
     ph, pw = pair(padding)

@@ -6,29 +6,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from cnn_cases import KERNELS, correlate
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("kernels")
 
-KERNELS = {
-    "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float),
-    "edge": np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=float),
-    "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=float),
-    "box_blur": np.full((3, 3), 1 / 9),
-    "gaussian_blur": np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=float) / 16,
-}
-
-
-def correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Zero-padded, same-size cross-correlation of one image (the kernel is not flipped)."""
-    kh, kw = kernel.shape
-    out = F.conv2d(torch.from_numpy(image)[None, None],
-                   torch.from_numpy(np.array(kernel))[None, None],
-                   padding=(kh // 2, kw // 2))
-    return out[0, 0].numpy()
-
-
+@reference
 def convolve(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """True convolution: cross-correlation with the kernel flipped in both directions."""
     return correlate(image, kernel[::-1, ::-1])

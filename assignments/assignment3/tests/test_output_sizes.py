@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from cnn_cases import size_hint
 
 from autograder.checks import assert_equal, describe_call, expect_raises
 
@@ -11,15 +11,6 @@ pytestmark = pytest.mark.question("output_sizes")
 
 CONV_FORMULA = ("The output size is (N - F + 2P) / S + 1, with F replaced by D·(F - 1) + 1 "
                 "when the filter is dilated.")
-
-
-def size_hint(got: object, mistakes: dict[str, int], default: str) -> str:
-    """The hint of the first classic mistake whose value ``got`` equals, else ``default``."""
-    if isinstance(got, (int, np.integer)) and not isinstance(got, bool):
-        for hint, value in mistakes.items():
-            if int(got) == value:
-                return hint
-    return default
 
 
 @pytest.mark.points(1)

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from cnn_cases import size_hint
 
 from autograder.checks import assert_equal, describe_call
 
 pytestmark = pytest.mark.question("param_counts")
 
 
-def count_hint(got: object, mistakes: dict[str, int], default: str) -> str:
-    """The hint of the first classic mistake whose value ``got`` equals, else ``default``."""
-    if isinstance(got, (int, np.integer)) and not isinstance(got, bool):
-        for hint, value in mistakes.items():
-            if int(got) == value:
-                return hint
-    return default
-
-
 @pytest.mark.points(2)
 def test_conv_param_count_slides(student):
     got = student.conv_param_count(5, 3, 10)
-    hint = count_hint(got, {
+    hint = size_hint(got, {
         "Each filter also has a bias: (F·F·D_in + 1)·K.": 750,
         "Each 5×5 filter spans the whole input depth D_in = 3: (F·F·D_in + 1)·K.": 260,
     }, "A filter has F·F·D_in weights and one bias; there are K filters: (F·F·D_in + 1)·K.")
@@ -32,7 +23,7 @@ def test_conv_param_count_slides(student):
 @pytest.mark.points(2)
 def test_vgg16_param_count_imagenet(student):
     got = student.vgg16_param_count()
-    hint = count_hint(got, {
+    hint = size_hint(got, {
         "Every convolution and fully connected layer has biases too.": 138_344_128,
         "The first fully connected layer sees 7·7·512 = 25088 inputs: five 2×2 poolings "
         "turn 224×224 into 7×7.": 37_694_248,

@@ -1,40 +1,11 @@
 """Hidden checks of mlp_forward: 1 to 4 layers with each activation, and an unknown activation."""
 
-import numpy as np
 import pytest
-import torch
-from torch import nn
+from mlp_cases import make_params, torch_forward
 
 from autograder.checks import assert_allclose, expect_raises
 
 pytestmark = pytest.mark.question("mlp_forward")
-
-ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-
-
-def make_params(rng, sizes):
-    params = {}
-    for k in range(1, len(sizes)):
-        params[f"W{k}"] = rng.standard_normal((sizes[k], sizes[k - 1])) / np.sqrt(sizes[k - 1])
-        params[f"b{k}"] = 0.5 * rng.standard_normal(sizes[k])
-    return params
-
-
-def torch_forward(x, params, activation, last_activation=False):
-    n_layers = len(params) // 2
-    layers = []
-    for k in range(1, n_layers + 1):
-        W = torch.from_numpy(params[f"W{k}"])
-        linear = nn.Linear(W.shape[1], W.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(W)
-            linear.bias.copy_(torch.from_numpy(params[f"b{k}"]))
-        layers.append(linear)
-        if k < n_layers or last_activation:
-            layers.append(ACTIVATIONS[activation]())
-    with torch.no_grad():
-        return nn.Sequential(*layers)(torch.from_numpy(x)).numpy()
-
 
 @pytest.mark.points(2)
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])

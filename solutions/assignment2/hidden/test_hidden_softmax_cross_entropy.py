@@ -1,23 +1,13 @@
 """Hidden checks of softmax (every axis, 3-D input) and cross_entropy (random, large logits)."""
 
 import pytest
-import torch
-import torch.nn.functional as F
+from mlp_cases import CE_SUM_HINT, torch_ce, torch_softmax
 
 from autograder.checks import assert_allclose
 
 pytestmark = pytest.mark.question("softmax_cross_entropy")
 
-SUM_HINT = "cross_entropy is the MEAN over the batch, not the sum: divide by N."
 AXIS_HINT = "this is the softmax over the last axis: use the axis argument."
-
-
-def torch_softmax(x, axis):
-    return torch.softmax(torch.from_numpy(x), dim=axis).numpy()
-
-
-def torch_ce(logits, labels):
-    return F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels)).numpy()
 
 
 @pytest.mark.points(2)
@@ -54,7 +44,7 @@ def test_cross_entropy_random(student, rng):
     expected = torch_ce(logits, labels)
     got = student.cross_entropy(logits, labels)
     assert_allclose(got, expected, call=f"cross_entropy(logits ({n}, {c}), labels ({n},))",
-                    mistakes={SUM_HINT: expected * n},
+                    mistakes={CE_SUM_HINT: expected * n},
                     hint="the loss of sample n is -log softmax(logits[n])[labels[n]]; "
                          "return the mean over the batch.")
 
@@ -67,6 +57,6 @@ def test_cross_entropy_large_logits(student, rng):
     expected = torch_ce(logits, labels)
     got = student.cross_entropy(logits, labels)
     assert_allclose(got, expected, call=f"cross_entropy(logits ({n}, {c}) ~±1000, labels)",
-                    mistakes={SUM_HINT: expected * n},
+                    mistakes={CE_SUM_HINT: expected * n},
                     hint="log(softmax) is log(0) = -inf when a probability underflows: compute "
                          "log y_i = s_i - max(s) - log sum_j exp(s_j - max(s)) (log-sum-exp).")

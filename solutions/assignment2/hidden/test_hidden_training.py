@@ -2,110 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
-from torch.optim.sgd import sgd
+from mlp_cases import accuracy, check_recipe, spirals
 
-from autograder.checks import assert_allclose, assert_equal, assert_finite, assert_true
+from autograder.checks import assert_true
 
 pytestmark = pytest.mark.question("training")
-
-NOT_RESHUFFLED = ("the samples are not reshuffled: draw order = rng.permutation(N) at the start of "
-                  "EVERY epoch, after the initialisation, from the same rng.")
-STATE_RESET = "the momentum state was reset: keep one state from the first step to the last, across epochs."
-LAST_BATCH_DROPPED = ("the last, smaller mini-batch was dropped: when batch_size does not divide N it "
-                      "still makes an SGD step.")
-RECIPE_HINT = ("follow the docstring's recipe step by step: He initialisation of W1, W2, ... in "
-               "order from rng = np.random.default_rng(seed), then every epoch a new "
-               "rng.permutation(N) walked through in slices order[i:i + batch_size], "
-               "mlp_loss_and_grads then sgd_step on each. train_mlp uses your mlp_loss_and_grads "
-               "and sgd_step: make their checks pass first.")
-
-
-def spirals(n_per_class, n_classes, rng, noise=0.2):
-    """Interleaved spirals in 2-D: class c turns through angles [4c, 4c + 4] (radians)."""
-    xs, ys = [], []
-    for c in range(n_classes):
-        r = np.linspace(0.05, 1.0, n_per_class)
-        t = np.linspace(4.0 * c, 4.0 * (c + 1), n_per_class)
-        t = t + noise * rng.standard_normal(n_per_class)
-        xs.append(np.stack([r * np.sin(t), r * np.cos(t)], axis=1))
-        ys.append(np.full(n_per_class, c))
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def accuracy(params, sizes, X, y, call):
-    """Fraction of samples whose argmax logit is the label; checks params' keys and shapes."""
-    assert_true(isinstance(params, dict), f"{call} returned {type(params).__name__}, expected a "
-                "dict of parameters {'W1': ..., 'b1': ..., ...}.")
-    out = torch.from_numpy(X)
-    n_layers = len(sizes) - 1
-    expected_keys = {f"{p}{k}" for k in range(1, n_layers + 1) for p in "Wb"}
-    assert_true(set(params) == expected_keys, f"{call} returned params with keys "
-                f"{sorted(params)}, expected {sorted(expected_keys)} (layer sizes {sizes}).")
-    for k in range(1, n_layers + 1):
-        for name, shape in ((f"W{k}", (sizes[k], sizes[k - 1])), (f"b{k}", (sizes[k],))):
-            value = assert_finite(params[name], call=f"{call}['{name}']")
-            assert_true(value.shape == shape, f"{call}['{name}'] has shape {value.shape}, "
-                        f"expected {shape} (layer sizes {sizes}, W is (out, in)).")
-        out = F.linear(out, torch.from_numpy(np.asarray(params[f"W{k}"], dtype=np.float64)),
-                       torch.from_numpy(np.asarray(params[f"b{k}"], dtype=np.float64)))
-        if k < n_layers:
-            out = torch.relu(out)
-    return float((out.argmax(dim=1).numpy() == y).mean())
-
-
-def recipe_params(X, y, hidden_sizes, lr, epochs, batch_size, momentum, seed, *, shuffle=True,
-                  reset_state=False, drop_last=False):
-    """The docstring's recipe with torch autograd and torch's SGD update; the flags make mistakes."""
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    sizes = [X.shape[1], *hidden_sizes, int(y.max()) + 1]
-    params = {}
-    for k in range(1, len(sizes)):
-        weights = rng.standard_normal((sizes[k], sizes[k - 1])) * np.sqrt(2.0 / sizes[k - 1])
-        params[f"W{k}"] = torch.tensor(weights, requires_grad=True)
-        params[f"b{k}"] = torch.zeros(sizes[k], dtype=torch.float64, requires_grad=True)
-    tensors = list(params.values())
-    buffers = [None] * len(tensors)
-    x_all, y_all = torch.from_numpy(X), torch.from_numpy(y)
-    for _ in range(epochs):
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        if reset_state:
-            buffers = [None] * len(tensors)
-        for start in range(0, n - batch_size + 1 if drop_last else n, batch_size):
-            batch = torch.from_numpy(order[start:start + batch_size])
-            out = x_all[batch]
-            for k in range(1, len(sizes)):
-                out = F.linear(out, params[f"W{k}"], params[f"b{k}"])
-                if k < len(sizes) - 1:
-                    out = torch.relu(out)
-            grads = torch.autograd.grad(F.cross_entropy(out, y_all[batch]), tensors)
-            with torch.no_grad():
-                sgd(tensors, list(grads), buffers, weight_decay=0.0, momentum=momentum, lr=lr,
-                    dampening=0.0, nesterov=False, maximize=False, foreach=False)
-    return {k: t.detach().numpy() for k, t in params.items()}
-
-
-def check_recipe(student, X, y, options):
-    """train_mlp's parameters equal the recipe's, key by key; a recognised mistake gets its hint."""
-    call = (f"train_mlp(X {X.shape}, y, " + ", ".join(f"{k}={v}" for k, v in options.items())
-            + ")")
-    expected = recipe_params(X, y, **options)
-    mistakes = {NOT_RESHUFFLED: recipe_params(X, y, **options, shuffle=False),
-                STATE_RESET: recipe_params(X, y, **options, reset_state=True)}
-    if X.shape[0] % options["batch_size"]:
-        mistakes[LAST_BATCH_DROPPED] = recipe_params(X, y, **options, drop_last=True)
-    params = student.train_mlp(X, y, **options)
-    assert_true(isinstance(params, dict), f"{call} returned {type(params).__name__}, expected a "
-                "dict of parameters {'W1': ..., 'b1': ..., ...}.")
-    assert_equal(tuple(sorted(str(k) for k in params)), tuple(sorted(expected)),
-                 call=f"{call}: sorted(params)",
-                 hint="one 'Wk' and one 'bk' per layer, k = 1..L with L = len(hidden_sizes) + 1.")
-    for key in expected:
-        assert_allclose(params[key], expected[key], call=f"{call}['{key}']",
-                        mistakes={hint: value[key] for hint, value in mistakes.items()},
-                        hint=RECIPE_HINT)
 
 
 @pytest.mark.points(2)

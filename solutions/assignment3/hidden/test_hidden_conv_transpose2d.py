@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
+from cnn_cases import conv_t, pair
 
-from autograder.checks import assert_allclose, describe_call
+from autograder.checks import assert_allclose, describe_call, reference
 
 pytestmark = pytest.mark.question("conv_transpose2d")
 
@@ -17,16 +16,7 @@ FORMULA = ("Each input value scales a copy of the filter that is added to the fu
            "is added.")
 
 
-def pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
-
-
-def conv_t(x, w, b=None, stride=1, padding=0, output_padding=0) -> np.ndarray:
-    t = torch.from_numpy
-    return F.conv_transpose2d(t(np.array(x)), t(np.array(w)), None if b is None else t(b),
-                              stride, padding, output_padding).numpy()
-
-
+@reference
 def mistakes(x, w, b=None, stride=1, padding=0, output_padding=0) -> dict[str, np.ndarray]:
     """What classic mistakes would return for this call."""
     out = {"The kernel looks flipped: conv_transpose2d scatters w[c, o, u, v] to output "

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from torch import nn
 
-from autograder.checks import assert_equal, describe_call
+from autograder.checks import assert_equal, describe_call, reference
 
 pytestmark = pytest.mark.question("param_counts")
 
@@ -37,8 +37,21 @@ def torch_vgg16(num_classes: int) -> nn.Module:
     )
 
 
-def vgg_hint(got: object, model: nn.Module) -> str:
-    without_bias = sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
+@reference
+def vgg16_counts(num_classes: int) -> tuple[int, int]:
+    """(parameters, weights without the biases) of :func:`torch_vgg16`."""
+    model = torch_vgg16(num_classes)
+    weights = sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
+    return n_params(model), weights
+
+
+@reference
+def conv_count(d_in: int, k: int, f, groups: int, bias: bool) -> int:
+    """Parameters of ``nn.Conv2d(d_in, k, f, groups=groups, bias=bias)``."""
+    return n_params(nn.Conv2d(d_in, k, f, groups=groups, bias=bias, device="meta"))
+
+
+def vgg_hint(got: object, without_bias: int) -> str:
     if isinstance(got, (int, np.integer)) and int(got) == without_bias:
         return "Every convolution and fully connected layer has biases too."
     return ("Add up (3·3·D_in + 1)·K for the 13 convolutions and (fan_in + 1)·fan_out for the "
@@ -70,7 +83,7 @@ def test_conv_param_count_rectangular_and_groups(student, rng):
     for f, d_in, k, bias, g in cases:
         kwargs = {"groups": g} if g > 1 else {}
         got = student.conv_param_count(f, d_in, k, **kwargs)
-        expected = n_params(nn.Conv2d(d_in, k, f, groups=g, bias=bias, device="meta"))
+        expected = conv_count(d_in, k, f, g, bias)
         assert_equal(got, expected, call=describe_call("conv_param_count", (f, d_in, k), kwargs),
                      hint=conv_hint(got, f, d_in, k, bias, g))
 
@@ -79,23 +92,22 @@ def test_conv_param_count_rectangular_and_groups(student, rng):
 def test_conv_param_count_without_bias(student, rng):
     f, d_in, k = int(rng.integers(1, 8)), int(rng.integers(1, 129)), int(rng.integers(1, 129))
     got = student.conv_param_count(f, d_in, k, bias=False)
-    expected = n_params(nn.Conv2d(d_in, k, f, bias=False, device="meta"))
+    expected = conv_count(d_in, k, f, 1, False)
     assert_equal(got, expected, call=describe_call("conv_param_count", (f, d_in, k), {"bias": False}),
                  hint=conv_hint(got, f, d_in, k, False, 1))
 
 
 @pytest.mark.points(1)
 def test_vgg16_param_count_matches_torch_model(student):
-    model = torch_vgg16(1000)
+    expected, weights = vgg16_counts(1000)  # 138,357,544
     got = student.vgg16_param_count(1000)
-    expected = n_params(model)  # 138,357,544
-    assert_equal(got, expected, call="vgg16_param_count(1000)", hint=vgg_hint(got, model))
+    assert_equal(got, expected, call="vgg16_param_count(1000)", hint=vgg_hint(got, weights))
 
 
 @pytest.mark.points(2)
 def test_vgg16_param_count_other_num_classes(student, rng):
     num_classes = int(rng.integers(2, 5000))
-    model = torch_vgg16(num_classes)
+    expected, weights = vgg16_counts(num_classes)
     got = student.vgg16_param_count(num_classes)
-    assert_equal(got, n_params(model), call=f"vgg16_param_count({num_classes})",
-                 hint=vgg_hint(got, model))
+    assert_equal(got, expected, call=f"vgg16_param_count({num_classes})",
+                 hint=vgg_hint(got, weights))

@@ -7,180 +7,30 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
-from autograder.checks import (
-    rounding_tolerance,
-    CheckFailure,
-    assert_allclose,
-    assert_finite,
-    assert_true,
-    describe_call,
+from preprocessing_cases import (
+    ID_OFFSET,
+    as_float_array,
+    best_signs,
+    check_pca,
+    check_stats,
+    eigenvalue_mistakes,
+    epoch,
+    ids_data,
+    min_max_ref,
+    pca_data,
+    pca_ref,
+    stats_ref,
 )
 
-# -- helpers -------------------------------------------------------------------------
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "None (did you forget a return statement?)"
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {tuple(value.shape)}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} values"
-    return f"a {type(value).__name__}"
-
-
-def _unpack(value: Any, count: int, call: str, names: str) -> tuple[Any, ...]:
-    if not (isinstance(value, (tuple, list)) and len(value) == count):
-        raise CheckFailure(f"{call} returned {_kind(value)}, expected a tuple {names}.")
-    return tuple(value)
-
-
-def _array(value: Any, shape: tuple[int, ...], call: str) -> np.ndarray:
-    """``value`` as a finite float array of ``shape``, else a failure naming the call; a float32
-    (or float16) array keeps its precision, so what is computed from it is judged at that precision."""
-    arr = assert_finite(value, call=call)
-    if arr.shape != shape:
-        raise CheckFailure(f"{call} returned shape {tuple(arr.shape)}, expected {shape}.")
-    return arr if arr.dtype.kind == "f" and arr.dtype.itemsize < 8 else arr.astype(np.float64)
-
-
-def _like(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
-    """``expected`` rounded to ``got``'s float precision when that is lower (float32 rows)."""
-    if got.dtype.kind == "f" and got.dtype.itemsize < expected.dtype.itemsize:
-        return expected.astype(got.dtype)
-    return expected
-
-
-def _min_max_ref(X: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
-    t = torch.from_numpy(X)
-    span = t.amax(dim=0) - t.amin(dim=0)
-    scaled = torch.where(span > 0, (t - t.amin(dim=0)) / torch.where(span > 0, span, 1.0), 0.0)
-    return (scaled * (hi - lo) + lo).numpy()
-
-
-def _stats_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = torch.from_numpy(X)
-    return torch.mean(t, dim=0).numpy(), torch.std(t, dim=0, unbiased=False).numpy()
-
-
-def _pca_ref(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Xc, eigenvalues descending, eigenvectors as columns) with torch.linalg.eigh."""
-    t = torch.from_numpy(X)
-    centred = t - t.mean(dim=0)
-    values, vectors = torch.linalg.eigh(centred.T @ centred / t.shape[0])
-    return centred.numpy(), values.flip(0).numpy(), vectors.flip(1).numpy()
-
-
-def _pca_data(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    """Correlated data with well separated variances and a non-zero mean."""
-    rotation, _ = np.linalg.qr(rng.standard_normal((d, d)))
-    scales = 3.0 * 0.6 ** np.arange(d)
-    return (rng.standard_normal((n, d)) * scales) @ rotation.T + rng.uniform(-5, 5, d)
-
-
-def _signs(got: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    """Per column, +1 or -1: the sign that best aligns ``got`` with ``ref``."""
-    signs = np.sign(np.sum(got * ref, axis=0))
-    return np.where(signs == 0, 1.0, signs)
-
-
-
-def _check_stats(student: Any, X: np.ndarray, call: str) -> None:
-    mean_ref, std_ref = _stats_ref(X)
-    mean, std = _unpack(student.z_score_fit(X), 2, call, "(mean, std)")
-    assert_allclose(mean, mean_ref, call=f"{call}: mean",
-                    hint="the mean of every feature (column): X.mean(axis=0).")
-    sample_std = np.std(X, axis=0, ddof=1)
-    assert_allclose(std, std_ref, call=f"{call}: std",
-                    hint="the population standard deviation of every column: divide by n "
-                         "(ddof=0).",
-                    mistakes={"this is the sample std (ddof=1, dividing by n − 1); use the "
-                              "population std (ddof=0, dividing by n), like np.std(X, axis=0).":
-                              sample_std})
-
-
-
-def _check_pca(student: Any, X: np.ndarray, k: int | None, call: str) -> None:
-    """Compare pca's three outputs with torch.linalg.eigh, up to the sign of each component."""
-    n, d = X.shape
-    kk = d if k is None else k
-    centred, values, vectors = _pca_ref(X)
-    values, vectors = values[:kk], vectors[:, :kk]
-    X_rot, components, eigenvalues = _unpack(
-        student.pca(X) if k is None else student.pca(X, k=k), 3, call,
-        "(X_rot, components, eigenvalues)")
-    assert_allclose(eigenvalues, values, call=f"{call}: eigenvalues",
-                    hint="eigenvalues of the covariance (1/n) Xcᵀ Xc, largest first.",
-                    mistakes={"the eigenvalues are in ascending order (np.linalg.eigh's order); "
-                              "sort them descending, and the components with them.":
-                              np.sort(values),
-                              "the covariance was divided by n − 1; use 1/n.":
-                              values * n / (n - 1)})
-    components = _array(components, (d, kk), f"{call}: components")
-    signs = _signs(components, vectors)
-    assert_allclose(components * signs, vectors, call=f"{call}: components (up to sign)",
-                    hint="component j is the unit eigenvector of eigenvalue j, stored as "
-                         "COLUMN j of a (d, k) array.")
-    X_rot = _array(X_rot, (n, kk), f"{call}: X_rot")
-    assert_allclose(X_rot * signs, centred @ vectors, call=f"{call}: X_rot (up to sign)",
-                    hint="X_rot = (X − mean) @ components: centre the data first.")
-
-
-
-ID_OFFSET = 100
-
-
-def _epoch(value: Any, X: np.ndarray, y: np.ndarray, call: str) -> tuple[list[int], np.ndarray]:
-    """Validate one epoch of batches; return the batch sizes and the sample order.
-
-    ``y`` holds ``ID_OFFSET + index`` so every batch tells which samples it holds.
-    """
-    if not isinstance(value, (list, tuple)):
-        raise CheckFailure(f"{call} returned {_kind(value)}, expected a list of "
-                           "(X_batch, y_batch) tuples (return a list, not a generator).")
-    if not value:
-        raise CheckFailure(f"{call} returned no batches; every sample must appear once per "
-                           "epoch: keep the last batch even when it is smaller than batch_size.")
-    sizes, order = [], []
-    for i, batch in enumerate(value):
-        X_batch, y_batch = _unpack(batch, 2, f"{call}: batch {i}", "(X_batch, y_batch)")
-        y_batch = assert_finite(y_batch, call=f"{call}: batch {i} y_batch").reshape(-1)
-        X_batch = assert_finite(X_batch, call=f"{call}: batch {i} X_batch")
-        if X_batch.shape != (y_batch.size, *X.shape[1:]):
-            raise CheckFailure(
-                f"{call}: batch {i} has X_batch of shape {tuple(X_batch.shape)} and y_batch of "
-                f"{y_batch.size} values; expected X_batch of shape ({y_batch.size}, "
-                f"{', '.join(map(str, X.shape[1:]))}): one row of X per target.")
-        ids = y_batch - ID_OFFSET
-        valid = np.isclose(ids, np.round(ids)) & (ids >= 0) & (ids < len(y))
-        if not valid.all():
-            raise CheckFailure(f"{call}: batch {i} holds targets that are not in y (e.g. "
-                               f"{y_batch[~valid][0]:.6g}). Take y_batch from y with the same "
-                               "indices as X_batch.")
-        ids = np.round(ids).astype(int)
-        if not np.array_equal(X_batch, _like(X[ids], X_batch)):
-            raise CheckFailure(f"{call}: in batch {i} the rows of X_batch are not the samples "
-                               "of its targets y_batch: index X and y with the SAME indices so "
-                               "every sample keeps its target.")
-        sizes.append(int(y_batch.size))
-        order.extend(ids.tolist())
-    order_arr = np.array(order, dtype=int)
-    counts = np.bincount(order_arr, minlength=len(y))
-    if (counts != 1).any():
-        missing = np.flatnonzero(counts == 0)
-        twice = np.flatnonzero(counts > 1)
-        problem = (f"sample {int(missing[0])} is missing ({missing.size} missing in all)"
-                   if missing.size else f"sample {int(twice[0])} appears {counts[twice[0]]} times")
-        raise CheckFailure(f"{call}: every sample must appear exactly once per epoch, but "
-                           f"{problem}. Keep the last, smaller batch and do not draw samples "
-                           "with replacement.")
-    return sizes, order_arr
-
-
-def _ids_data(rng: np.random.Generator, n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    return rng.standard_normal((n, d)), np.arange(n) + ID_OFFSET
-
+from autograder.checks import (
+    CheckFailure,
+    assert_allclose,
+    assert_true,
+    describe_call,
+    reference,
+    rounding_tolerance,
+    unpack,
+)
 
 
 def _random_range(rng: np.random.Generator) -> tuple[float, float]:
@@ -202,11 +52,11 @@ def _scaled_data(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
 def test_min_max_random_range(student, rng):
     X = _scaled_data(rng, int(rng.integers(5, 30)), int(rng.integers(2, 6)))
     lo, hi = _random_range(rng)
-    expected = _min_max_ref(X, lo, hi)
+    expected = min_max_ref(X, lo, hi)
     assert_allclose(student.min_max_normalize(X, feature_range=(lo, hi)), expected,
                     call=describe_call("min_max_normalize", (X,), {"feature_range": (lo, hi)}),
                     mistakes={"the values are in [0, 1]: feature_range was ignored.":
-                              _min_max_ref(X)})
+                              min_max_ref(X)})
 
 
 @pytest.mark.question("min_max_normalize")
@@ -216,7 +66,7 @@ def test_min_max_constant_feature_custom_range(student, rng):
     column = int(rng.integers(0, X.shape[1]))
     X[:, column] = float(rng.integers(-5, 5))
     lo, hi = _random_range(rng)
-    expected = _min_max_ref(X, lo, hi)
+    expected = min_max_ref(X, lo, hi)
     assert_allclose(student.min_max_normalize(X, feature_range=(lo, hi)), expected,
                     call=describe_call("min_max_normalize", (X,), {"feature_range": (lo, hi)})
                     + f" with a constant column {column}",
@@ -240,7 +90,7 @@ def test_min_max_single_sample(student, rng):
 @pytest.mark.points(4)
 def test_z_score_fit_random(student, rng):
     X = _scaled_data(rng, int(rng.integers(5, 40)), int(rng.integers(2, 7)))
-    _check_stats(student, X, describe_call("z_score_fit", (X,), {}))
+    check_stats(student, X, describe_call("z_score_fit", (X,), {}))
 
 
 @pytest.mark.question("z_score")
@@ -249,7 +99,7 @@ def test_z_score_apply_random_test_data(student, rng):
     d = int(rng.integers(2, 7))
     X_train = _scaled_data(rng, int(rng.integers(10, 40)), d)
     X_test = _scaled_data(rng, int(rng.integers(3, 10)), d)
-    mean, std = _stats_ref(X_train)
+    mean, std = stats_ref(X_train)
     expected = (X_test - mean) / std
     leaked = (X_test - X_test.mean(axis=0)) / X_test.std(axis=0)
     assert_allclose(student.z_score_apply(X_test, mean, std), expected,
@@ -265,9 +115,9 @@ def test_z_score_constant_feature_random(student, rng):
     X = _scaled_data(rng, n, d)
     column = int(rng.integers(0, d))
     X[:, column] = float(rng.integers(-10, 10))
-    _check_stats(student, X, describe_call("z_score_fit", (X,), {})
+    check_stats(student, X, describe_call("z_score_fit", (X,), {})
                  + f" with a constant column {column}")
-    mean, std = _stats_ref(X)
+    mean, std = stats_ref(X)
     X_test = _scaled_data(rng, 4, d)
     expected = np.zeros_like(X_test)
     keep = np.arange(d) != column
@@ -280,6 +130,7 @@ def test_z_score_constant_feature_random(student, rng):
 # -- normalize_images ------------------------------------------------------------------
 
 
+@reference
 def _normalize_ref(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     c = x.shape[1]
     return ((torch.from_numpy(x) - torch.from_numpy(mean).view(1, c, 1, 1))
@@ -316,36 +167,36 @@ def test_normalize_images_width_equals_channels(student, rng):
 @pytest.mark.question("pca")
 @pytest.mark.points(4)
 def test_pca_random_matches_torch(student, rng):
-    X = _pca_data(rng, int(rng.integers(20, 60)), int(rng.integers(2, 6)))
-    _check_pca(student, X, None, describe_call("pca", (X,), {}))
+    X = pca_data(rng, int(rng.integers(20, 60)), int(rng.integers(2, 6)))
+    check_pca(student, X, None, describe_call("pca", (X,), {}))
 
 
 @pytest.mark.question("pca")
 @pytest.mark.points(4)
 def test_pca_k_truncation(student, rng):
     d = int(rng.integers(3, 6))
-    X = _pca_data(rng, int(rng.integers(20, 60)), d)
+    X = pca_data(rng, int(rng.integers(20, 60)), d)
     k = int(rng.integers(1, d))
-    _check_pca(student, X, k, describe_call("pca", (X,), {"k": k}))
+    check_pca(student, X, k, describe_call("pca", (X,), {"k": k}))
 
 
 @pytest.mark.question("pca")
 @pytest.mark.points(4)
 def test_pca_properties_random(student, rng):
     n, d = int(rng.integers(20, 60)), int(rng.integers(2, 6))
-    X = _pca_data(rng, n, d)
+    X = pca_data(rng, n, d)
     call = describe_call("pca", (X,), {})
-    X_rot, components, eigenvalues = _unpack(student.pca(X), 3, call,
+    X_rot, components, eigenvalues = unpack(student.pca(X), 3, call,
                                              "(X_rot, components, eigenvalues)")
-    eigenvalues = _array(eigenvalues, (d,), f"{call}: eigenvalues")
+    eigenvalues = as_float_array(eigenvalues, (d,), f"{call}: eigenvalues")
     assert_true(np.all(np.diff(eigenvalues) <= 1e-12 * (1 + np.abs(eigenvalues[:-1]))),
                 f"{call}: eigenvalues {np.round(eigenvalues, 4).tolist()} are not sorted "
                 "descending; sort them (and the components with them) largest first.")
-    components = _array(components, (d, d), f"{call}: components")
+    components = as_float_array(components, (d, d), f"{call}: components")
     assert_allclose(components.T @ components, np.eye(d), atol=1e-8,
                     call=f"{call}: componentsᵀ @ components",
                     hint="the components (columns) must be orthonormal.")
-    X_rot = _array(X_rot, (n, d), f"{call}: X_rot")
+    X_rot = as_float_array(X_rot, (n, d), f"{call}: X_rot")
     cov = X_rot.T @ X_rot / n
     off = np.abs(cov - np.diag(np.diag(cov))).max()
     assert_true(off <= max(1e-8, rounding_tolerance(cov.dtype)) * (1 + np.abs(cov).max()),
@@ -361,31 +212,27 @@ def test_pca_properties_random(student, rng):
 def test_pca_fewer_samples_than_features(student, rng):
     d = int(rng.integers(5, 8))
     n = int(rng.integers(3, d))
-    X = _pca_data(rng, n, d)
+    X = pca_data(rng, n, d)
     call = describe_call("pca", (X,), {})
-    centred, values, vectors = _pca_ref(X)
+    centred, values, vectors = pca_ref(X)
     rank = n - 1  # centring n samples leaves n - 1 directions of non-zero variance
-    X_rot, components, eigenvalues = _unpack(student.pca(X), 3, call,
+    X_rot, components, eigenvalues = unpack(student.pca(X), 3, call,
                                              "(X_rot, components, eigenvalues)")
     assert_allclose(eigenvalues, values, call=f"{call}: eigenvalues",
                     hint=f"with k=None pca keeps all d = X.shape[1] = {d} components (one per "
                          f"feature), also when X has fewer samples than features; here the last "
                          f"{d - rank} eigenvalues are 0.",
-                    mistakes={"the eigenvalues are in ascending order (np.linalg.eigh's order); "
-                              "sort them descending, and the components with them.":
-                              np.sort(values),
-                              "the covariance was divided by n − 1; use 1/n.":
-                              values * n / (n - 1)})
-    components = _array(components, (d, d), f"{call}: components")
+                    mistakes=eigenvalue_mistakes(values, n))
+    components = as_float_array(components, (d, d), f"{call}: components")
     assert_allclose(components.T @ components, np.eye(d), atol=1e-8,
                     call=f"{call}: componentsᵀ @ components",
                     hint=f"all {d} components (columns) must be orthonormal, those of the zero "
                          "eigenvalues too: take them from the same eigendecomposition.")
-    signs = _signs(components[:, :rank], vectors[:, :rank])
+    signs = best_signs(components[:, :rank], vectors[:, :rank])
     assert_allclose(components[:, :rank] * signs, vectors[:, :rank],
                     call=f"{call}: the first {rank} components (up to sign)",
                     hint="component j is the unit eigenvector of eigenvalue j, stored as COLUMN j.")
-    X_rot = _array(X_rot, (n, d), f"{call}: X_rot")
+    X_rot = as_float_array(X_rot, (n, d), f"{call}: X_rot")
     assert_allclose(X_rot, centred @ components, atol=1e-8, call=f"{call}: X_rot",
                     hint="X_rot = (X − mean) @ components: centre the data first.")
 
@@ -393,16 +240,17 @@ def test_pca_fewer_samples_than_features(student, rng):
 # -- whiten ----------------------------------------------------------------------------
 
 
+@reference
 def _whiten_ref(X: np.ndarray, eps: float) -> np.ndarray:
-    centred, values, vectors = _pca_ref(X)
+    centred, values, vectors = pca_ref(X)
     return centred @ vectors / np.sqrt(values + eps)
 
 
 def _check_whiten(student: Any, X: np.ndarray, eps: float | None, call: str, required_dtype: Any = None) -> None:
     ref = _whiten_ref(X, 1e-5 if eps is None else eps)
     got = student.whiten(X) if eps is None else student.whiten(X, eps=eps)
-    got = _array(got, X.shape, call)
-    signs = _signs(got, ref)
+    got = as_float_array(got, X.shape, call)
+    signs = best_signs(got, ref)
     with np.errstate(all="ignore"):
         no_eps = _whiten_ref(X, 0.0)
     assert_allclose(got * signs, ref, call=f"{call} (each column up to sign)",
@@ -415,7 +263,7 @@ def _check_whiten(student: Any, X: np.ndarray, eps: float | None, call: str, req
 @pytest.mark.question("whiten")
 @pytest.mark.points(4)
 def test_whiten_matches_reference_with_eps(student, rng):
-    X = _pca_data(rng, int(rng.integers(30, 60)), int(rng.integers(2, 5)))
+    X = pca_data(rng, int(rng.integers(30, 60)), int(rng.integers(2, 5)))
     eps = float(np.round(rng.uniform(0.05, 0.5), 3))
     _check_whiten(student, X, eps, describe_call("whiten", (X,), {"eps": eps}))
 
@@ -424,7 +272,7 @@ def test_whiten_matches_reference_with_eps(student, rng):
 @pytest.mark.points(3)
 def test_whiten_default_eps_small_variance(student, rng):
     d = int(rng.integers(2, 5))
-    X = _pca_data(rng, int(rng.integers(30, 60)), d)
+    X = pca_data(rng, int(rng.integers(30, 60)), d)
     X[:, -1] = X[:, 0] + 0.03 * rng.standard_normal(X.shape[0])  # a direction of tiny variance
     _check_whiten(student, X, None, describe_call("whiten", (X,), {}) + " (default eps)", np.float64)
 
@@ -433,7 +281,7 @@ def test_whiten_default_eps_small_variance(student, rng):
 @pytest.mark.points(3)
 def test_whiten_rank_deficient_stays_finite(student, rng):
     n, d = int(rng.integers(30, 60)), int(rng.integers(2, 4))
-    base = _pca_data(rng, n, d)
+    base = pca_data(rng, n, d)
     X = np.hstack([base, base[:, :1] - 2.0 * base[:, 1:2]])  # last feature is a combination
     call = describe_call("whiten", (X,), {}) + " whose last feature = x₀ − 2·x₁"
     got = student.whiten(X)
@@ -442,7 +290,7 @@ def test_whiten_rank_deficient_stays_finite(student, rng):
             f"{call} returned NaN or inf values. This data has a direction of zero variance: its "
             "eigenvalue λ is 0 up to rounding (it may even be slightly negative), so divide by "
             "√(λ + eps), never by √λ.")
-    got = _array(got, X.shape, call)
+    got = as_float_array(got, X.shape, call)
     cov = got.T @ got / n
     assert_allclose(cov[:d, :d], np.eye(d), atol=1e-3, rtol=0,
                     call=f"{call}: covariance of the first {d} columns",
@@ -460,12 +308,12 @@ def test_whiten_rank_deficient_stays_finite(student, rng):
 @pytest.mark.points(3)
 def test_minibatches_seed_controls_order(student, rng):
     n, batch_size = int(rng.integers(12, 30)), int(rng.integers(2, 6))
-    X, y = _ids_data(rng, n, 2)
+    X, y = ids_data(rng, n, 2)
     seed = int(rng.integers(0, 1000))
     orders = []
     for s in (seed, seed, seed + 1):
         call = describe_call("minibatches", (X, y, batch_size), {"seed": s})
-        orders.append(_epoch(student.minibatches(X, y, batch_size, seed=s), X, y, call)[1])
+        orders.append(epoch(student.minibatches(X, y, batch_size, seed=s), X, y, call)[1])
     first = describe_call("minibatches", (X, y, batch_size), {"seed": seed})
     assert_true(not np.array_equal(orders[0], np.arange(n)),
                 f"{first} kept the original order; shuffle=True (the default) must visit the "
@@ -485,7 +333,7 @@ def test_minibatches_random_sizes_and_pairing(student, rng):
         n += 1
     X, y = rng.standard_normal((n, 2, 3)), np.arange(n) + ID_OFFSET
     call = describe_call("minibatches", (X, y, batch_size), {"seed": 3})
-    sizes, _ = _epoch(student.minibatches(X, y, batch_size, seed=3), X, y, call)
+    sizes, _ = epoch(student.minibatches(X, y, batch_size, seed=3), X, y, call)
     expected = [batch_size] * (n // batch_size) + [n % batch_size]
     assert_true(sizes == expected,
                 f"{call} gave batches of sizes {sizes}, expected {expected}.")
@@ -495,10 +343,10 @@ def test_minibatches_random_sizes_and_pairing(student, rng):
 @pytest.mark.points(2)
 def test_minibatches_edge_batch_sizes(student, rng):
     n = int(rng.integers(3, 9))
-    X, y = _ids_data(rng, n, 2)
+    X, y = ids_data(rng, n, 2)
     for batch_size, expected in ((n + 2, [n]), (1, [1] * n)):
         call = describe_call("minibatches", (X, y, batch_size), {"shuffle": False})
-        sizes, order = _epoch(student.minibatches(X, y, batch_size, shuffle=False), X, y, call)
+        sizes, order = epoch(student.minibatches(X, y, batch_size, shuffle=False), X, y, call)
         assert_true(sizes == expected and order.tolist() == list(range(n)),
                     f"{call} gave batches of sizes {sizes}, expected {expected} in the "
                     "original order.")

@@ -461,10 +461,10 @@ def test_question_points_split_exactly_into_public_and_hidden_checks(graded: Gra
         mine = [c for c in checks if c.question == question.name]
         assert {c.visibility for c in mine} == {"public", "hidden"}, question.name
         assert sum(c.max_score for c in mine) == question.points, question.name
-    for question, (points, public) in PUBLIC_POINTS.get(name, {}).items():
-        mine = [c for c in checks if c.question == question]
-        assert sum(c.max_score for c in mine) == points, question
-        assert sum(c.max_score for c in mine if c.visibility == "public") == public, question
+    for question_name, (points, public) in PUBLIC_POINTS.get(name, {}).items():
+        mine = [c for c in checks if c.question == question_name]
+        assert sum(c.max_score for c in mine) == points, question_name
+        assert sum(c.max_score for c in mine if c.visibility == "public") == public, question_name
     assert len({c.name for c in checks}) == len(checks), "check names must be unique"
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 
 from .checks import CheckFailure, NotRun, StudentCodeFailure, describe_call
-from .results import MAX_STDOUT_CHARS, CheckResult, Outcome, clip_output
+from .results import HIDDEN_PROBLEM, MAX_STDOUT_CHARS, CheckResult, Outcome, clip_output
 from .sandbox.client import Sandbox
 
 #: Sandbox call kinds -> check outcomes.
@@ -186,6 +186,8 @@ class GradingPlugin:
         self.results: list[CheckResult] = []
         self.collection_errors: list[str] = []
         self._hidden_files: dict[str, bool] = {}
+        #: Per node id of a collector that failed: whether its file is a hidden one.
+        self._failed_hidden: dict[str, bool] = {}
 
     # -- fixtures --------------------------------------------------------
 
@@ -222,9 +224,19 @@ class GradingPlugin:
         with _importable(folders):
             return (yield)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        report = yield
+        if report.failed and self.hidden_dir is not None:
+            path = Path(collector.path).resolve()
+            self._failed_hidden[report.nodeid] = path == self.hidden_dir or self.hidden_dir in path.parents
+        return report
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+            problem = f"{report.nodeid}: {report.longreprtext[-2000:]}"
+            hidden = self._failed_hidden.get(report.nodeid, False)
+            self.collection_errors.append(HIDDEN_PROBLEM + problem if hidden else problem)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

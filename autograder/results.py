@@ -60,6 +60,11 @@ MAX_TRACEBACK_CHARS = 10000
 #: Characters of what a check's calls printed kept in its result: the one cap on printed output
 #: (the plugin clips to it, the result enforces it, reports show what is kept).
 MAX_STDOUT_CHARS = 20000
+#: How a note about a hidden check file that could not be run begins (after "grader error: ").
+#: Its text names the file and quotes its traceback, so a student's view says only that much.
+HIDDEN_PROBLEM = "hidden checks: "
+#: What a student sees of such a note when the hidden-feedback policy hides details.
+HIDDEN_PROBLEM_SHOWN = f"grader error: {HIDDEN_PROBLEM}a hidden check file could not be run (not your fault)"
 MAX_NOTE_CHARS = 2000
 MAX_NOTES = 50
 #: expected/got: strings, list lengths and nesting are cut beyond these.
@@ -281,7 +286,8 @@ class SubmissionResult:
         ``"full"``: everything but the batch's timing.  ``"pass_fail"`` (or any other
         value: the strict default): hidden checks keep their name, question, points and
         verdict; their message, traceback, printed output, expected/got values and
-        duration are removed and they are marked ``redacted``.  This is the one place
+        duration are removed and they are marked ``redacted``; a note on a hidden check file
+        that could not be run keeps only that it happened.  This is the one place
         that applies the policy: reporters render the result they are given, and
         instructor outputs use the full result.
         """
@@ -293,7 +299,9 @@ class SubmissionResult:
             else c
             for c in self.checks
         )
-        return replace(self, checks=checks, timing=None)
+        hidden_problem = f"grader error: {HIDDEN_PROBLEM}"
+        notes = tuple(HIDDEN_PROBLEM_SHOWN if n.startswith(hidden_problem) else n for n in self.notes)
+        return replace(self, checks=checks, notes=notes, timing=None)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

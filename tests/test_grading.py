@@ -9,7 +9,7 @@ from conftest import DEMO_SOLUTION
 
 from autograder.grading import grade_path
 from autograder.paths import CourseDir
-from autograder.results import CheckResult, SubmissionResult
+from autograder.results import HIDDEN_PROBLEM_SHOWN, CheckResult, SubmissionResult
 from autograder.sandbox import cgroups
 from autograder.sandbox.isolation import bwrap_problem
 from autograder.spec import load_spec
@@ -176,6 +176,21 @@ def test_broken_check_is_a_grader_error_not_the_students_fault(demo_course: Cour
     assert checks["test_no_points"].outcome == "grader_error"
     assert result.status == "grader_error"
     assert any("test_syntax.py" in n for n in result.notes)
+
+
+def test_a_hidden_check_file_that_fails_to_load_is_named_to_instructors_only(demo_course: CourseDir) -> None:
+    hidden = demo_course.solution_dir("demo") / "hidden" / "test_hidden_secret_cases.py"
+    hidden.write_text("SECRET_SHAPE = (7, 3)\nraise RuntimeError(f'cases {SECRET_SHAPE} are wrong')\n")
+    (demo_course.public_tests_dir("demo") / "test_public_broken.py").write_text("def (:\n")
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    assert result.status == "grader_error"
+    full = "\n".join(result.notes)
+    assert "test_hidden_secret_cases.py" in full and "test_public_broken.py" in full
+    for policy, shows_hidden in (("pass_fail", False), ("full", True)):
+        seen = "\n".join(result.for_student(policy).notes)
+        assert ("secret" in seen) is shows_hidden, policy
+        assert "test_public_broken.py" in seen, "a public check file's problem is the student's to see"
+    assert HIDDEN_PROBLEM_SHOWN in result.for_student("pass_fail").notes
 
 
 def test_a_file_saved_as_utf16_is_told_to_save_as_utf8(demo_course: CourseDir) -> None:

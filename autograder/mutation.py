@@ -36,6 +36,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from .pysource import without_docstring
+
 OPERATORS = ("zeros", "bias", "arith", "range", "slice", "axis", "minmax", "compare", "constant")
 
 #: Helper appended to a module by the ``zeros`` mutant.
@@ -404,14 +406,7 @@ def _body_nodes(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AS
     Left out: the docstring, ``raise`` statements (their messages are text, and
     the condition that leads to them is an ``if`` that is mutated) and f-strings.
     """
-    body = func.body
-    if (
-        body
-        and isinstance(body[0], ast.Expr)
-        and isinstance(body[0].value, ast.Constant)
-        and isinstance(body[0].value.value, str)
-    ):
-        body = body[1:]
+    body = without_docstring(func.body)
     stack: list[ast.AST] = list(reversed(body))
     while stack:
         node = stack.pop()

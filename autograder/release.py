@@ -30,6 +30,7 @@ from typing import TextIO
 
 from .errors import AutograderError
 from .paths import SPEC_FILE, CourseDir
+from .pysource import without_docstring
 from .spec import AssignmentSpec, load_spec, tomllib
 
 #: A function body this large (in AST nodes) leaks even under another name.
@@ -274,14 +275,7 @@ def _bodies(code: str, origin: str, *, top_level: bool = False) -> Iterator[_Bod
     for node in tree.body if top_level else ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        body = node.body
-        if (
-            body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            body = body[1:]
+        body = without_docstring(node.body)
         if not body or all(_trivial(stmt) for stmt in body):
             continue
         module = ast.Module(body=body, type_ignores=[])

@@ -35,6 +35,7 @@ from nbformat import NotebookNode
 
 from ..errors import AutograderError
 from ..paths import CourseDir
+from ..pysource import without_docstring
 from ..spec import AssignmentSpec, load_spec
 from .cells import HANDOUT_TAG, STUDENT_TAG
 
@@ -60,12 +61,7 @@ def split_module(source: str) -> ModuleParts:
     lines = source.split("\n")
     taken = [False] * len(lines)
     body = tree.body
-    if (
-        body
-        and isinstance(body[0], ast.Expr)
-        and isinstance(body[0].value, ast.Constant)
-        and isinstance(body[0].value.value, str)
-    ):
+    if len(without_docstring(body)) < len(body):
         for i in range(body[0].lineno - 1, body[0].end_lineno or body[0].lineno):
             taken[i] = True
     functions: dict[str, str] = {}

@@ -387,6 +387,20 @@ def _parent_of(pid: int) -> int | None:
 
 # -- a seccomp filter: kernel interfaces graded code never needs -------------------------
 
+#: Calls added since Linux 5.1 have one number on every architecture.
+_SAME_ON_EVERY_MACHINE: dict[str, int] = {
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+    "memfd_secret": 447,
+}
 #: Per machine: (audit arch, syscalls refused with EPERM, clone, clone3).  Namespaces and
 #: mounts (a way to new kernel attack surface), tracing other processes, keyrings, BPF,
 #: io_uring, kernel modules, memfd (memory that the address-space limit misses), and System V
@@ -420,17 +434,7 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
             "kexec_file_load": 320,
             "bpf": 321,
             "userfaultfd": 323,
-            "io_uring_setup": 425,
-            "io_uring_enter": 426,
-            "io_uring_register": 427,
-            "open_tree": 428,
-            "move_mount": 429,
-            "fsopen": 430,
-            "fsconfig": 431,
-            "fsmount": 432,
-            "fspick": 433,
-            "mount_setattr": 442,
-            "memfd_secret": 447,
+            **_SAME_ON_EVERY_MACHINE,
             "shmget": 29,
             "shmat": 30,
             "shmctl": 31,
@@ -480,17 +484,7 @@ _SECCOMP_TABLES: dict[str, tuple[int, dict[str, int], int, int]] = {
             "kexec_file_load": 294,
             "bpf": 280,
             "userfaultfd": 282,
-            "io_uring_setup": 425,
-            "io_uring_enter": 426,
-            "io_uring_register": 427,
-            "open_tree": 428,
-            "move_mount": 429,
-            "fsopen": 430,
-            "fsconfig": 431,
-            "fsmount": 432,
-            "fspick": 433,
-            "mount_setattr": 442,
-            "memfd_secret": 447,
+            **_SAME_ON_EVERY_MACHINE,
             "mq_open": 180,
             "mq_unlink": 181,
             "mq_timedsend": 182,

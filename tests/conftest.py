@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +16,24 @@ from autograder.results import SubmissionResult
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def grade_command(
+    *args: str, cwd: Path = REPO, root: Path | None = None, timeout: float = 600, fresh_env: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``grade ARGS`` in a subprocess, as a user types it in ``cwd``.
+
+    ``AUTOGRADER_ROOT`` is ``root`` when given, unset otherwise; ``fresh_env`` also drops every
+    ``AUTOGRADER_*`` and ``PYTHON*`` variable, as on a machine that never ran the tests.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
+    if fresh_env:
+        env = {k: v for k, v in env.items() if not k.startswith(("AUTOGRADER_", "PYTHON"))}
+    if root is not None:
+        env["AUTOGRADER_ROOT"] = str(root)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")

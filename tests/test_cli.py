@@ -11,15 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import grade_command
+
 from autograder.paths import CourseDir
 from autograder.release import release
 
 
 def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    return grade_command(*args, cwd=cwd, timeout=300)
 
 
 def test_grade_working_copy_stub(demo_course: CourseDir) -> None:

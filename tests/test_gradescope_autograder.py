@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEMO_SOLUTION, REPO
+from conftest import DEMO_SOLUTION, REPO, grade_command
 
 from autograder.errors import AutograderError, ExitCode
 from autograder.gradescope_autograder import MANIFEST, build_autograder, run_autograder
@@ -144,13 +144,8 @@ def test_run_autograder_grades_what_was_uploaded(demo_course: CourseDir, tmp_pat
 def test_setup_and_run_autograder_as_gradescope_runs_them(tmp_path: Path) -> None:
     """assignment3's zip, set up in a new venv from locally built wheels, graded three times."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "PYTHON"))}
-    build = subprocess.run(
-        [sys.executable, "-m", "autograder", "gradescope", "assignment3", "--out", str(tmp_path / "autograder.zip")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    build = grade_command(
+        "gradescope", "assignment3", "--out", str(tmp_path / "autograder.zip"), timeout=900, fresh_env=True
     )
     assert build.returncode == 0, build.stdout + build.stderr
     root = gradescope_root(tmp_path / "autograder.zip", tmp_path / "autograder")

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from conftest import grade_command
 from generator import gen
 
 from autograder.batch import run_batch
@@ -84,10 +84,7 @@ def batch(course: CourseDir, subs: Path, out: Path, **options: object) -> tuple[
 
 
 def grade(*argv: str, course: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTOGRADER_ROOT": str(course)}
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", *argv], env=env, capture_output=True, text=True, timeout=600
-    )
+    return grade_command(*argv, cwd=Path.cwd(), root=course)
 
 
 def git(repo: Path, *argv: str, when: str = "2026-03-01T12:00:00-05:00") -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import DEMO_SOLUTION, DEMO_STUB, REPO
+from conftest import DEMO_SOLUTION, DEMO_STUB, REPO, grade_command
 
 from autograder.errors import SubmissionError
 from autograder.grading import GradingJob, grade
@@ -652,14 +652,8 @@ def test_grade_execute_puts_outputs_in_the_report(demo_course: CourseDir, tmp_pa
         )
     )
     html = tmp_path / "report.html"
-    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    out = subprocess.run(
-        [sys.executable, "-m", "autograder", "demo", "--submission", str(path), "--execute", "--html", str(html)],
-        cwd=demo_course.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = grade_command(
+        "demo", "--submission", str(path), "--execute", "--html", str(html), cwd=demo_course.root, timeout=300
     )
     assert out.returncode == 0, out.stderr
     assert "Notebook: error, 4 code cells" in out.stdout
@@ -667,22 +661,8 @@ def test_grade_execute_puts_outputs_in_the_report(demo_course: CourseDir, tmp_pa
     assert "Your notebook, run in the sandbox" in page and "sum is 5" in page
     assert 'src="data:image/png;base64,iVBORw0KGgo' in page
     assert "ZeroDivisionError" in page
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "demo",
-            "--submission",
-            str(demo_course.root / "solutions/demo/demo.py"),
-            "--execute",
-        ],
-        cwd=demo_course.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    solution = str(demo_course.root / "solutions/demo/demo.py")
+    bad = grade_command("demo", "--submission", solution, "--execute", cwd=demo_course.root, timeout=300)
     assert bad.returncode == 2 and "--execute runs a notebook" in bad.stderr
 
 

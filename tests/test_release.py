@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import grade_command
 
 from autograder.errors import AutograderError
 from autograder.paths import CourseDir
@@ -28,15 +29,7 @@ def stand_in_wheel(course: CourseDir) -> Path:
 
 
 def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "release", *args],
-        cwd=course.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return grade_command("release", *args, cwd=course.root, root=course.root, timeout=120)
 
 
 def refusal(course: CourseDir, tmp_path: Path) -> str:
@@ -200,14 +193,7 @@ def test_a_released_handout_installs_and_grades_anywhere_under_any_name(tmp_path
     as its README says, graded by ``grade assignment3`` and by a bare ``grade`` inside it."""
     course = CourseDir(REPO)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADER_", "PYTHON"))}
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "release", "assignment3", "--out", str(tmp_path / "dist")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    proc = grade_command("release", "assignment3", "--out", str(tmp_path / "dist"), timeout=900, fresh_env=True)
     assert proc.returncode == 0, proc.stderr
     handout = tmp_path / "classroom" / "assignment3-jdoe"
     shutil.copytree(tmp_path / "dist" / "assignment3", handout)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import grade_command
 
 from autograder.paths import CourseDir
 from autograder.reporting.gradebook import gradebook_frame
@@ -320,15 +321,7 @@ def test_grade_similarity_command(tmp_path: Path) -> None:
         shutil.copy(CORPUS / f"{name}.py", folder / f"hw3_{name}.py")
     (folder / f"hw3_{HOSTILE_NAME}.py").write_text("def f(:\n")
     out = tmp_path / "out"
-    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    run = subprocess.run(
-        [sys.executable, "-m", "autograder", "similarity", "assignment3", str(folder), "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = grade_command("similarity", "assignment3", str(folder), "--out", str(out), timeout=300)
     assert run.returncode == 0, run.stderr
     assert "similar, worth a look" in run.stdout
     data = json.loads((out / "similarity.json").read_text())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import grade_command
 
 from autograder.paths import CourseDir
 from autograder.plugin import check_seed
@@ -81,15 +81,7 @@ def status(report: AssignmentReport) -> dict[str, str]:
 
 
 def cli(course: CourseDir, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AUTOGRADER_ROOT": str(course.root)}
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "verify", *args],
-        cwd=course.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return grade_command("verify", *args, cwd=course.root, root=course.root, timeout=600)
 
 
 def weaken_add_checks(course: CourseDir) -> None:
@@ -307,15 +299,7 @@ def test_no_mutation_and_no_notebooks_skip_those_stages(demo_course: CourseDir) 
 
 
 def _verify(args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_ROOT"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "verify", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    proc = grade_command("verify", *args, timeout=1800)
     sys.stdout.write(proc.stdout[proc.stdout.find("grade verify summary") - 80 :])
     return proc
 

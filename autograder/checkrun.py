@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from .checks import clear_reference_cache
 from .errors import GraderError
 from .plugin import GradingPlugin
+from .references import clear_reference_cache
 from .results import CheckResult
 from .sandbox.client import Sandbox
 

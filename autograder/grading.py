@@ -13,10 +13,10 @@ from typing import Literal
 import pytest
 
 from .checkrun import checks_digest, hermetic_pytest, pytest_args, run_collected
-from .checks import clear_reference_cache
 from .errors import GraderError
 from .paths import CourseDir
 from .plugin import GradingPlugin
+from .references import clear_reference_cache
 from .results import CheckResult, SubmissionResult
 from .sandbox.cgroups import isolation_label
 from .sandbox.client import Sandbox, SandboxConfig, WorkerSandbox

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from corpus import honest_styles, mistakes
 
-from autograder import checks
+from autograder import references
 from autograder.checks import clear_reference_cache, reference
 from autograder.results import SubmissionResult
 
@@ -19,7 +19,7 @@ ASSIGNMENTS = ("assignment1", "assignment2", "assignment3", "assignment4")
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(checks.REFERENCE_CACHE_ENV, raising=False)
+    monkeypatch.delenv(references.REFERENCE_CACHE_ENV, raising=False)
     clear_reference_cache()
     yield
     clear_reference_cache()
@@ -141,11 +141,11 @@ def test_results_it_cannot_copy_are_computed_every_time():
 
 def test_the_environment_switch_turns_it_off(monkeypatch):
     double, calls = counted()
-    monkeypatch.setenv(checks.REFERENCE_CACHE_ENV, "0")
+    monkeypatch.setenv(references.REFERENCE_CACHE_ENV, "0")
     double(1.0)
     double(1.0)
     assert len(calls) == 2
-    monkeypatch.setenv(checks.REFERENCE_CACHE_ENV, "1")
+    monkeypatch.setenv(references.REFERENCE_CACHE_ENV, "1")
     double(1.0)
     double(1.0)
     assert len(calls) == 3
@@ -172,11 +172,11 @@ def test_two_functions_of_one_name_do_not_share_results():
 
 
 def test_the_cache_is_bounded_in_entries_and_bytes(monkeypatch):
-    monkeypatch.setattr(checks, "_references", checks._ReferenceCache(max_entries=3, max_bytes=1000))
+    monkeypatch.setattr(references, "_references", references._ReferenceCache(max_entries=3, max_bytes=1000))
     double, calls = counted()
     for i in range(4):
         double(float(i))
-    assert len(checks._references.entries) == 3
+    assert len(references._references.entries) == 3
     double(0.0)  # the oldest was evicted
     assert len(calls) == 5
     double(3.0)  # the newest was kept
@@ -185,7 +185,7 @@ def test_the_cache_is_bounded_in_entries_and_bytes(monkeypatch):
     big = np.ones(100)  # 800 bytes of result
     double(big)
     double(big + 1)  # a second one goes over 1000 bytes: the older leaves
-    assert checks._references.bytes <= 1000
+    assert references._references.bytes <= 1000
     double(big + 1)
     assert len(calls) == 7
     double(big)
@@ -244,11 +244,11 @@ def test_every_corpus_submission_gets_the_same_verdicts_with_and_without_the_cac
     seed, so the same cases) take their references from it."""
     cases = [case for name, case in corpus_cases() if name == assignment]
     paths = [write_case(assignment, case, tmp_path) for case in cases]
-    monkeypatch.setenv(checks.REFERENCE_CACHE_ENV, "0")
+    monkeypatch.setenv(references.REFERENCE_CACHE_ENV, "0")
     off = [verdicts(grade_path(assignment, p, hidden=True)) for p in paths]
-    monkeypatch.setenv(checks.REFERENCE_CACHE_ENV, "1")
+    monkeypatch.setenv(references.REFERENCE_CACHE_ENV, "1")
     on = [verdicts(grade_path(assignment, p, hidden=True)) for p in paths]
-    assert len(checks._references.entries) > 0
+    assert len(references._references.entries) > 0
     for case, a, b in zip(cases, off, on, strict=True):
         assert a == b, case
     assert len({tuple(v) for v in off}) > 1  # the corpus holds submissions graded differently

@@ -18,6 +18,12 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for ``-n auto``: one per core, at most four.  Each worker starts sandboxes, fork
+    servers and torch of its own; past four they wait on each other more than they gain."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def grade_command(
     *args: str, cwd: Path = REPO, root: Path | None = None, timeout: float = 600, fresh_env: bool = False
 ) -> subprocess.CompletedProcess[str]:

@@ -340,7 +340,7 @@ def run_collected(
                 session.close()
 
 
-def prepare(test_dirs: Sequence[Path], hidden_dir: Path | None) -> None:
+def collect_ahead(test_dirs: Sequence[Path], hidden_dir: Path | None) -> None:
     """Configure pytest and collect the checks now (a batch process's start-up), so that
     the first submission graded does not pay for it."""
     with _lock:

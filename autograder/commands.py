@@ -145,7 +145,7 @@ def grade_batch(args: argparse.Namespace) -> ExitCode:
     from .batch import run_batch
 
     course = CourseDir.discover()
-    outcome = run_batch(
+    batch = run_batch(
         course,
         args.assignment,
         args.submissions,
@@ -163,12 +163,12 @@ def grade_batch(args: argparse.Namespace) -> ExitCode:
         roster=getattr(args, "roster", None),
         overrides=getattr(args, "overrides", None),
     )
-    if outcome.interrupted:
+    if batch.interrupted:
         return ExitCode.INTERRUPTED
-    failed = [r for r in outcome.results.values() if r.status != "ok" and r.student not in outcome.not_graded]
-    if failed or outcome.report_errors or set(outcome.failed) - set(outcome.not_graded):
+    failed = [r for r in batch.results.values() if r.status != "ok" and r.student not in batch.not_graded]
+    if failed or batch.report_errors or set(batch.failed) - set(batch.not_graded):
         return ExitCode.GRADER_ERROR
-    return ExitCode.USAGE if outcome.not_graded else ExitCode.OK
+    return ExitCode.USAGE if batch.not_graded else ExitCode.OK
 
 
 def verify_assignments(args: argparse.Namespace, out: TextIO) -> ExitCode:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from .cache import CACHE_DIR, STATE_FILE, ResultCache, batch_seed, write_atomic
 from .pool import GradeTask, grade_task, open_executor, warm_up
-from .run import INSTRUCTOR_DIR, LOG_FILE, BatchOutcome, report_files, run_batch, write_reports
+from .run import INSTRUCTOR_DIR, LOG_FILE, BatchRun, report_files, run_batch, write_reports
 
 __all__ = [
     "CACHE_DIR",
     "INSTRUCTOR_DIR",
     "LOG_FILE",
     "STATE_FILE",
-    "BatchOutcome",
+    "BatchRun",
     "GradeTask",
     "ResultCache",
     "batch_seed",

@@ -119,7 +119,7 @@ def warm_up(task: GradeTask | None = None) -> None:
         return
     try:
         job = _job_for(task)
-        checkrun.prepare(job.test_dirs, job.hidden_dir)
+        checkrun.collect_ahead(job.test_dirs, job.hidden_dir)
         server = forkserver.acquire(job.sandbox_config())
         if server is not None:
             forkserver.release(server)

@@ -30,7 +30,6 @@ from ..results import SubmissionResult
 from ..sandbox.isolation import Isolation
 from ..sanitize import file_stem, one_line, printable
 from ..spec import AssignmentSpec, load_spec
-from ..students import student_ids
 from ..submission import MAX_ENTRIES, FolderWalk, Submission, load_submission
 from .cache import CACHE_DIR, ResultCache, batch_seed, write_atomic
 from .ids import check_only, clash_note, read_folder
@@ -55,7 +54,7 @@ class Prepared:
 
 
 @dataclass
-class BatchOutcome:
+class BatchRun:
     """What a batch run did."""
 
     results: dict[str, SubmissionResult] = field(default_factory=dict)
@@ -73,13 +72,6 @@ class BatchOutcome:
     report_errors: list[str] = field(default_factory=list)
     #: Students not graded because the folder holds several submissions for them (see :mod:`.ids`).
     not_graded: list[str] = field(default_factory=list)
-
-
-def prepare(paths: Sequence[Path], spec: AssignmentSpec, job: GradingJob) -> list[Prepared]:
-    """Read every submission (never running it); an unreadable one, or one that breaks the
-    reader in any way, becomes an empty one with a note saying why."""
-    ids = student_ids(paths, hints=[spec.name, *(m.rsplit(".", 1)[0] for m in spec.modules)])
-    return [prepare_one(path, ids[path], spec, job) for path in paths]
 
 
 def prepare_one(
@@ -146,7 +138,7 @@ def run_batch(
     lms: str | None = None,
     roster: Path | None = None,
     overrides: Path | None = None,
-) -> BatchOutcome:
+) -> BatchRun:
     """Grade every submission in ``submissions`` with public and hidden checks; write the reports.
 
     ``seed`` None: see :func:`batch_seed`.  The summary and gradebook hold every student
@@ -227,7 +219,7 @@ def run_batch(
     prepared = [prepare_one(path, ids[path], spec, job, by_path[path]) for path in paths]
     prepared += [not_graded(student, group, job) for student, group in clashes.items()]
 
-    outcome = BatchOutcome(out=out, not_graded=list(clashes))
+    batch = BatchRun(out=out, not_graded=list(clashes))
     todo: list[Prepared] = []
     for p in prepared:
         cached = None if force or p.not_graded else cache.load(p.student, p.fingerprint, isolation.level)
@@ -241,9 +233,9 @@ def run_batch(
                 _ensure_reports(cached, out, hidden_feedback)
             except Exception as exc:  # the reports of one student never stop the batch
                 cached = _reporting_failed(cached, exc)
-                outcome.failed.append(p.student)
-            outcome.results[p.student] = cached
-            outcome.skipped.append(p.student)
+                batch.failed.append(p.student)
+            batch.results[p.student] = cached
+            batch.skipped.append(p.student)
         else:
             todo.append(p)
     present = {p.student for p in prepared}
@@ -253,12 +245,12 @@ def run_batch(
             for path in report_files(student, out):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-        outcome.pruned = sorted(earlier)
+        batch.pruned = sorted(earlier)
         earlier = {}
-    outcome.kept = sorted(earlier)
+    batch.kept = sorted(earlier)
     stream.write(
         printable(
-            f"{spec.name}: {len(prepared)} submissions, {len(outcome.skipped)} unchanged "
+            f"{spec.name}: {len(prepared)} submissions, {len(batch.skipped)} unchanged "
             f"(skipped), {len(todo)} to grade with {jobs if not scheduler else 'Dask'} "
             f"job{'s' if jobs != 1 or scheduler else ''} (seed {seed}, {seed_origin}; isolation "
             f"{isolation.level})\n"
@@ -269,7 +261,7 @@ def run_batch(
                 if earlier
                 else ""
             )
-            + (f"pruned {len(outcome.pruned)} students no longer in this folder\n" if outcome.pruned else ""),
+            + (f"pruned {len(batch.pruned)} students no longer in this folder\n" if batch.pruned else ""),
             None,
         )
     )
@@ -280,7 +272,7 @@ def run_batch(
         f"batch {spec.name}: {len(prepared)} submissions, {len(todo)} to grade, "
         f"seed {seed} ({seed_origin}), isolation {isolation.level}, jobs {jobs}, scheduler {scheduler}"
     )
-    for student in outcome.pruned:
+    for student in batch.pruned:
         log.line(f"{student}: pruned (no longer in {submissions})")
 
     def finished(result: SubmissionResult) -> None:
@@ -291,10 +283,10 @@ def run_batch(
             cache.store(result)
         except Exception as exc:  # one submission's reports never stop the batch
             result = _reporting_failed(result, exc)
-        outcome.results[result.student] = result
-        outcome.graded.append(result.student)
+        batch.results[result.student] = result
+        batch.graded.append(result.student)
         if result.status != "ok":
-            outcome.failed.append(result.student)
+            batch.failed.append(result.student)
         log.line(
             f"{result.student}: {result.status} {result.score:g}/{result.max_score:g} "
             f"in {result.duration:.2f}s" + "".join(f"; {n}" for n in result.notes[:3])
@@ -306,17 +298,17 @@ def run_batch(
     tasks = [_task(course, spec, job, p) for p in todo if not p.not_graded]
     try:
         if tasks:
-            outcome.interrupted = grade_all(tasks, jobs, scheduler, finished, job, progress=progress)
+            batch.interrupted = grade_all(tasks, jobs, scheduler, finished, job, progress=progress)
     finally:
         log.close()
-    outcome.wall_seconds = time.perf_counter() - start
-    if outcome.interrupted:
+    batch.wall_seconds = time.perf_counter() - start
+    if batch.interrupted:
         stream.write(
-            f"\ninterrupted: {len(outcome.graded)} graded and saved in this run; "
+            f"\ninterrupted: {len(batch.graded)} graded and saved in this run; "
             "run the same command again to grade the rest\n"
         )
-        return outcome
-    ordered = [outcome.results[p.student] for p in prepared if p.student in outcome.results]
+        return batch
+    ordered = [batch.results[p.student] for p in prepared if p.student in batch.results]
     ordered += [earlier[s] for s in sorted(earlier)]
     questions = [q.name for q in spec.questions]
     similar = None
@@ -330,8 +322,8 @@ def run_batch(
             )
             similar = similarity_for_batch(course, spec, [p.submission for p in everyone], out, stream)
         except Exception as exc:  # the similarity report failing must not lose the grades
-            outcome.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
-            stream.write(f"grader error: similarity.html could not be written ({outcome.report_errors[-1]})\n")
+            batch.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
+            stream.write(f"grader error: similarity.html could not be written ({batch.report_errors[-1]})\n")
     similarity_href = None if similar is None else "similarity.html"
     for name, write in (
         (
@@ -353,10 +345,10 @@ def run_batch(
         try:
             write()
         except Exception as exc:  # one page failing must not lose the other
-            outcome.report_errors.append(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
-            stream.write(f"grader error: {name} could not be written ({outcome.report_errors[-1]})\n")
-    stream.write(printable(render_batch_summary(outcome, ordered, spec, isolation, jobs, seed), None))
-    return outcome
+            batch.report_errors.append(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
+            stream.write(f"grader error: {name} could not be written ({batch.report_errors[-1]})\n")
+    stream.write(printable(render_batch_summary(batch, ordered, spec, isolation, jobs, seed), None))
+    return batch
 
 
 def _task(course: CourseDir, spec: AssignmentSpec, job: GradingJob, p: Prepared) -> GradeTask:

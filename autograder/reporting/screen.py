@@ -1,6 +1,6 @@
 """End-of-run summaries for the terminal: a batch's counts, scores and problems; verify's stages.
 
-They only read what a run produced (results, a batch's outcome, verify's stage
+They only read what a run produced (results, what a batch run did, verify's stage
 reports) and return the text; the commands print it.
 """
 
@@ -14,7 +14,7 @@ from ..results import OUTCOME_LABELS
 from ..sanitize import one_line
 
 if TYPE_CHECKING:
-    from ..batch.run import BatchOutcome
+    from ..batch.run import BatchRun
     from ..results import SubmissionResult
     from ..sandbox.isolation import Isolation
     from ..spec import AssignmentSpec
@@ -27,7 +27,7 @@ _PROBLEM_OUTCOMES = ("timeout", "forbidden", "error", "memory", "not_implemented
 
 
 def render_batch_summary(
-    outcome: BatchOutcome,
+    batch: BatchRun,
     results: Sequence[SubmissionResult],
     spec: AssignmentSpec,
     isolation: Isolation,
@@ -37,12 +37,12 @@ def render_batch_summary(
     """What the terminal shows at the end of a batch: counts, score statistics, problems, paths."""
     lines = [""]
     n = len(results)
-    graded = len(outcome.graded)
-    rate = graded / outcome.wall_seconds * 60 if outcome.wall_seconds > 0 else 0.0
+    graded = len(batch.graded)
+    rate = graded / batch.wall_seconds * 60 if batch.wall_seconds > 0 else 0.0
     lines.append(f"{spec.name} — {spec.title}")
     lines.append(
-        f"  {n} submissions: {graded} graded, {len(outcome.skipped)} unchanged (skipped)"
-        f" · {_duration(outcome.wall_seconds)}"
+        f"  {n} submissions: {graded} graded, {len(batch.skipped)} unchanged (skipped)"
+        f" · {_duration(batch.wall_seconds)}"
         + (f" ({rate:.0f}/min)" if graded else "")
         + f" · seed {seed} · isolation {isolation.level}"
     )
@@ -65,8 +65,8 @@ def render_batch_summary(
         if who:
             shown = ", ".join(one_line(w, 60) for w in who[:6]) + (f" (+{len(who) - 6} more)" if len(who) > 6 else "")
             lines.append(f"  {label + ':':<18} {len(who):>4}  {shown}")
-    lines.append(f"  reports: {outcome.out / 'summary.html'}")
-    lines.append(f"  gradebook: {outcome.out / 'gradebook.csv'}  (per student: <student>.html, <student>.json)")
+    lines.append(f"  reports: {batch.out / 'summary.html'}")
+    lines.append(f"  gradebook: {batch.out / 'gradebook.csv'}  (per student: <student>.html, <student>.json)")
     return "\n".join(lines) + "\n"
 
 

@@ -214,23 +214,20 @@ def _where(check: CheckResult) -> str:
     return f"{check.name} ({check.visibility}, question {check.question or '?'})"
 
 
+def _grade_folder(
+    course: CourseDir, spec: AssignmentSpec, folder: Path, student: str, seed: int, isolation: Isolation
+) -> SubmissionResult:
+    """``folder`` graded as ``student`` with public and hidden checks, its worker from the fork server."""
+    return grade_path(
+        folder, spec, hidden=True, seed=seed, course=course, student=student, isolation=isolation, fork=True
+    )
+
+
 def check_solution(
     course: CourseDir, spec: AssignmentSpec, seeds: Sequence[int], isolation: Isolation
 ) -> tuple[Stage, list[SubmissionResult]]:
     """Grade the solution with public and hidden checks for every seed; it must pass them all."""
-    runs = [
-        grade_path(
-            course.solution_dir(spec.name),
-            spec,
-            hidden=True,
-            seed=seed,
-            course=course,
-            student="solution",
-            isolation=isolation,
-            fork=True,
-        )
-        for seed in seeds
-    ]
+    runs = [_grade_folder(course, spec, course.solution_dir(spec.name), "solution", seed, isolation) for seed in seeds]
     failures: dict[str, tuple[CheckResult, list[int]]] = {}
     problems: list[str] = []
     for seed, result in zip(seeds, runs, strict=True):
@@ -285,16 +282,7 @@ def check_stub(course: CourseDir, spec: AssignmentSpec, missing: list[str], seed
     every check must fail on it (a passing one is vacuous)."""
     if missing:
         return Stage("stub", "FAIL", "no stub to grade", missing)
-    result = grade_path(
-        course.assignment_dir(spec.name),
-        spec,
-        hidden=True,
-        seed=seed,
-        course=course,
-        student="stub",
-        isolation=isolation,
-        fork=True,
-    )
+    result = _grade_folder(course, spec, course.assignment_dir(spec.name), "stub", seed, isolation)
     problems = []
     for check in result.checks:
         if check.passed:

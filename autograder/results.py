@@ -254,6 +254,10 @@ class SubmissionResult:
     #: The student's LMS identity: ``system``, name, email, section and the LMS's ids (the
     #: gradebook columns grades go back by); empty when not known.
     lms: dict[str, str] = field(default_factory=dict)
+    #: A student's view under a policy that hides hidden checks' details: its reports leave
+    #: out the seed (with it and the public plugin, hidden cases could be drawn again) and
+    #: the total time (less the public checks' times, the hidden checks' time).
+    redacted: bool = False
 
     def __post_init__(self) -> None:
         notes = tuple(cap_text(n, MAX_NOTE_CHARS) for n in self.notes[:MAX_NOTES])
@@ -287,7 +291,8 @@ class SubmissionResult:
         value: the strict default): hidden checks keep their name, question, points and
         verdict; their message, traceback, printed output, expected/got values and
         duration are removed and they are marked ``redacted``; a note on a hidden check file
-        that could not be run keeps only that it happened.  This is the one place
+        that could not be run keeps only that it happened, and the result is marked
+        ``redacted``: reports leave out its seed and total time.  This is the one place
         that applies the policy: reporters render the result they are given, and
         instructor outputs use the full result.
         """
@@ -301,7 +306,8 @@ class SubmissionResult:
         )
         hidden_problem = f"grader error: {HIDDEN_PROBLEM}"
         notes = tuple(HIDDEN_PROBLEM_SHOWN if n.startswith(hidden_problem) else n for n in self.notes)
-        return replace(self, checks=checks, notes=notes, timing=None)
+        hides = any(c.visibility == "hidden" for c in self.checks)
+        return replace(self, checks=checks, notes=notes, timing=None, redacted=self.redacted or hides)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

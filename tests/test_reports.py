@@ -233,7 +233,9 @@ def test_gradescope_json_follows_the_schema_and_redacts_hidden_checks(tmp_path: 
     write_reports(r, tmp_path, "pass_fail")
     data = json.loads((tmp_path / "alice.json").read_text())
     assert data["score"] == r.score
-    assert {"score", "tests", "output", "visibility", "execution_time"} <= set(data)
+    assert {"score", "tests", "output", "visibility"} <= set(data)
+    assert "execution_time" not in data and "seed" not in data["extra_data"]  # the student's view (pass_fail)
+    assert {"execution_time", "extra_data"} <= set(to_gradescope(r)) and "seed" in to_gradescope(r)["extra_data"]
     for test in data["tests"]:
         assert {"name", "score", "max_score", "visibility", "output"} <= set(test)
     hidden = next(t for t in data["tests"] if t["name"] == "test_conv_random")
@@ -596,6 +598,17 @@ def test_a_student_under_pass_fail_never_sees_a_hidden_checks_details() -> None:
     assert all("test_conv_random" in text for text in student.values())
     assert "details of hidden checks are not shown" in student["terminal"]
     assert "details hidden" in student["html"]
+
+
+def test_a_student_under_pass_fail_sees_neither_the_seed_nor_the_total_time() -> None:
+    """With the seed and the public plugin a student could draw the hidden cases again; the total
+    time less the public checks' times is the hidden checks' time."""
+    seed_and_time = {"terminal": ("seed 3", "0.31"), "html": ("seed 3", "0.31"), "gradescope": ('"seed": 3', "0.31")}
+    for result, shown in ((make_result().for_student("pass_fail"), False), (make_result(), True)):
+        outputs = _every_output(result)
+        for kind, marks in seed_and_time.items():
+            assert any(mark in outputs[kind] for mark in marks) is shown, (kind, shown)
+    assert make_result().for_student("pass_fail").redacted and not make_result().for_student("full").redacted
 
 
 def test_an_instructor_and_a_full_policy_see_a_hidden_checks_details() -> None:

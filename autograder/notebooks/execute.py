@@ -304,6 +304,10 @@ def _kernel_manager(argv: list[str], shared: Path, init: Callable[[], int | None
 
         async def _async_kill_kernel(self, restart: bool = False) -> None:
             self.end_sandbox()
+            if self.provisioner is not None:
+                # The sandbox is reaped: its process group id may be another's by now, so
+                # jupyter_client must not killpg it (signalling the reaped Popen is a no-op).
+                setattr(self.provisioner, "pgid", None)  # noqa: B010 - LocalProvisioner's, not in the base type
             await super()._async_kill_kernel(restart=restart)
 
         def end_sandbox(self) -> None:

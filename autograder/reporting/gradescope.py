@@ -39,7 +39,7 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
     return {
         # With a deadline or an override: the final score; extra_data["lateness"] says how.
         "score": result.final_score,
-        "execution_time": round(result.duration, 3),
+        **({} if result.redacted else {"execution_time": round(result.duration, 3)}),
         "output": "\n".join([*([late.note] if late else []), *result.notes]),
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -47,7 +47,7 @@ def to_gradescope(result: SubmissionResult) -> dict[str, Any]:
         "extra_data": {
             "assignment": result.assignment,
             "student": result.student,
-            "seed": result.seed,
+            **({} if result.redacted else {"seed": result.seed}),
             "status": result.status,
             "isolation": result.isolation,
             "max_score": result.max_score,

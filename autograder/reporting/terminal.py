@@ -34,7 +34,7 @@ def render(result: SubmissionResult, *, color: bool = False, width: int | None =
         return f"\033[{code}m{text}\033[0m"
 
     lines = [
-        f"{result.assignment} — {one_line(result.student, 100)}   (seed {result.seed}, "
+        f"{result.assignment} — {one_line(result.student, 100)}   ({'' if result.redacted else f'seed {result.seed}, '}"
         f"{'public + hidden' if result.hidden else 'public'} checks, "
         f"isolation: {result.isolation or 'n/a'})",
         "",

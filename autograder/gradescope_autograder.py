@@ -164,8 +164,10 @@ def run_autograder(root: Path) -> ExitCode:
         text = f"grader error, not your fault (your instructor can see it): {type(exc).__name__}: {exc}"
         _write(results, _document(text, start, status="grader_error"))
         return ExitCode.GRADER_ERROR
-    document = to_gradescope(result.for_student(spec.hidden_feedback))
-    document["execution_time"] = round(time.monotonic() - start, 3)
+    view = result.for_student(spec.hidden_feedback)
+    document = to_gradescope(view)
+    if not view.redacted:  # a student's view hides how long the hidden checks took
+        document["execution_time"] = round(time.monotonic() - start, 3)
     _write(results, document)
     return ExitCode.OK if result.status == "ok" else ExitCode.GRADER_ERROR
 

@@ -77,17 +77,17 @@ def _feed(h: Any, value: Any, depth: int = 0) -> None:
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
         h.update(f"{type(value).__name__}:{value!r};".encode())
     elif isinstance(value, (np.ndarray, np.generic)):
-        if value.dtype.hasobject:
-            raise _Unkeyable
+        if value.dtype.hasobject or value.dtype.fields is not None or isinstance(value, np.ma.MaskedArray):
+            raise _Unkeyable  # objects, records (same dtype.str, other fields), masks (not in the bytes)
         h.update(f"array:{value.dtype.str}:{value.shape}:".encode())
         h.update(np.ascontiguousarray(value).tobytes())
         h.update(b";")
-    elif isinstance(value, (tuple, list)):
+    elif type(value) in (tuple, list):  # not their subclasses (a namedtuple's fields)
         h.update(f"{type(value).__name__}:{len(value)}(".encode())
         for item in value:
             _feed(h, item, depth + 1)
         h.update(b")")
-    elif isinstance(value, dict):
+    elif type(value) is dict:
         h.update(f"dict:{len(value)}{{".encode())
         for name in value:  # in order: a reference may return its keys in the order given
             _feed(h, name, depth + 1)
@@ -107,10 +107,10 @@ def _copy(value: Any, depth: int = 0) -> tuple[Any, int]:
         if value.dtype.hasobject:
             raise _Unkeyable
         return value.copy(), value.nbytes
-    if isinstance(value, (tuple, list)):
+    if type(value) in (tuple, list):
         items = [_copy(item, depth + 1) for item in value]
         return type(value)(v for v, _ in items), sum(n for _, n in items)
-    if isinstance(value, dict):
+    if type(value) is dict:
         pairs = {name: _copy(item, depth + 1) for name, item in value.items()}
         return {name: v for name, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
     raise _Unkeyable
@@ -140,7 +140,7 @@ def reference(function: _F) -> _F:
         try:
             _feed(h, args)
             _feed(h, dict(sorted(kwargs.items())))
-        except _Unkeyable:
+        except (_Unkeyable, ValueError):  # ValueError: an int too long to print
             return function(*args, **kwargs)
         key = h.digest()
         found, value = _references.get(key)

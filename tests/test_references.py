@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -137,6 +138,34 @@ def test_results_it_cannot_copy_are_computed_every_time():
     model(3)
     model(3)
     assert len(calls) == 2
+
+
+def test_records_masks_subclasses_and_huge_ints_are_never_mistaken_for_each_other():
+    """Values whose bytes or type the key does not capture are computed afresh, never crash."""
+    seen = []
+
+    @reference
+    def first_field(x):
+        seen.append(x)
+        return x.dtype.names[0] if x.dtype.names else np.ma.getmaskarray(x).tolist()
+
+    a = np.zeros(1, dtype=[("a", "<f8"), ("b", "<i8")])
+    b = np.zeros(1, dtype=[("zz", "<i8"), ("yy", "<f8")])
+    assert a.dtype.str == b.dtype.str and first_field(a) == "a" and first_field(b) == "zz"
+    masked = [np.ma.masked_array([1.0, 2.0], mask=m) for m in ([True, False], [False, True])]
+    assert first_field(masked[0]) == [True, False] and first_field(masked[1]) == [False, True]
+    assert len(seen) == 4
+
+    pair = collections.namedtuple("pair", "x y")
+
+    @reference
+    def as_pair(n):
+        seen.append(n)
+        return pair(n, np.ones(2))
+
+    assert as_pair(2).x == as_pair(2).x == 2  # a namedtuple result: computed each time, no crash
+    assert as_pair(pair(1, 2)).x == pair(1, 2)
+    assert as_pair(10**5000).x == 10**5000  # too long an int to print: no key, no crash
 
 
 def test_the_environment_switch_turns_it_off(monkeypatch):

@@ -690,6 +690,15 @@ def test_a_version_1_result_still_loads_with_its_extra_as_typed_fields() -> None
     assert bare == r
 
 
+def test_a_cache_file_nested_too_deeply_to_parse_is_a_miss_not_a_crash(tmp_path: Path) -> None:
+    r = make_result()
+    cache = ResultCache(tmp_path / "cache")
+    cache.store(r)
+    cache.path(r.student).write_text("[" * 200_000 + "]" * 200_000)
+    assert cache.load(r.student, r.fingerprint, r.isolation) is None
+    assert cache.every_result("demo") == {}
+
+
 def test_a_batch_cache_of_version_1_results_loads(tmp_path: Path) -> None:
     r = make_result()
     cache = ResultCache(tmp_path / "cache")

@@ -41,7 +41,7 @@ class ResultCache:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 result = SubmissionResult.from_dict(data["result"])
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 continue
             if result.assignment == assignment and self.path(result.student) == path:
                 found[result.student] = result
@@ -55,7 +55,7 @@ class ResultCache:
             if data.get("fingerprint") != fingerprint:
                 return None
             result = SubmissionResult.from_dict(data["result"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if result.fingerprint != fingerprint or result.student != student or result.isolation != isolation:
             return None

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest without xdist runs the suite too, one file after another
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Workers for ``-n auto``: one per core, at most four.  Each worker starts sandboxes, fork
     servers and torch of its own; past four they wait on each other more than they gain."""

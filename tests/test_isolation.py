@@ -7,8 +7,10 @@ and by the adversarial corpus.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -697,7 +699,29 @@ def attempts(token, names):
     os.wait()
     time.sleep(0.3)
     seen["daemon alive"] = any(_cmdline(p) == ["sleep", token] for p in os.listdir("/proc") if p.isdigit())
+    seen["folders"] = {folder: _flood(folder) for folder in ("/tmp", os.getcwd())}
     return seen
+
+
+def _flood(folder):
+    """Empty folders made in ``folder`` until refused (at most 12,288), and the refusal;
+    then an honest file written and read back there, once the folders are gone."""
+    made, error = [], None
+    try:
+        while len(made) < 12288:
+            path = os.path.join(folder, "flood-%d" % len(made))
+            os.mkdir(path)
+            made.append(path)
+    except OSError as exc:
+        error = _code(exc)
+    for path in made:
+        os.rmdir(path)
+    with open(os.path.join(folder, "notes.txt"), "w") as f:
+        f.write("honest")
+    with open(os.path.join(folder, "notes.txt")) as f:
+        honest = f.read() == "honest"
+    os.unlink(os.path.join(folder, "notes.txt"))
+    return [len(made), error, honest]
 
 
 def _cmdline(pid):
@@ -765,7 +789,8 @@ def attack(path: str, config: SandboxConfig, token: str) -> tuple[dict[str, Any]
 def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> None:
     """A plain worker, a worker forked by the zygote and a notebook kernel: no IP socket, no
     way back to root or into a user namespace, forks bounded by the process limit, a memory
-    limit, a daemon that does not outlive the sandbox, and the rlimits of one table."""
+    limit, a daemon that does not outlive the sandbox, the rlimits of one table, and an
+    inode cap on every folder it can write to."""
     config = SandboxConfig(isolation=Isolation("bwrap"), call_timeout=30, memory_mb=1024, max_processes=4)
     token = f"{3000 + os.getpid() % 1000}.{time.time_ns() % 10**9}"
     seen, memory, limited_by = attack(path, config, token)
@@ -779,6 +804,66 @@ def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> 
     assert "memory" in memory.lower(), memory
     assert seen["daemon alive"], seen
     assert running_with(token) == [], f"the daemon of the {path} sandbox outlived it"
+    # Empty folders cost kernel memory that no size cap sees: each tmpfs it can write to
+    # refuses them at its inode cap (what is already there counts), and honest files work.
+    for folder, (made, error, honest) in seen["folders"].items():
+        assert config.tmp_inodes - 64 <= made < config.tmp_inodes and error == "ENOSPC", (folder, made, error)
+        assert honest, folder
+
+
+@needs_bwrap
+@needs_root
+@pytest.mark.parametrize("path", ["plain", "kernel"])
+def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The remount fails for real (a cap below what bubblewrap's tmpfs already hold): the
+    sandbox is ended before it ran a line, and that is the grader's failure."""
+    import nbformat
+
+    from autograder.notebooks import execute
+    from autograder.sandbox import client
+
+    module = client if path == "plain" else execute
+    real = launch.cap_tmpfs
+    tried: list[bool] = []
+
+    def too_few(parent: int, init: int, block_fd: int, config: SandboxConfig) -> bool:
+        tried.append(real(parent, init, block_fd, replace(config, tmp_inodes=1)))
+        return tried[-1]
+
+    monkeypatch.setattr(module, "cap_tmpfs", too_few)
+    config = SandboxConfig(isolation=Isolation("bwrap"))
+    marker = "ran-" + secrets.token_hex(8)
+    if path == "kernel":
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"print({marker!r})")])
+        run = execute.run_notebook(nb, cell_timeout=30, sandbox=config)
+        assert run.status == "not_started" and "capped" in run.message, run
+        assert marker not in json.dumps(run.to_dict()).replace(f"print({marker!r})", "")
+    else:
+        box = WorkerSandbox({"m.py": f"print({marker!r})\ndef f():\n    return 1\n".encode()}, ("m.py",), config)
+        try:
+            outcome = box.call("f", (), {})
+        finally:
+            box.close()
+        assert outcome.kind == "grader_error" and "capped" in outcome.message, outcome
+    assert tried == [False]
+
+
+def test_the_isolation_reason_says_when_tmpfs_have_no_inode_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    if bwrap_problem() is not None:
+        pytest.skip(f"strict isolation unavailable: {bwrap_problem()}")
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 1000)
+    assert not isolation.caps_tmpfs()
+    assert "without an inode cap" in Isolation.detect("bwrap").reason
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 0)
+    assert "inode" not in Isolation.detect("bwrap").reason
+
+
+def test_the_init_pid_is_read_whole_from_pieces() -> None:
+    """bubblewrap may write its --info-fd JSON in pieces; a pid cut short is never used."""
+    pieces = [b"", b'{\n    "child-pid": 12', b"", b'34,\n    "mnt-namespace": 1\n}\n']
+    assert launch.wait_init_pid(lambda: pieces.pop(0) if pieces else None, timeout=5) == 1234
+    cut = [b'{\n    "child-pid": 12']
+    assert launch.wait_init_pid(lambda: cut.pop(0) if cut else None, timeout=5) is None
 
 
 def test_one_rlimit_table_for_workers_and_kernels() -> None:

@@ -40,8 +40,18 @@ from nbformat import NotebookNode
 from ..paths import CourseDir
 from ..sandbox.base import SandboxConfig, cgroup_limits
 from ..sandbox.cgroups import SandboxCgroup
-from ..sandbox.isolation import needs_own_uid
-from ..sandbox.launch import UidSlot, end_sandbox, kernel_config, kernel_launch, kill_uid, read_init_pid, seccomp_filter
+from ..sandbox.isolation import caps_tmpfs, needs_own_uid
+from ..sandbox.launch import (
+    UidSlot,
+    cap_tmpfs,
+    end_sandbox,
+    kernel_config,
+    kernel_launch,
+    kill_uid,
+    read_init_pid,
+    seccomp_filter,
+    wait_init_pid,
+)
 from ..spec import AssignmentSpec
 from .cells import CodeCell, drop_magics, read_notebook
 from .handout import handout_problems, handout_title, read_handout, with_solution
@@ -58,10 +68,11 @@ MAX_TEXT_PER_CELL = 20_000
 MAX_SOURCE_CHARS = 5_000
 MAX_IMAGE_BYTES = 1_000_000
 MAX_IMAGES = 40
-#: The file descriptors bubblewrap reads the seccomp filter from and writes its init's pid
-#: to, in the kernel's launch.
+#: The file descriptors bubblewrap reads the seccomp filter from, writes its init's pid
+#: to, and waits at until the kernel's tmpfs are capped, in the kernel's launch.
 _SECCOMP_FD = 9
 _INFO_FD = 8
+_BLOCK_FD = 7
 #: Output bytes received per cell beyond which further outputs are dropped on arrival.
 MAX_RECEIVED_PER_CELL = 4_000_000
 
@@ -161,10 +172,11 @@ def _kernel_command(
 ) -> tuple[list[str], dict[str, Any]]:
     """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid.
 
-    At the bwrap level a shell hands bubblewrap the workers' seccomp filter and the file
-    its init's pid goes to (``root / "init.json"``) on known fds (the Popen is
-    jupyter_client's); with ``cgroup`` the kernel runs in that memory and pids cgroup
-    (see :mod:`autograder.sandbox.cgroups`)."""
+    At the bwrap level a shell hands bubblewrap the workers' seccomp filter, the file
+    its init's pid goes to (``root / "init.json"``) and, where the kernel's tmpfs get
+    their inode cap (:func:`_let_go`), the FIFO ``root / "block"`` it waits at, on known
+    fds (the Popen is jupyter_client's); with ``cgroup`` the kernel runs in that memory
+    and pids cgroup (see :mod:`autograder.sandbox.cgroups`)."""
     if sandbox is None:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
     work = root / "work"
@@ -172,6 +184,7 @@ def _kernel_command(
         os.chown(work, uid, uid)
     program_filter = seccomp_filter() if sandbox.isolation.level == "bwrap" else None
     bwrap = sandbox.isolation.level == "bwrap"
+    block = bwrap and caps_tmpfs()
     how = kernel_launch(
         sandbox.isolation,
         work,
@@ -181,6 +194,7 @@ def _kernel_command(
         uid,
         info_fd=_INFO_FD if bwrap else None,
         seccomp_fd=_SECCOMP_FD if program_filter is not None else None,
+        block_fd=_BLOCK_FD if block else None,
     )
     popen: dict[str, Any] = {}
     if how.popen_user is not None:
@@ -191,7 +205,12 @@ def _kernel_command(
         path.write_bytes(program_filter or b"")
         os.chmod(path, 0o600)
         redirects = f'{_SECCOMP_FD}<"$0" {_INFO_FD}>"$info"'
-        argv = ["/bin/sh", "-c", f'info=$1; shift; exec "$@" {redirects}', str(path), str(root / "init.json"), *argv]
+        fifo = root / "block"
+        if block:
+            os.mkfifo(fifo, 0o600)
+            redirects += f' {_BLOCK_FD}<>"$block"'  # read-write: opening it does not wait for a writer
+        script = f'info=$1; block=$2; shift 2; exec "$@" {redirects}'
+        argv = ["/bin/sh", "-c", script, str(path), str(root / "init.json"), str(fifo), *argv]
     if cgroup is not None:
         argv = cgroup.wrap(argv)
     return argv, popen
@@ -211,7 +230,11 @@ def _run(
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     work = root / "work"
-    km = _kernel_manager(argv, shared, lambda: _init_pid(root / "init.json"), uid)
+    init = root / "init.json"
+    let_go = None
+    if sandbox is not None and (root / "block").exists():
+        let_go = lambda process: _let_go(process, init, root / "block", sandbox)  # noqa: E731
+    km = _kernel_manager(argv, shared, lambda: _init_pid(init), uid, let_go)
     client = _client(nb, km, cell_timeout)
     current: dict[str, int] = {}
 
@@ -278,14 +301,21 @@ def _run(
     )
 
 
-def _kernel_manager(argv: list[str], shared: Path, init: Callable[[], int | None], uid: int | None) -> Any:
+def _kernel_manager(
+    argv: list[str],
+    shared: Path,
+    init: Callable[[], int | None],
+    uid: int | None,
+    let_go: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> Any:
     from jupyter_client import AsyncKernelManager
     from jupyter_client.kernelspec import KernelSpec
 
     class SandboxedKernelManager(AsyncKernelManager):
         """Starts ``argv`` (no kernelspec lookup), the connection file readable by the kernel's
-        uid, and kills the kernel as every sandbox is killed (:func:`end_sandbox`: the pid
-        namespace's init ``init()``, then every process of ``uid``)."""
+        uid, then lets its sandbox go on with ``let_go`` (when given), and kills the kernel as
+        every sandbox is killed (:func:`end_sandbox`: the pid namespace's init ``init()``,
+        then every process of ``uid``)."""
 
         sandbox_process: subprocess.Popen[bytes] | None = None
 
@@ -301,6 +331,14 @@ def _kernel_manager(argv: list[str], shared: Path, init: Callable[[], int | None
             await super()._async_launch_kernel(kernel_cmd, **kw)
             if self.provisioner is not None:
                 self.sandbox_process = getattr(self.provisioner, "process", None)
+            if let_go is not None:
+                if self.sandbox_process is None:
+                    raise RuntimeError("the kernel's sandbox could not be found to cap its folders")
+                try:
+                    let_go(self.sandbox_process)
+                except OSError as exc:
+                    self.end_sandbox()
+                    raise RuntimeError(f"the kernel's sandbox could not start: {exc}") from exc
 
         async def _async_kill_kernel(self, restart: bool = False) -> None:
             self.end_sandbox()
@@ -321,6 +359,37 @@ def _kernel_manager(argv: list[str], shared: Path, init: Callable[[], int | None
         km.transport = "ipc"
         km.ip = str(shared / "kernel")
     return km
+
+
+def _let_go(process: subprocess.Popen[bytes], init: Path, fifo: Path, sandbox: SandboxConfig) -> None:
+    """Cap the inodes of the kernel's tmpfs (:func:`autograder.sandbox.launch.cap_tmpfs`),
+    then let its sandbox, waiting at ``fifo``, go on; raises OSError when the caps could
+    not be set (the caller then ends the sandbox: it never ran a line)."""
+    offset = 0
+
+    def read() -> bytes | None:
+        nonlocal offset
+        if process.poll() is not None:
+            return None
+        try:
+            fd = os.open(init, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return b""
+        try:
+            piece = os.pread(fd, 4096, offset)
+        finally:
+            os.close(fd)
+        offset += len(piece)
+        return piece
+
+    pid = wait_init_pid(read)
+    if pid is None or not cap_tmpfs(process.pid, pid, _BLOCK_FD, sandbox):
+        raise OSError("the inodes of its temporary folders could not be capped")
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, b"1")
+    finally:
+        os.close(fd)
 
 
 def _init_pid(path: Path) -> int | None:

@@ -91,7 +91,7 @@ class SandboxConfig:
     #: Size of each tmpfs (working folder, /tmp) at the bwrap level, bytes.
     tmp_bytes: int = 32 * MiB
     #: Files and folders each of those tmpfs may hold (each costs kernel memory that the size
-    #: does not count), where the sandbox can set it: on a fork server's folders.
+    #: does not count), where the sandbox can set it: at the bwrap level with a root harness.
     tmp_inodes: int = 4096
     #: Open file descriptors of the worker.  Memory held in files is not counted by
     #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level (which refuses

@@ -36,16 +36,19 @@ from . import forkserver, protocol
 from .base import CallKind, CallOutcome, Sandbox, SandboxConfig, cgroup_limits
 from .cgroups import SandboxCgroup
 from .forkserver import ForkedWorker, ForkServer, ForkServerError
-from .isolation import needs_own_uid
+from .isolation import caps_tmpfs, needs_own_uid
 from .launch import (
     SANDBOX_FILES,
     UidSlot,
+    cap_tmpfs,
     end_sandbox,
     kill_uid,
     launch,
+    pipe_reader,
     read_init_pid,
     rlimits,
     seccomp_pipe,
+    wait_init_pid,
     worker_env,
 )
 
@@ -202,15 +205,25 @@ class WorkerSandbox:
                 os.chown(self._workdir, self.uid, self.uid)
         self._nonce = secrets.token_hex(16)
         self._ready = False
-        info_fd = seccomp_fd = None
+        info_fd = seccomp_fd = block_fd = release = None
         if isolation.level == "bwrap":
             self._info, info_fd = os.pipe()
             os.set_blocking(self._info, False)
             seccomp_fd = seccomp_pipe()
+            if caps_tmpfs():
+                block_fd, release = os.pipe()
         self._init_pid = None
-        passed = tuple(fd for fd in (info_fd, seccomp_fd) if fd is not None)
+        passed = tuple(fd for fd in (info_fd, seccomp_fd, block_fd) if fd is not None)
         how = launch(
-            isolation, self._workerdir, self._workdir, self._maskdir, self.config, self.uid, info_fd, seccomp_fd
+            isolation,
+            self._workerdir,
+            self._workdir,
+            self._maskdir,
+            self.config,
+            self.uid,
+            info_fd,
+            seccomp_fd,
+            block_fd,
         )
         env = worker_env(home=str(self._workdir))
         argv = how.argv
@@ -238,13 +251,34 @@ class WorkerSandbox:
                     pass_fds=passed,
                     **user,
                 )
+        except BaseException:
+            if release is not None:
+                os.close(release)
+            raise
         finally:
             for fd in passed:
                 os.close(fd)
+        if release is not None and block_fd is not None:
+            self._let_go(release, block_fd)
         assert self._proc.stdin is not None
         os.set_blocking(self._proc.stdin.fileno(), False)
         self._spawned_at = time.monotonic()
         self._send_config(with_files=False)
+
+    def _let_go(self, release: int, block_fd: int) -> None:
+        """Cap the new sandbox's tmpfs (:func:`.launch.cap_tmpfs`), then let it run by writing to
+        ``release`` (the other end of its ``--block-fd``); closes ``release``.  Raises OSError,
+        with the sandbox ended first, when the caps could not be set: closing ``release``
+        alone would let it run."""
+        assert isinstance(self._proc, subprocess.Popen)
+        try:
+            self._init_pid = wait_init_pid(pipe_reader(self._info)) if self._info is not None else None
+            if self._init_pid is None or not cap_tmpfs(self._proc.pid, self._init_pid, block_fd, self.config):
+                self._kill()
+                raise OSError("the inodes of its temporary folders could not be capped")
+            os.write(release, b"1")
+        finally:
+            os.close(release)
 
     def _spawn_forked(self, server: ForkServer) -> None:
         """Fork the worker from ``server``'s zygote; its files arrive with its first frame."""

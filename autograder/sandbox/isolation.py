@@ -74,7 +74,8 @@ class Isolation:
             return cls("rlimits", f"requested: {rlimits_description()}")
         problem = bwrap_problem()
         if problem is None:
-            return cls("bwrap", f"Linux namespaces via bubblewrap; {cgroups.description()}")
+            inodes = "" if caps_tmpfs() else "; temporary folders without an inode cap (only root can set one)"
+            return cls("bwrap", f"Linux namespaces via bubblewrap; {cgroups.description()}{inodes}")
         if wanted == "bwrap":
             raise IsolationUnavailable(f"strict isolation (bwrap) is not available: {problem}")
         return cls("rlimits", f"{rlimits_description()} ({problem})")
@@ -97,6 +98,14 @@ def rlimits_description() -> str:
     return text + (
         "; running as root with an interpreter other users cannot read, so child processes cannot be limited"
     )
+
+
+def caps_tmpfs() -> bool:
+    """Whether a new bwrap sandbox's tmpfs get an inode cap here (see :func:`.launch.cap_tmpfs`):
+    only root may join its mount namespace, on a machine whose read(2) :mod:`.renew` knows."""
+    import platform
+
+    return sys.platform.startswith("linux") and os.geteuid() == 0 and platform.machine() in ("x86_64", "aarch64")
 
 
 @cache

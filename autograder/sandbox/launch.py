@@ -6,8 +6,9 @@ One owner for all three, so that they cannot drift apart:
 - **Launch.**  :func:`launch`, :func:`zygote_launch` and :func:`kernel_launch` build
   the command line: at the ``bwrap`` level bubblewrap with the namespaces, the view of
   :func:`.isolation.bwrap_view`, ``--info-fd`` (the host pid of the sandbox's init)
-  and ``--seccomp``; at the ``rlimits`` level the bare program, with the uid to switch
-  to in :attr:`Launch.popen_user`.
+  and ``--seccomp``, and ``--block-fd`` where :func:`cap_tmpfs` gives the new sandbox's
+  tmpfs an inode cap before it runs anything; at the ``rlimits`` level the bare program,
+  with the uid to switch to in :attr:`Launch.popen_user`.
 - **Limits.**  :func:`rlimits` is the one table of rlimits (AS, CPU, NPROC, FSIZE,
   NOFILE, CORE, MEMLOCK, MSGQUEUE) computed from a :class:`~.base.SandboxConfig`; a
   kernel's configuration is :func:`kernel_config` (room for its threads and sockets).
@@ -50,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import GraderError
-from .isolation import SANDBOX_WORKERDIR, Isolation, bwrap_view
+from .isolation import SANDBOX_WORKDIR, SANDBOX_WORKERDIR, Isolation, bwrap_view
 
 if TYPE_CHECKING:
     from .base import SandboxConfig
@@ -128,14 +129,16 @@ def launch(
     uid: int | None,
     info_fd: int | None = None,
     seccomp_fd: int | None = None,
+    block_fd: int | None = None,
 ) -> Launch:
     """How to start ``worker.py`` (with :data:`SANDBOX_FILES` in ``workerdir``) at
     ``isolation.level``, as ``uid`` when one is given.
 
     At the bwrap level, bubblewrap writes ``{"child-pid": N}`` to ``info_fd`` (the
-    host pid of the sandbox's init, for :func:`end_sandbox`) and reads a
-    :func:`seccomp_filter` from ``seccomp_fd``.  The worker lowers its rlimits itself,
-    from its first frame (:func:`rlimits`, applied by :func:`.confine.enter`).
+    host pid of the sandbox's init, for :func:`end_sandbox`), reads a
+    :func:`seccomp_filter` from ``seccomp_fd`` and, with ``block_fd``, waits for a byte
+    on it once the sandbox is built (see :func:`cap_tmpfs`).  The worker lowers its
+    rlimits itself, from its first frame (:func:`rlimits`, applied by :func:`.confine.enter`).
     """
     python = [sys.executable, "-I", "-B"]
     if isolation.level == "rlimits":
@@ -146,6 +149,7 @@ def launch(
         uid,
         info_fd=info_fd,
         seccomp_fd=seccomp_fd,
+        block_fd=block_fd,
     )
 
 
@@ -177,14 +181,15 @@ def kernel_launch(
     uid: int | None,
     info_fd: int | None = None,
     seccomp_fd: int | None = None,
+    block_fd: int | None = None,
 ) -> Launch:
     """How to start a Jupyter kernel (``{connection_file}`` to fill in) for a notebook of
     ``config`` at ``isolation.level``: :mod:`.confine` enters the uid and the rlimits of
     :func:`kernel_config`, then becomes ``ipykernel_launcher``.
 
-    At the bwrap level: the worker's sandbox and seccomp filter (``info_fd`` and
-    ``seccomp_fd`` as for :func:`launch`), except that installed packages stay visible
-    and ``shared`` (the kernel's connection file and ``ipc`` sockets) is bound
+    At the bwrap level: the worker's sandbox and seccomp filter (``info_fd``,
+    ``seccomp_fd`` and ``block_fd`` as for :func:`launch`), except that installed packages
+    stay visible and ``shared`` (the kernel's connection file and ``ipc`` sockets) is bound
     read-write at its own path.
     """
     limits = json.dumps(rlimits(kernel_config(config), uid))
@@ -193,7 +198,7 @@ def kernel_launch(
     if isolation.level == "rlimits":
         return Launch(program, popen_user=uid)
     view = bwrap_view(None, workdir, maskdir, config, shared=shared)
-    return _bwrap(program, view, uid, info_fd=info_fd, seccomp_fd=seccomp_fd)
+    return _bwrap(program, view, uid, info_fd=info_fd, seccomp_fd=seccomp_fd, block_fd=block_fd)
 
 
 #: What :mod:`.confine` becomes in a kernel's sandbox: ``ipykernel_launcher``, except that
@@ -227,6 +232,7 @@ def _bwrap(
     info_fd: int | None = None,
     seccomp_fd: int | None = None,
     caps: tuple[str, ...] = (),
+    block_fd: int | None = None,
 ) -> Launch:
     """bubblewrap with the namespaces, ``view``, then ``program`` as ``uid`` (setpriv: no
     groups, no capabilities, not even in the bounding set, and no_new_privs)."""
@@ -250,6 +256,8 @@ def _bwrap(
         cmd += ["--info-fd", str(info_fd)]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
+    if block_fd is not None:
+        cmd += ["--block-fd", str(block_fd)]
     options, hidden = view
     cmd += [*options, "--"]
     if uid is not None:
@@ -295,6 +303,75 @@ def seccomp_pipe() -> int | None:
     os.write(write_end, program)  # a few hundred bytes: fits in the pipe
     os.close(write_end)
     return read_end
+
+
+# -- capping a new sandbox's tmpfs --------------------------------------------------------
+
+#: The tmpfs of a new bwrap sandbox its code can write to (the working folder and /tmp).
+WRITABLE_TMPFS = ("/tmp", SANDBOX_WORKDIR)
+#: Seconds bubblewrap may take to build a sandbox and :mod:`.renew` to cap its tmpfs.
+CAP_TIMEOUT = 15.0
+
+
+def wait_init_pid(read: Callable[[], bytes | None], timeout: float = CAP_TIMEOUT) -> int | None:
+    """Host pid of a bwrap sandbox's init from what bubblewrap writes to ``--info-fd``, read
+    by ``read`` (``b""`` while nothing more came, None once nothing more can come) until
+    it is whole; None when it is not within ``timeout`` seconds.
+
+    bubblewrap may write it in pieces: a piece alone may hold a pid cut short.
+    """
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"}" not in data:
+        piece = read()
+        if piece is None or len(data) > 4096 or time.monotonic() > deadline:
+            return None
+        if not piece:
+            time.sleep(0.0005)
+        data += piece
+    try:
+        pid = json.loads(data.decode()).get("child-pid")
+    except (ValueError, AttributeError):
+        return None
+    return pid if type(pid) is int and pid > 1 else None
+
+
+def pipe_reader(fd: int) -> Callable[[], bytes | None]:
+    """A ``read`` for :func:`wait_init_pid` from the non-blocking read end of a pipe."""
+
+    def read() -> bytes | None:
+        try:
+            return os.read(fd, 4096) or None
+        except BlockingIOError:
+            return b""
+
+    return read
+
+
+def cap_tmpfs(parent: int, init: int, block_fd: int, config: SandboxConfig) -> bool:
+    """Cap the inodes (and size) of each tmpfs of :data:`WRITABLE_TMPFS` in a bwrap sandbox
+    started with ``--block-fd block_fd`` (bubblewrap's pid ``parent``, its init ``init``)
+    at ``config.tmp_inodes`` (and ``config.tmp_bytes``); True when done.
+
+    bubblewrap's ``--tmpfs`` has no inode option, and a million empty folders cost gigabytes
+    of kernel memory that neither the size cap nor RLIMIT_AS sees: :mod:`.renew` remounts
+    them once the sandbox is built and waits at ``block_fd``.  The caller lets it go on
+    (writes a byte to the other end) only on True, and otherwise ends it.
+    """
+    command = [sys.executable, "-I", "-B", "-S", str(_HERE / "renew.py"), "--cap"]
+    command += [str(n) for n in (parent, init, block_fd, int(config.tmp_bytes), int(config.tmp_inodes))]
+    try:
+        done = subprocess.run(
+            [*command, *WRITABLE_TMPFS],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=worker_env(),
+            timeout=CAP_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 # -- ending a sandbox --------------------------------------------------------------------

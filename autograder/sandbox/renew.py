@@ -1,5 +1,8 @@
-"""Runs as root on the host, beside one fork server: mounts fresh tmpfs over its sandbox's writable folders.
+"""Runs as root on the host, beside a sandbox: caps the inodes of the tmpfs its student code can write to.
 
+Two ways, one per kind of sandbox.
+
+A fork server's sandbox lives on, one submission after another: its folders are renewed.
 The zygote cannot do it (its seccomp filter refuses mounts, as for every process
 in the sandbox), and a ``nsenter``/``mount`` command per submission costs tens
 of milliseconds of process starts.  This helper starts once per fork server,
@@ -14,27 +17,47 @@ such folder is first bound, with everything mounted in it, under a folder that a
 tmpfs then covers; after every renewal it is bound back from there, so students
 see it at its own path only.
 
-Usage: ``python -I -B renew.py INIT_PID SIZE_BYTES INODES FOLDER... [--keep PATH...]``
+A plain worker's or a notebook kernel's sandbox is new: its tmpfs (bubblewrap's, which
+has no inode option) are remounted once with the same caps, in place, so what bubblewrap
+bound inside them (the student's files) stays.  bubblewrap is started with ``--block-fd``:
+it builds the sandbox, then waits reading that descriptor before it runs anything; this
+helper waits until the sandbox's init is blocked there (every mount is made by then),
+remounts, checks the caps took, and exits 0 (then the harness lets the sandbox go on) or 1
+(then the harness kills it: student code never runs with an uncapped tmpfs).
+
+Usage: ``python -I -B renew.py INIT_PID SIZE_BYTES INODES FOLDER... [--keep PATH...]`` (a
+fork server's) or ``python -I -B -S renew.py --cap PARENT_PID INIT_PID BLOCK_FD SIZE_BYTES
+INODES FOLDER...`` (once).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import select
 import sys
+import time
 
 CLONE_NEWNS = 0x00020000
 MNT_DETACH = 2
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 #: Where the kept folders wait between renewals (covered by an empty tmpfs).
 KEEP = "/.renew-keep"
+#: The number of read(2), per machine: a blocked bubblewrap shows it in /proc/PID/syscall.
+READ_SYSCALL = {"x86_64": 0, "aarch64": 63}
+#: Seconds bubblewrap may take to build a sandbox.
+SETUP_TIMEOUT = 10.0
 
 
 def main() -> None:
     args = sys.argv[1:]
+    if args[:1] == ["--cap"]:
+        parent, pid, block_fd, size, inodes = (int(a) for a in args[1:6])
+        sys.exit(0 if cap(parent, pid, block_fd, size, inodes, args[6:]) else 1)
     keep = args[args.index("--keep") + 1 :] if "--keep" in args else []
     args = args[: args.index("--keep")] if "--keep" in args else args
     pid, size, inodes, folders = int(args[0]), int(args[1]), int(args[2]), args[3:]
@@ -56,6 +79,61 @@ def main() -> None:
                 if path.startswith(folder.rstrip("/") + "/"):
                     ok = _bind_back(libc, stash, path) and ok
         os.write(1, b"1" if ok else b"0")
+
+
+def cap(parent: int, pid: int, block_fd: int, size: int, inodes: int, folders: list[str]) -> bool:
+    """Remount each tmpfs of ``folders`` in the mount namespace of bubblewrap's sandbox init
+    ``pid`` with ``size`` bytes and ``inodes`` inodes, once that init (a child of
+    ``parent``) is blocked reading ``block_fd``; True when each one has those caps now.
+
+    A pidfd pins the init while it is checked: were it gone and its pid another process's,
+    the namespace opened would not be the sandbox's, and nothing is mounted.
+    """
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        if not _blocked(parent, pid, block_fd):
+            return False
+        ns = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
+        if select.select([handle], [], [], 0)[0]:  # it died: the namespace may be another's
+            return False
+    finally:
+        os.close(handle)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(ns, CLONE_NEWNS) != 0:
+        return False
+    os.close(ns)
+    options = f"size={size},nr_inodes={inodes}".encode()
+    ok = True
+    for folder in folders:
+        ok = libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, options) == 0 and ok
+        ok = ok and os.statvfs(folder).f_files == inodes
+    return ok
+
+
+def _blocked(parent: int, pid: int, block_fd: int) -> bool:
+    """Wait until ``pid``, a child of ``parent``, is blocked reading ``block_fd``: bubblewrap
+    has built the sandbox and waits for the harness.  False when it is not within
+    :data:`SETUP_TIMEOUT` seconds (or not ``parent``'s child)."""
+    number = READ_SYSCALL.get(os.uname().machine)
+    if number is None:
+        return False
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if int(f.read().rpartition(b")")[2].split()[1]) != parent:
+                    return False
+            with open(f"/proc/{pid}/syscall", "rb") as f:
+                fields = f.read().split()
+        except (OSError, ValueError, IndexError):
+            return False
+        if len(fields) > 1 and fields[0] == str(number).encode() and int(fields[1], 16) == block_fd:
+            return True
+        time.sleep(0.0005)
+    return False
 
 
 def _stash(libc: ctypes.CDLL, keep: list[str]) -> list[tuple[str, int]]:

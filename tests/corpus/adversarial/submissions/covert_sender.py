@@ -7,10 +7,9 @@ processes and threads (to move the pid counter, or to keep running and slow the 
 down).  ``covert_receiver`` looks for all of it.
 
 Expected at the bwrap level: the sockets are refused (EAFNOSUPPORT) but the unix one,
-no process or thread can be started; forked from a fork server, the folder flood stops at
-the tmpfs inode cap (ENOSPC; a worker of its own has bubblewrap's tmpfs, which has no
-such cap: its memory cgroup bounds it, and the whole tmpfs goes with the sandbox);
-``double`` fails (zeros), ``add`` passes.  The pair test in
+no process or thread can be started; the folder flood stops at the tmpfs inode cap
+(ENOSPC), for a worker of its own as for one forked from a fork server; ``double`` fails
+(zeros), ``add`` passes.  The pair test in
 tests/test_adversarial.py shows the receiver sees exactly what it sees after an honest
 submission.
 """

@@ -700,6 +700,8 @@ def attempts(token, names):
     time.sleep(0.3)
     seen["daemon alive"] = any(_cmdline(p) == ["sleep", token] for p in os.listdir("/proc") if p.isdigit())
     seen["folders"] = {folder: _flood(folder) for folder in ("/tmp", os.getcwd())}
+    with open("/proc/self/status") as f:
+        seen["capbnd"] = next(line.split()[1] for line in f if line.startswith("CapBnd:"))
     return seen
 
 
@@ -789,8 +791,8 @@ def attack(path: str, config: SandboxConfig, token: str) -> tuple[dict[str, Any]
 def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> None:
     """A plain worker, a worker forked by the zygote and a notebook kernel: no IP socket, no
     way back to root or into a user namespace, forks bounded by the process limit, a memory
-    limit, a daemon that does not outlive the sandbox, the rlimits of one table, and an
-    inode cap on every folder it can write to."""
+    limit, a daemon that does not outlive the sandbox, the rlimits of one table, an inode
+    cap on every folder it can write to, and an empty capability bounding set."""
     config = SandboxConfig(isolation=Isolation("bwrap"), call_timeout=30, memory_mb=1024, max_processes=4)
     token = f"{3000 + os.getpid() % 1000}.{time.time_ns() % 10**9}"
     seen, memory, limited_by = attack(path, config, token)
@@ -809,6 +811,8 @@ def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> 
     for folder, (made, error, honest) in seen["folders"].items():
         assert config.tmp_inodes - 64 <= made < config.tmp_inodes and error == "ENOSPC", (folder, made, error)
         assert honest, folder
+    # No capability left to regain, not even in the bounding set (the uid drop cleared the rest).
+    assert seen["capbnd"] == "0000000000000000", seen["capbnd"]
 
 
 @needs_bwrap

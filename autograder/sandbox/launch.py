@@ -158,17 +158,25 @@ def zygote_launch(
 ) -> Launch:
     """How to start ``zygote.py`` (see :mod:`.forkserver`): a worker's sandbox with an empty
     working folder, run as root with only the capabilities to drop to a sandbox uid and to set
-    the pid namespace's next pid (so that every worker starts from the same one).  Each
-    worker it forks enters its uid and limits with :func:`.confine.enter`."""
+    the pid namespace's next pid (so that every worker starts from the same one), and an
+    empty capability bounding set, which every worker it forks inherits.  Each worker
+    enters its uid and limits with :func:`.confine.enter`.
+
+    bubblewrap gives ``setpriv`` those capabilities and CAP_SETPCAP; ``setpriv`` empties
+    the bounding set and execs the zygote with the three as inheritable ones, which a
+    root process keeps across exec (a bounding set limits only what exec grants anew).
+    """
     if isolation.level != "bwrap":
         raise GraderError("the fork server needs the bwrap isolation level")
+    names = ("setuid", "setgid", "checkpoint_restore")
+    setpriv = ["setpriv", "--inh-caps=-all," + ",".join(f"+{n}" for n in names), "--bounding-set=-all", "--"]
     return _bwrap(
-        [sys.executable, "-I", "-B", f"{SANDBOX_WORKERDIR}/zygote.py"],
+        [*setpriv, sys.executable, "-I", "-B", f"{SANDBOX_WORKERDIR}/zygote.py"],
         bwrap_view(workerdir, None, maskdir, config),
         None,
         info_fd=info_fd,
         seccomp_fd=seccomp_fd,
-        caps=("CAP_SETUID", "CAP_SETGID", "CAP_CHECKPOINT_RESTORE"),
+        caps=(*(f"CAP_{n.upper()}" for n in names), "CAP_SETPCAP"),
     )
 
 

@@ -2,7 +2,8 @@
 
 Started by :mod:`.forkserver` as root inside a bubblewrap sandbox (the same
 view of the system as a worker's, see :mod:`.isolation`) with only
-CAP_SETUID, CAP_SETGID and CAP_CHECKPOINT_RESTORE and ``no_new_privs``.  It never runs student code
+CAP_SETUID, CAP_SETGID and CAP_CHECKPOINT_RESTORE, an empty capability bounding set
+and ``no_new_privs``.  It never runs student code
 and never reads a submission: it only obeys its control socket (fd 0, a
 ``SOCK_SEQPACKET`` socket whose other end the harness holds).
 

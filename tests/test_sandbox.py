@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox import forkserver, isolation
+from autograder.sandbox import client, forkserver, isolation, launch
 from autograder.sandbox.client import MAX_TIMEOUTS_PER_FUNCTION, SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem, interpreter_shared
 
@@ -317,6 +317,66 @@ def test_rlimits_level_forbids_child_processes() -> None:
     with box("rlimits") as sandbox:
         outcome = sandbox.call("child", (), {})
         assert outcome.kind == "error" and "BlockingIOError" in outcome.message
+
+
+NETWORK = """
+import errno, os, socket
+
+
+def families():
+    seen = {}
+    for name, family in (("inet", socket.AF_INET), ("inet6", socket.AF_INET6)):
+        try:
+            socket.socket(family, socket.SOCK_STREAM).close()
+            seen[name] = "created"
+        except OSError as exc:
+            seen[name] = errno.errorcode[exc.errno]
+    a, b = socket.socketpair()
+    a.sendall(b"x")
+    seen["unix"] = b.recv(1).decode()
+    a.close()
+    b.close()
+    return seen
+"""
+#: Only what the worker imported already (root loaded it before the uid switch).
+WHO = """
+import os
+
+
+def who():
+    with open("/proc/self/status") as f:
+        status = dict(line.split(":", 1) for line in f)
+    return [os.getuid(), status["CapBnd"].strip(), status["NoNewPrivs"].strip(), status["Seccomp"].strip()]
+"""
+needs_filter = pytest.mark.skipif(
+    launch.confine_filter(Isolation("rlimits")) is None, reason="no seccomp filter for this machine"
+)
+
+
+@needs_filter
+def test_rlimits_level_refuses_ip_sockets_like_bwrap() -> None:
+    """The seccomp filter of every bwrap sandbox, installed by the worker itself: unix
+    sockets only (no network namespace here, so a TCP socket would reach the host)."""
+    with box("rlimits", NETWORK + WHO) as sandbox:
+        outcome = sandbox.call("families", (), {})
+        status = sandbox.call("who", (), {})
+    assert outcome.ok, outcome.message
+    assert outcome.value == {"inet": "EAFNOSUPPORT", "inet6": "EAFNOSUPPORT", "unix": "x"}
+    assert status.ok and status.value[2:] == ["1", "2"], status  # no_new_privs, a filter
+
+
+@needs_filter
+@pytest.mark.skipif(os.getuid() != 0, reason="only root switches to a sandbox uid")
+def test_rlimits_level_drops_to_its_uid_with_an_empty_bounding_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root switches to the sandbox's uid inside the worker, after the interpreter and NumPy
+    are loaded and the bounding set is emptied (here forced, even where other users cannot
+    read the interpreter: ``who`` needs nothing more from it)."""
+    monkeypatch.setattr(client, "needs_own_uid", lambda isolation: True)
+    with box("rlimits", WHO) as sandbox:
+        outcome = sandbox.call("who", (), {})
+        uid = sandbox.uid
+    assert outcome.ok, outcome.message
+    assert uid is not None and outcome.value == [uid, "0000000000000000", "1", "2"]
 
 
 @pytest.mark.parametrize("level", LEVELS)

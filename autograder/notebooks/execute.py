@@ -197,8 +197,6 @@ def _kernel_command(
         block_fd=_BLOCK_FD if block else None,
     )
     popen: dict[str, Any] = {}
-    if how.popen_user is not None:
-        popen = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
     argv = how.argv
     if bwrap:
         path = root / "seccomp.bpf"

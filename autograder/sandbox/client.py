@@ -41,6 +41,7 @@ from .launch import (
     SANDBOX_FILES,
     UidSlot,
     cap_tmpfs,
+    confine_filter,
     end_sandbox,
     kill_uid,
     launch,
@@ -227,16 +228,13 @@ class WorkerSandbox:
         )
         env = worker_env(home=str(self._workdir))
         argv = how.argv
-        if how.popen_user is None and isolation.level == "bwrap":
+        if isolation.level == "bwrap":
             if self._cgroup is None:
                 self._cgroup = SandboxCgroup.create(*cgroup_limits(self.config))
             if self._cgroup is not None:
                 argv = self._cgroup.wrap(argv)
         if self._children_cpu_at_start is None:
             self._children_cpu_at_start = _children_cpu()
-        user: dict[str, Any] = {}
-        if how.popen_user is not None:
-            user = {"user": how.popen_user, "group": how.popen_user, "extra_groups": []}
         try:
             with open(self._stderr_path, "ab") as err:
                 self._stderr_mark = err.tell()
@@ -249,7 +247,6 @@ class WorkerSandbox:
                     stderr=err,
                     start_new_session=True,
                     pass_fds=passed,
-                    **user,
                 )
         except BaseException:
             if release is not None:
@@ -295,8 +292,9 @@ class WorkerSandbox:
         self._send_config(with_files=True)
 
     def _send_config(self, with_files: bool) -> None:
-        """The worker's first frame: nonce, modules, its uid and rlimits (which it enters
-        before any student code, see :mod:`.confine`), and the files, when forked."""
+        """The worker's first frame: nonce, modules, its uid, rlimits and (at the rlimits level)
+        seccomp filter (which it enters before any student code, see :mod:`.confine`), and the
+        files, when forked."""
         cfg = {
             "nonce": self._nonce,
             "modules": list(self.modules),
@@ -304,6 +302,7 @@ class WorkerSandbox:
             "output_chars": self.config.output_chars,
             "uid": self.uid,
             "limits": rlimits(self.config, self.uid),
+            "seccomp": _hex(confine_filter(self.config.isolation)),
             "files": list(self._files) if with_files else [],
         }
         blobs = list(self._files.values()) if with_files else []
@@ -758,6 +757,10 @@ class WorkerSandbox:
             return b"".join(chunks)
 
         return protocol.read_frame(read, self.config.reply_bytes)
+
+
+def _hex(data: bytes | None) -> str | None:
+    return data.hex() if data is not None else None
 
 
 def _children_cpu() -> float:

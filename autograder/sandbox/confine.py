@@ -1,12 +1,21 @@
-"""Inside the sandbox: become the sandbox's uid, then lower the rlimits, before any untrusted code.
+"""Inside the sandbox: install the seccomp filter, become the sandbox's uid with no capability
+left, then lower the rlimits, before any untrusted code.
 
 One function, :func:`enter`, for every sandboxed process: the plain worker
 (``worker.py``), a worker forked by the zygote (``zygote.py``) and the notebook
-kernel (run as ``python -c <this file> LIMITS UID -c <kernel start> ...``,
+kernel (run as ``python -c <this file> LIMITS UID FILTER -c <kernel start> ...``,
 which enters and then becomes the kernel).  The limits come from
 :func:`autograder.sandbox.launch.rlimits`, computed by the harness from the
-sandbox's configuration; the seccomp filter is already in force (bubblewrap
-installs it on the sandbox's first process, and every process inherits it).
+sandbox's configuration.  The seccomp filter (:func:`autograder.sandbox.launch.seccomp_filter`)
+is installed here at the rlimits level; at the bwrap level it is already in force
+(bubblewrap installs it on the sandbox's first process, and every process inherits it).
+
+At the rlimits level this process starts as the harness's user: root switches to the
+sandbox's uid here, after it emptied the capability bounding set, which needs ctypes (the
+standard library's, loaded before any untrusted code, and unloaded by the worker after).
+At the bwrap level ctypes is masked: there the bounding set is empty already (``setpriv``
+emptied it, or the zygote's, which its workers inherit), and a process whose set is not
+empty after :func:`enter` never runs untrusted code.
 
 Copied beside ``worker.py`` into the sandbox: it may import only the standard library.  (Its
 source is also a kernel's command line, where Jupyter replaces a word in braces: it has none.)
@@ -18,6 +27,7 @@ import json
 import os
 import resource
 import sys
+from types import ModuleType
 from typing import Any
 
 
@@ -25,20 +35,35 @@ class ConfineError(Exception):
     """The process could not become the sandbox's uid: it must not run untrusted code."""
 
 
-def enter(limits: dict[str, Any], uid: int | None) -> None:
-    """Become ``uid`` for good (when given and not already), then lower each rlimit of ``limits``
-    (``{"AS": [soft, hard], ...}``) to at most its value, soft and hard alike where they are
-    equal, so that the process cannot raise them again.  A limit this system lacks is skipped.
+#: prctl(2) options and the seccomp mode (linux/prctl.h, linux/seccomp.h).
+PR_SET_SECCOMP = 22
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
 
-    Raises ConfineError when the process is not ``uid`` afterwards.
+
+def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None) -> None:
+    """Install the classic-BPF ``seccomp`` filter when given (with no_new_privs), become ``uid``
+    for good (when given and not already; as root, after emptying the capability bounding
+    set), then lower each rlimit of ``limits`` (``{"AS": [soft, hard], ...}``) to at most its
+    value, soft and hard alike where they are equal, so that the process cannot raise them
+    again.  A limit this system lacks is skipped.
+
+    Raises ConfineError when the filter could not be installed, or the process is not
+    ``uid`` afterwards, or still has a capability in its bounding set.
     """
+    if seccomp:
+        _install_filter(seccomp)
     if uid is not None:
         if os.geteuid() == 0:
+            _empty_bounding_set()
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
         if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
             raise ConfineError("not running as the sandbox uid " + str(uid) + ": " + repr(os.getresuid()))
+        if _bounding_set() not in (0, None):
+            raise ConfineError("capabilities left in the bounding set: " + hex(_bounding_set() or 0))
     for name, (soft, hard) in limits.items():
         which = getattr(resource, "RLIMIT_" + name, None)
         if which is None:
@@ -52,10 +77,61 @@ def enter(limits: dict[str, Any], uid: int | None) -> None:
             pass
 
 
+def _libc() -> tuple[ModuleType, Any]:
+    """ctypes and the C library, or ConfineError (ctypes is masked in a bwrap sandbox)."""
+    try:
+        import ctypes
+    except ImportError as exc:
+        raise ConfineError("ctypes is not available here: " + str(exc)) from exc
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _install_filter(program: bytes) -> None:
+    """no_new_privs, then the seccomp filter ``program`` on this process and all it starts."""
+    ctypes, libc = _libc()
+
+    # struct sock_fprog: the number of instructions, then a pointer to them.
+    SockFprog = type(
+        "SockFprog", (ctypes.Structure,), {"_fields_": [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]}
+    )
+    code = ctypes.create_string_buffer(program, len(program))
+    fprog = SockFprog(len(program) // 8, ctypes.addressof(code))
+    ulong = ctypes.c_ulong
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, ulong(1), ulong(0), ulong(0), ulong(0)) != 0:
+        raise ConfineError("no_new_privs could not be set: errno " + str(ctypes.get_errno()))
+    if libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), ulong(0), ulong(0)) != 0:
+        raise ConfineError("the seccomp filter could not be installed: errno " + str(ctypes.get_errno()))
+
+
+def _empty_bounding_set() -> None:
+    """Drop every capability from the bounding set (nothing to do when it is empty)."""
+    if not _bounding_set():
+        return
+    ctypes, libc = _libc()
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        if libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)):
+            raise ConfineError("capability " + str(cap) + " could not be dropped: errno " + str(ctypes.get_errno()))
+
+
+def _bounding_set() -> int | None:
+    """This process's capability bounding set, from /proc; None where there is no /proc."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        return None
+    return None
+
+
 def main() -> None:
-    """``LIMITS_JSON UID ARGS...``: enter, then exec this interpreter with ``ARGS``."""
-    limits, uid, args = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
-    enter(limits, uid if uid >= 0 else None)
+    """``LIMITS_JSON UID FILTER ARGS...``: enter (``FILTER``: the seccomp filter in hex, or
+    ``-``), then exec this interpreter with ``ARGS``."""
+    limits, uid, program, args = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+    enter(limits, uid if uid >= 0 else None, bytes.fromhex(program) if program != "-" else None)
     os.environ.pop("JPY_PARENT_PID", None)
     os.execv(sys.executable, [sys.executable, "-B", *args])
 

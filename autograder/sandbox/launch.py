@@ -8,19 +8,19 @@ One owner for all three, so that they cannot drift apart:
   :func:`.isolation.bwrap_view`, ``--info-fd`` (the host pid of the sandbox's init)
   and ``--seccomp``, and ``--block-fd`` where :func:`cap_tmpfs` gives the new sandbox's
   tmpfs an inode cap before it runs anything; at the ``rlimits`` level the bare program,
-  with the uid to switch to in :attr:`Launch.popen_user`.
+  started as the harness's user.
 - **Limits.**  :func:`rlimits` is the one table of rlimits (AS, CPU, NPROC, FSIZE,
   NOFILE, CORE, MEMLOCK, MSGQUEUE) computed from a :class:`~.base.SandboxConfig`; a
   kernel's configuration is :func:`kernel_config` (room for its threads and sockets).
 - **Confinement, in one order everywhere.**  (1) The seccomp filter of
   :func:`seccomp_filter` (unix sockets only), installed by bubblewrap on the sandbox's
-  first process and inherited by every process in it; (2) the uid of its own, dropped
-  to at launch (``setpriv`` in the bwrap line, the Popen's ``user`` at the rlimits
-  level) or, for a forked worker, by :func:`.confine.enter` in the zygote's child;
-  (3) the rlimits, lowered by :func:`.confine.enter` inside the process just before
-  untrusted code runs (``worker.py``, the zygote's child, the kernel's launcher), which
-  also checks (and, if still root, does) the uid switch.  The ``rlimits`` level has no
-  seccomp filter.
+  first process and inherited by every process in it, or at the rlimits level by
+  :func:`.confine.enter` (:func:`confine_filter`); (2) the uid of its own, with an empty
+  capability bounding set, dropped to at launch (``setpriv`` in the bwrap line) or by
+  :func:`.confine.enter` (a forked worker, in the zygote's child; every process at the
+  rlimits level); (3) the rlimits, lowered by :func:`.confine.enter` inside the process
+  just before untrusted code runs (``worker.py``, the zygote's child, the kernel's
+  launcher), which also checks the uid switch and the empty bounding set.
 - **Kill.**  :func:`end_sandbox` kills a sandbox's init (so the kernel empties its pid
   namespace) only while it provably is the init, never a process that got its pid
   after it died, then every process of the sandbox's uid (:func:`kill_uid`).
@@ -111,11 +111,9 @@ def kernel_config(config: SandboxConfig) -> SandboxConfig:
 
 @dataclass(frozen=True)
 class Launch:
-    """How to start one sandboxed process: the argv and, at the rlimits level, the uid to switch to."""
+    """How to start one sandboxed process."""
 
     argv: list[str]
-    #: uid (and gid) the Popen must switch to; None when the argv does it or no switch is due.
-    popen_user: int | None = None
     #: Host folders the command hides, for tests and diagnostics.
     hidden: tuple[str, ...] = field(default_factory=tuple)
 
@@ -142,7 +140,7 @@ def launch(
     """
     python = [sys.executable, "-I", "-B"]
     if isolation.level == "rlimits":
-        return Launch([*python, str(workerdir / "worker.py")], popen_user=uid)
+        return Launch([*python, str(workerdir / "worker.py")])
     return _bwrap(
         [*python, f"{SANDBOX_WORKERDIR}/worker.py"],
         bwrap_view(workerdir, workdir, maskdir, config),
@@ -202,9 +200,10 @@ def kernel_launch(
     """
     limits = json.dumps(rlimits(kernel_config(config), uid))
     program = [sys.executable, "-I", "-B", "-c", _confine_source(), limits, str(uid if uid is not None else -1)]
-    program += ["-c", _KERNEL_START, "-f", "{connection_file}"]
+    seccomp = confine_filter(isolation)
+    program += [seccomp.hex() if seccomp else "-", "-c", _KERNEL_START, "-f", "{connection_file}"]
     if isolation.level == "rlimits":
-        return Launch(program, popen_user=uid)
+        return Launch(program)
     view = bwrap_view(None, workdir, maskdir, config, shared=shared)
     return _bwrap(program, view, uid, info_fd=info_fd, seccomp_fd=seccomp_fd, block_fd=block_fd)
 
@@ -299,6 +298,14 @@ def worker_env(home: str | None = None) -> dict[str, str]:
         if key in os.environ:
             env[key] = os.environ[key]
     return env
+
+
+def confine_filter(isolation: Isolation) -> bytes | None:
+    """The seccomp filter a sandboxed process installs itself (:func:`.confine.enter`): at the
+    rlimits level on Linux; None at the bwrap level, where bubblewrap installs it."""
+    if isolation.level != "rlimits" or not sys.platform.startswith("linux"):
+        return None
+    return seccomp_filter()
 
 
 def seccomp_pipe() -> int | None:

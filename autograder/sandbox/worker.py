@@ -276,8 +276,10 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
     replies = os.fdopen(os.dup(1), "wb")
     read_exact = read_exact_from(requests)
     cfg, _ = first if first is not None else protocol.read_frame(read_exact, 1 << 20)
-    uid = cfg.get("uid")
-    confine.enter(dict(cfg["limits"]), int(uid) if uid is not None else None)
+    uid, seccomp = cfg.get("uid"), cfg.get("seccomp")
+    confine.enter(
+        dict(cfg["limits"]), int(uid) if uid is not None else None, bytes.fromhex(seccomp) if seccomp else None
+    )
     # Everything on stderr so far came from the start-up, none from student code.
     os.write(2, STARTED + b"\n")
     devnull = os.open(os.devnull, os.O_RDWR)

@@ -852,6 +852,24 @@ def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatc
     assert tried == [False]
 
 
+@needs_bwrap
+@needs_root
+def test_one_helper_caps_every_new_sandbox_and_is_replaced_when_it_dies() -> None:
+    config = SandboxConfig(isolation=Isolation("bwrap"), tmp_inodes=3000)
+
+    def inodes() -> Any:
+        source = b"import os\ndef f():\n    return [os.statvfs(d).f_files for d in ('/tmp', os.getcwd())]\n"
+        with WorkerSandbox({"m.py": source}, ("m.py",), config) as box:
+            return box.call("f", (), {}).value
+
+    assert inodes() == [3000, 3000]
+    helper = launch._CAPPER._proc
+    assert helper is not None and inodes() == [3000, 3000] and launch._CAPPER._proc is helper
+    helper.kill()
+    helper.wait()
+    assert inodes() == [3000, 3000] and launch._CAPPER._proc is not helper
+
+
 def test_the_isolation_reason_says_when_tmpfs_have_no_inode_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     if bwrap_problem() is not None:
         pytest.skip(f"strict isolation unavailable: {bwrap_problem()}")

@@ -32,17 +32,20 @@ numbers the seccomp filter refuses.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import fcntl
 import json
 import os
 import pwd
+import select
 import signal
 import stat
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -324,7 +327,8 @@ def seccomp_pipe() -> int | None:
 
 #: The tmpfs of a new bwrap sandbox its code can write to (the working folder and /tmp).
 WRITABLE_TMPFS = ("/tmp", SANDBOX_WORKDIR)
-#: Seconds bubblewrap may take to build a sandbox and :mod:`.renew` to cap its tmpfs.
+#: Seconds bubblewrap may take to build a sandbox and :mod:`.renew` to cap its tmpfs (more
+#: than the helper's own wait, so that it answers first).
 CAP_TIMEOUT = 15.0
 
 
@@ -369,24 +373,82 @@ def cap_tmpfs(parent: int, init: int, block_fd: int, config: SandboxConfig) -> b
     at ``config.tmp_inodes`` (and ``config.tmp_bytes``); True when done.
 
     bubblewrap's ``--tmpfs`` has no inode option, and a million empty folders cost gigabytes
-    of kernel memory that neither the size cap nor RLIMIT_AS sees: :mod:`.renew` remounts
-    them once the sandbox is built and waits at ``block_fd``.  The caller lets it go on
-    (writes a byte to the other end) only on True, and otherwise ends it.
+    of kernel memory that neither the size cap nor RLIMIT_AS sees: :mod:`.renew` (one
+    helper per harness process) remounts them once the sandbox is built and waits at
+    ``block_fd``.  The caller lets it go on (writes a byte to the other end) only on True,
+    and otherwise ends it.
     """
-    command = [sys.executable, "-I", "-B", "-S", str(_HERE / "renew.py"), "--cap"]
-    command += [str(n) for n in (parent, init, block_fd, int(config.tmp_bytes), int(config.tmp_inodes))]
-    try:
-        done = subprocess.run(
-            [*command, *WRITABLE_TMPFS],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=worker_env(),
-            timeout=CAP_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    numbers = (parent, init, block_fd, int(config.tmp_bytes), int(config.tmp_inodes))
+    return _CAPPER.request(" ".join([*(str(n) for n in numbers), *WRITABLE_TMPFS]).encode() + b"\n")
+
+
+class _Capper:
+    """The :mod:`.renew` helper of this process (``--serve``), started on first use and again
+    if it dies; a process forked from this one starts its own."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._owner = 0
+        self._lock = threading.Lock()
+
+    def request(self, line: bytes) -> bool:
+        """Send one request line; True when the helper answered that the caps are set."""
+        with self._lock:
+            for _ in range(2):  # a helper found dead is replaced once
+                proc = self._helper()
+                if proc is None or proc.stdin is None or proc.stdout is None:
+                    return False
+                try:
+                    proc.stdin.write(line)
+                    proc.stdin.flush()
+                    ready, _, _ = select.select([proc.stdout], [], [], CAP_TIMEOUT)
+                    if not ready:  # a sandbox that never got built: the helper waits no more
+                        self.close()
+                        return False
+                    answer = os.read(proc.stdout.fileno(), 1)
+                except OSError:
+                    answer = b""
+                if answer:
+                    return answer == b"1"
+                self.close()
+            return False
+
+    def _helper(self) -> subprocess.Popen[bytes] | None:
+        if self._proc is not None and self._owner == os.getpid() and self._proc.poll() is None:
+            return self._proc
+        if self._owner == os.getpid():
+            self.close()
+        command = [sys.executable, "-I", "-B", "-S", str(_HERE / "renew.py"), "--serve"]
+        try:
+            self._proc = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=worker_env()
+            )
+        except OSError:
+            self._proc = None
+            return None
+        self._owner = os.getpid()
+        return self._proc
+
+    def close(self) -> None:
+        """End this process's helper (it exits at the end of its stdin)."""
+        proc, self._proc = self._proc, None
+        if proc is None or self._owner != os.getpid():
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+_CAPPER = _Capper()
+atexit.register(_CAPPER.close)
 
 
 # -- ending a sandbox --------------------------------------------------------------------

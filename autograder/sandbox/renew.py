@@ -20,14 +20,17 @@ see it at its own path only.
 A plain worker's or a notebook kernel's sandbox is new: its tmpfs (bubblewrap's, which
 has no inode option) are remounted once with the same caps, in place, so what bubblewrap
 bound inside them (the student's files) stays.  bubblewrap is started with ``--block-fd``:
-it builds the sandbox, then waits reading that descriptor before it runs anything; this
-helper waits until the sandbox's init is blocked there (every mount is made by then),
-remounts, checks the caps took, and exits 0 (then the harness lets the sandbox go on) or 1
-(then the harness kills it: student code never runs with an uncapped tmpfs).
+it builds the sandbox, then waits reading that descriptor before it runs anything.  One
+such helper serves a whole harness process (an interpreter start per sandbox would cost
+more than bubblewrap): for each request line on stdin it forks a child that waits until
+that sandbox's init is blocked there (every mount is made by then), joins its mount
+namespace, remounts and checks the caps took; it answers ``1`` (then the harness lets the
+sandbox go on) or ``0`` (then the harness kills it: student code never runs with an
+uncapped tmpfs).  It exits at the end of stdin.
 
 Usage: ``python -I -B renew.py INIT_PID SIZE_BYTES INODES FOLDER... [--keep PATH...]`` (a
-fork server's) or ``python -I -B -S renew.py --cap PARENT_PID INIT_PID BLOCK_FD SIZE_BYTES
-INODES FOLDER...`` (once).
+fork server's) or ``python -I -B -S renew.py --serve``, with request lines ``PARENT_PID
+INIT_PID BLOCK_FD SIZE_BYTES INODES FOLDER...`` (new sandboxes').
 """
 
 from __future__ import annotations
@@ -55,9 +58,9 @@ SETUP_TIMEOUT = 10.0
 
 def main() -> None:
     args = sys.argv[1:]
-    if args[:1] == ["--cap"]:
-        parent, pid, block_fd, size, inodes = (int(a) for a in args[1:6])
-        sys.exit(0 if cap(parent, pid, block_fd, size, inodes, args[6:]) else 1)
+    if args[:1] == ["--serve"]:
+        serve()
+        return
     keep = args[args.index("--keep") + 1 :] if "--keep" in args else []
     args = args[: args.index("--keep")] if "--keep" in args else args
     pid, size, inodes, folders = int(args[0]), int(args[1]), int(args[2]), args[3:]
@@ -79,6 +82,28 @@ def main() -> None:
                 if path.startswith(folder.rstrip("/") + "/"):
                     ok = _bind_back(libc, stash, path) and ok
         os.write(1, b"1" if ok else b"0")
+
+
+def serve() -> None:
+    """Answer each request line on stdin with ``1`` (capped) or ``0``, from a child that runs
+    :func:`cap` (joining a mount namespace is for good: the helper itself stays out)."""
+    for line in sys.stdin.buffer:
+        try:
+            fields = line.split()
+            parent, pid, block_fd, size, inodes = (int(f) for f in fields[:5])
+            folders = [f.decode() for f in fields[5:]]
+        except ValueError:
+            os.write(1, b"0")
+            continue
+        child = os.fork()
+        if child == 0:
+            try:
+                ok = cap(parent, pid, block_fd, size, inodes, folders)
+            except BaseException:
+                ok = False
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(child, 0)
+        os.write(1, b"1" if os.waitstatus_to_exitcode(status) == 0 else b"0")
 
 
 def cap(parent: int, pid: int, block_fd: int, size: int, inodes: int, folders: list[str]) -> bool:

@@ -29,6 +29,7 @@ from autograder.notebooks.handout import (
 )
 from autograder.paths import CourseDir
 from autograder.results import SubmissionResult
+from autograder.sandbox import launch
 from autograder.sandbox.client import SandboxConfig
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.spec import load_spec
@@ -593,6 +594,22 @@ def test_student_notebook_runs_in_the_sandbox_with_limits(demo_course: CourseDir
     assert run["status"] == "timeout" and "cell 6 did not finish within 3 s" in run["message"]
     assert any("dropped '!pip install torch'" in n for n in run["notes"])
     json.dumps(run)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(launch.confine_filter(Isolation("rlimits")) is None, reason="no seccomp filter for this machine")
+def test_kernel_at_rlimits_refuses_network_sockets() -> None:
+    """The kernel's launcher installs the bwrap level's seccomp filter itself: unix sockets
+    (its own ZeroMQ ones) work, IP sockets do not."""
+    probe = (
+        "import errno, socket\n"
+        "try:\n    socket.socket(socket.AF_INET).close()\n    print('inet created')\n"
+        "except OSError as exc:\n    print('inet', errno.errorcode[exc.errno])\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    run = run_notebook(nb, cell_timeout=20, sandbox=SandboxConfig(isolation=Isolation("rlimits")))
+    assert run.status == "ok", run.message
+    assert run.cells[0].outputs == ({"type": "text", "text": "inet EAFNOSUPPORT\n"},)
 
 
 @pytest.mark.slow

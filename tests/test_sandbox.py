@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from autograder.sandbox import client, forkserver, isolation, launch
+from autograder.sandbox import forkserver, isolation, launch
 from autograder.sandbox.client import MAX_TIMEOUTS_PER_FUNCTION, SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem, interpreter_shared
 
@@ -308,11 +308,6 @@ def test_close_kills_the_worker_and_removes_its_folder(level: str) -> None:
     sandbox.close()  # twice is fine
 
 
-@pytest.mark.skipif(
-    os.getuid() == 0 and not interpreter_shared(),
-    reason="root with an interpreter other users cannot read: the rlimits "
-    "level cannot limit child processes here (bwrap does)",
-)
 def test_rlimits_level_forbids_child_processes() -> None:
     with box("rlimits") as sandbox:
         outcome = sandbox.call("child", (), {})
@@ -338,7 +333,6 @@ def families():
     b.close()
     return seen
 """
-#: Only what the worker imported already (root loaded it before the uid switch).
 WHO = """
 import os
 
@@ -365,18 +359,41 @@ def test_rlimits_level_refuses_ip_sockets_like_bwrap() -> None:
     assert status.ok and status.value[2:] == ["1", "2"], status  # no_new_privs, a filter
 
 
+LAZY_IMPORTS = """
+import os
+
+
+def later():
+    import decimal, sqlite3, statistics  # not loaded by the worker: imported as the sandbox uid
+    import importlib.metadata, json.tool  # submodules of packages it loaded (as root)
+
+    return [statistics.mean([1, 2, 3]), str(decimal.Decimal("0.5")), sqlite3.sqlite_version_info[0]]
+
+
+def root_home():
+    try:
+        os.listdir("/root")
+        return "listed"
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+
 @needs_filter
 @pytest.mark.skipif(os.getuid() != 0, reason="only root switches to a sandbox uid")
-def test_rlimits_level_drops_to_its_uid_with_an_empty_bounding_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rlimits_level_drops_to_its_uid_with_an_empty_bounding_set() -> None:
     """Root switches to the sandbox's uid inside the worker, after the interpreter and NumPy
-    are loaded and the bounding set is emptied (here forced, even where other users cannot
-    read the interpreter: ``who`` needs nothing more from it)."""
-    monkeypatch.setattr(client, "needs_own_uid", lambda isolation: True)
-    with box("rlimits", WHO) as sandbox:
+    are loaded and the bounding set is emptied, even where other users cannot read the
+    interpreter (a Python under root's home): modules imported later still load."""
+    with box("rlimits", WHO + LAZY_IMPORTS) as sandbox:
         outcome = sandbox.call("who", (), {})
+        later = sandbox.call("later", (), {})
+        home = sandbox.call("root_home", (), {})
         uid = sandbox.uid
     assert outcome.ok, outcome.message
     assert uid is not None and outcome.value == [uid, "0000000000000000", "1", "2"]
+    assert later.ok and later.value == [2, "0.5", 3], later.message
+    assert home.value == "PermissionError" or os.stat("/root").st_mode & 0o005
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -395,9 +412,13 @@ def test_a_sandbox_that_cannot_start_is_the_graders_fault(level: str, monkeypatc
 
 def test_rlimits_level_says_what_it_does_not_protect() -> None:
     reason = Isolation.detect("rlimits").reason
-    assert "files and network are not isolated" in reason
+    assert "files are not isolated" in reason
+    if launch.confine_filter(Isolation("rlimits")) is not None:
+        assert "refuses network sockets" in reason
+    if os.getuid() == 0:
+        assert "runs as an unprivileged uid" in reason
     if os.getuid() == 0 and not interpreter_shared():
-        assert "child processes cannot be limited" in reason
+        assert "a notebook's kernel runs as root" in reason
 
 
 CHANGES_ARGUMENTS = """

@@ -40,7 +40,7 @@ from nbformat import NotebookNode
 from ..paths import CourseDir
 from ..sandbox.base import SandboxConfig, cgroup_limits
 from ..sandbox.cgroups import SandboxCgroup
-from ..sandbox.isolation import caps_tmpfs, needs_own_uid
+from ..sandbox.isolation import caps_tmpfs, kernel_needs_own_uid
 from ..sandbox.launch import (
     UidSlot,
     cap_tmpfs,
@@ -145,7 +145,7 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfi
         for folder, mode in ((shared, 0o777), (root / "work", 0o755), (root / "mask", 0o755)):
             folder.mkdir()
             os.chmod(folder, mode)
-        if sandbox is not None and needs_own_uid(sandbox.isolation):
+        if sandbox is not None and kernel_needs_own_uid(sandbox.isolation):
             slot = UidSlot.acquire()
         if sandbox is not None and sandbox.isolation.level == "bwrap":
             cgroup = SandboxCgroup.create(*cgroup_limits(kernel_config(sandbox)))

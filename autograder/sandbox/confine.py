@@ -15,7 +15,10 @@ sandbox's uid here, after it emptied the capability bounding set, which needs ct
 standard library's, loaded before any untrusted code, and unloaded by the worker after).
 At the bwrap level ctypes is masked: there the bounding set is empty already (``setpriv``
 emptied it, or the zygote's, which its workers inherit), and a process whose set is not
-empty after :func:`enter` never runs untrusted code.
+empty after :func:`enter` never runs untrusted code.  A worker switches after the
+interpreter and NumPy are loaded, so even an interpreter other users cannot read (under
+root's home) serves it: the folders of ``sys.path`` that the uid cannot reach are reached
+through descriptors root opened before the switch.
 
 Copied beside ``worker.py`` into the sandbox: it may import only the standard library.  (Its
 source is also a kernel's command line, where Jupyter replaces a word in braces: it has none.)
@@ -56,10 +59,12 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
         _install_filter(seccomp)
     if uid is not None:
         if os.geteuid() == 0:
+            held = _hold_import_folders()
             _empty_bounding_set()
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+            _reach_import_folders(held)
         if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
             raise ConfineError("not running as the sandbox uid " + str(uid) + ": " + repr(os.getresuid()))
         if _bounding_set() not in (0, None):
@@ -75,6 +80,42 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
             resource.setrlimit(which, (int(soft), int(hard)))
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
+
+
+def _hold_import_folders() -> list[tuple[int, str, int]]:
+    """(index, path, open descriptor) of each folder of sys.path, opened while still root."""
+    held = []
+    for index, path in enumerate(sys.path):
+        try:
+            held.append((index, path, os.open(path or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)))
+        except OSError:
+            continue
+    return held
+
+
+def _reach_import_folders(held: list[tuple[int, str, int]]) -> None:
+    """Now that this process is the sandbox's uid: each folder of sys.path it cannot reach by
+    its path (an interpreter under root's 0700 home) is reached through the descriptor root
+    opened (``/proc/self/fd/N``: only the folders inside it are checked), so that a module
+    imported later, from the standard library, still loads (a submodule of a package loaded
+    already too: its ``__path__`` is moved the same way); the others are closed."""
+    moved: dict[str, str] = {}
+    for index, path, fd in held:
+        if os.access(path or ".", os.R_OK | os.X_OK) or sys.path[index] != path:
+            os.close(fd)
+        else:
+            sys.path[index] = moved[path.rstrip("/")] = f"/proc/self/fd/{fd}"
+    if not moved:
+        return
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if type(search) is not list:
+            continue
+        for i, folder in enumerate(search):
+            for path, fd_path in moved.items():
+                if type(folder) is str and folder.startswith(path + "/"):
+                    search[i] = fd_path + folder[len(path) :]
+                    break
 
 
 def _libc() -> tuple[ModuleType, Any]:

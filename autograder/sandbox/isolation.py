@@ -18,7 +18,9 @@ Two levels:
     is that view as bubblewrap options.
 ``rlimits``
     A separate process with resource limits and an import blocker: what a
-    student's laptop or macOS gets.  Files and network are not isolated.
+    student's laptop or macOS gets.  Files are not isolated; on Linux the
+    seccomp filter of the bwrap level refuses IP sockets (elsewhere the network
+    is not isolated either).
 
 How a sandboxed process is started at either level, limited, confined by seccomp, moved
 to a uid of its own and killed is :mod:`.launch`'s job.
@@ -88,15 +90,18 @@ class Isolation:
 
 def rlimits_description() -> str:
     """What the ``rlimits`` level protects here, in one sentence for the student."""
-    text = (
-        "separate process with limits on memory, CPU time, file size and open files; files and network are not isolated"
-    )
+    text = "separate process with limits on memory, CPU time, file size and open files; files are not isolated"
+    if sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "aarch64"):
+        text += "; a seccomp filter refuses network sockets"
+    else:
+        text += ", nor is the network"
     if os.getuid() != 0:
         return text + "; no child processes"
     if interpreter_shared():
         return text + "; runs as an unprivileged uid, no child processes"
     return text + (
-        "; running as root with an interpreter other users cannot read, so child processes cannot be limited"
+        "; runs as an unprivileged uid, no child processes (a notebook's kernel runs as root: "
+        "other users cannot read this interpreter)"
     )
 
 
@@ -341,7 +346,17 @@ def interpreter_shared() -> bool:
 
 
 def needs_own_uid(isolation: Isolation) -> bool:
-    """Whether a worker at this level should run as a uid of its own (only root can switch)."""
+    """Whether a worker at this level runs as a uid of its own: whenever the harness is root
+    (only root can switch).  At the rlimits level the worker switches itself, once the
+    interpreter and NumPy are loaded (see :mod:`.confine`), so even an interpreter other
+    users cannot read serves it."""
+    return os.getuid() == 0
+
+
+def kernel_needs_own_uid(isolation: Isolation) -> bool:
+    """Whether a notebook kernel at this level runs as a uid of its own: at the rlimits level
+    its launcher execs a new interpreter after the switch, which that uid must be able to
+    read (:func:`interpreter_shared`)."""
     if os.getuid() != 0:
         return False
     return isolation.level == "bwrap" or interpreter_shared()

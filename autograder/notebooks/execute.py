@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -150,8 +151,8 @@ def run_notebook(nb: NotebookNode, *, cell_timeout: float, sandbox: SandboxConfi
         if sandbox is not None and sandbox.isolation.level == "bwrap":
             cgroup = SandboxCgroup.create(*cgroup_limits(kernel_config(sandbox)))
         uid = slot.uid if slot else None
-        argv, popen = _kernel_command(root, shared, sandbox, uid, cgroup)
-        return _run(nb, argv, popen, root, shared, cell_timeout, sandbox, start, uid)
+        argv = _kernel_command(root, shared, sandbox, uid, cgroup)
+        return _run(nb, argv, root, shared, cell_timeout, sandbox, start, uid)
     finally:
         if slot is not None:
             if kill_uid(slot.uid):
@@ -169,8 +170,9 @@ _STUCK_SLOTS: list[UidSlot] = []
 
 def _kernel_command(
     root: Path, shared: Path, sandbox: SandboxConfig | None, uid: int | None, cgroup: SandboxCgroup | None = None
-) -> tuple[list[str], dict[str, Any]]:
-    """The kernel's argv (``{connection_file}`` to fill in) and the Popen options for its uid.
+) -> list[str]:
+    """The kernel's argv (``{connection_file}`` to fill in); its uid, if any, is entered inside
+    (see :mod:`autograder.sandbox.confine`).
 
     At the bwrap level a shell hands bubblewrap the workers' seccomp filter, the file
     its init's pid goes to (``root / "init.json"``) and, where the kernel's tmpfs get
@@ -178,7 +180,7 @@ def _kernel_command(
     fds (the Popen is jupyter_client's); with ``cgroup`` the kernel runs in that memory
     and pids cgroup (see :mod:`autograder.sandbox.cgroups`)."""
     if sandbox is None:
-        return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"], {}
+        return [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     work = root / "work"
     if uid is not None and sandbox.isolation.level == "rlimits":
         os.chown(work, uid, uid)
@@ -196,7 +198,6 @@ def _kernel_command(
         seccomp_fd=_SECCOMP_FD if program_filter is not None else None,
         block_fd=_BLOCK_FD if block else None,
     )
-    popen: dict[str, Any] = {}
     argv = how.argv
     if bwrap:
         path = root / "seccomp.bpf"
@@ -211,13 +212,12 @@ def _kernel_command(
         argv = ["/bin/sh", "-c", script, str(path), str(root / "init.json"), str(fifo), *argv]
     if cgroup is not None:
         argv = cgroup.wrap(argv)
-    return argv, popen
+    return argv
 
 
 def _run(
     nb: NotebookNode,
     argv: list[str],
-    popen: dict[str, Any],
     root: Path,
     shared: Path,
     cell_timeout: float,
@@ -231,7 +231,7 @@ def _run(
     init = root / "init.json"
     let_go = None
     if sandbox is not None and (root / "block").exists():
-        let_go = lambda process: _let_go(process, init, root / "block", sandbox)  # noqa: E731
+        let_go = partial(_let_go, init=init, fifo=root / "block", sandbox=sandbox)
     km = _kernel_manager(argv, shared, lambda: _init_pid(init), uid, let_go)
     client = _client(nb, km, cell_timeout)
     current: dict[str, int] = {}
@@ -256,7 +256,6 @@ def _run(
                     cwd=str(work),
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,
-                    **popen,
                 )
             )
     except CellTimeoutError:

@@ -380,7 +380,9 @@ def _let_go(process: subprocess.Popen[bytes], init: Path, fifo: Path, sandbox: S
         return piece
 
     pid = wait_init_pid(read)
-    if pid is None or not cap_tmpfs(process.pid, pid, _BLOCK_FD, sandbox):
+    if pid is None:
+        raise OSError("bubblewrap did not build it")
+    if not cap_tmpfs(process.pid, pid, _BLOCK_FD, sandbox):
         raise OSError("the inodes of its temporary folders could not be capped")
     fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
     try:

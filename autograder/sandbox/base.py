@@ -94,8 +94,9 @@ class SandboxConfig:
     #: does not count), where the sandbox can set it: at the bwrap level with a root harness.
     tmp_inodes: int = 4096
     #: Open file descriptors of the worker.  Memory held in files is not counted by
-    #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level (which refuses
-    #: memfd_create), open_files x file_bytes in memfds at the rlimits level.
+    #: ``memory_mb``; these three bound it: 2 x tmp_bytes at the bwrap level, where the
+    #: seccomp filter refuses memfd_create (so does the rlimits level's, on Linux), and
+    #: open_files x file_bytes in memfds at the rlimits level elsewhere.
     open_files: int = 32
     #: Largest reply the harness reads from the worker, bytes.
     reply_bytes: int = 64 * MiB

@@ -270,7 +270,11 @@ class WorkerSandbox:
         assert isinstance(self._proc, subprocess.Popen)
         try:
             self._init_pid = wait_init_pid(pipe_reader(self._info)) if self._info is not None else None
-            if self._init_pid is None or not cap_tmpfs(self._proc.pid, self._init_pid, block_fd, self.config):
+            if self._init_pid is None:
+                trouble = self._startup_errors()
+                self._kill()
+                raise OSError(f"bubblewrap did not build it: {trouble}")
+            if not cap_tmpfs(self._proc.pid, self._init_pid, block_fd, self.config):
                 self._kill()
                 raise OSError("the inodes of its temporary folders could not be capped")
             os.write(release, b"1")

@@ -13,7 +13,6 @@ that fails otherwise becomes its student's grader error.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -30,6 +29,7 @@ from typing import Any
 from ..errors import AutograderError
 from ..grading import GradingJob, grade
 from ..paths import CourseDir
+from ..poolserver import executor_context
 from ..results import SubmissionResult, Timing
 from ..sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from ..sandbox.isolation import Isolation
@@ -127,8 +127,11 @@ def warm_up(task: GradeTask | None = None) -> None:
         pass
 
 
-def _init_local_worker(task: GradeTask | None) -> None:
-    """Initializer of a local pool process: Ctrl-C aborts the current grading, nothing else."""
+def _init_local_worker(task: GradeTask | None, environ: dict[str, str]) -> None:
+    """Initializer of a local pool process: the environment the batch has now (the fork
+    server's is as old as the server), and Ctrl-C aborts the current grading, nothing else."""
+    os.environ.clear()
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, _on_sigint)
     warm_up(task)
 
@@ -222,9 +225,9 @@ def open_executor(jobs: int, scheduler: str | None = None, warm: GradeTask | Non
         return
     pool = ProcessPoolExecutor(
         max_workers=max(1, jobs),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=executor_context(),
         initializer=_init_local_worker,
-        initargs=(warm,),
+        initargs=(warm, dict(os.environ)),
     )
     try:
         yield pool

@@ -25,6 +25,7 @@ from ..grading import GradingJob, submission_fingerprint
 from ..lateness import Marker
 from ..lms import Entry, load_entry
 from ..paths import CourseDir
+from ..poolserver import start_early
 from ..reporting.screen import render_batch_summary
 from ..results import SubmissionResult
 from ..sandbox.isolation import Isolation
@@ -203,6 +204,8 @@ def run_batch(
         )
     cache = ResultCache(out / CACHE_DIR)
     hidden_feedback = spec.hidden_feedback
+    if not scheduler:
+        start_early(None if force else cache.folder)
 
     if ignored:
         names = ", ".join(one_line(p.name, 60) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")

@@ -239,7 +239,7 @@ def _dispatch(argv: list[str]) -> ExitCode:
             from .poolserver import start_for_batch
 
             # Before the engine is imported: the executors' imports overlap this process's.
-            start_for_batch(args.assignment, args.out, regrade=bool(args.force or args.only))
+            start_for_batch(args.assignment, args.submissions, args.out, regrade=bool(args.force or args.only))
         from .commands import grade_batch
 
         return grade_batch(args)

@@ -38,12 +38,13 @@ def test_a_batch_whose_cache_holds_results_does_not_start_it_early(tmp_path: Pat
     cache.mkdir()
     (cache / "alice.json").write_text("{}")
     assert poolserver.start_early(cache) is False
-    assert poolserver.start_for_batch("nosuch", tmp_path, regrade=False) is False
+    assert poolserver.start_for_batch("nosuch", tmp_path, tmp_path, regrade=False) is False
+    assert poolserver.start_for_batch("nosuch", tmp_path / "missing", None, regrade=True) is False
 
 
-def test_a_wrong_guess_at_the_output_folder_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_guess_at_the_output_folder_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_course(cls: type, start: Path | None = None) -> None:
         raise AssignmentNotFound("no course here")
 
     monkeypatch.setattr(CourseDir, "discover", classmethod(no_course))
-    assert poolserver.start_for_batch("nosuch", None, regrade=False) is False
+    assert poolserver.start_for_batch("nosuch", tmp_path, None, regrade=False) is False

@@ -1,8 +1,9 @@
 """The executor side of a batch: what each executor process runs, the executors, and driving tasks through them.
 
-Each executor process imports torch once, keeps its pytest session of the
-checks (see :mod:`autograder.checkrun`) and grades one submission at a time,
-each in a fresh sandbox worker.  Only plain data crosses: a :class:`GradeTask`
+Each executor process starts with torch and the engine loaded (a local pool's
+are forked from a preloaded server, see :mod:`autograder.poolserver`), keeps
+its pytest session of the checks (see :mod:`autograder.checkrun`) and grades
+one submission at a time, each in a fresh sandbox worker.  Only plain data crosses: a :class:`GradeTask`
 in, a ``SubmissionResult.to_dict()`` out.  The executor is a local process
 pool by default, a Dask cluster with ``--scheduler``; with Dask, the workers
 must see the course folder at the same path (a shared file system); the

@@ -23,6 +23,7 @@ import site
 import sys
 import sysconfig
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ import pytest
 from .errors import GraderError
 from .plugin import GradingPlugin
 from .references import clear_reference_cache
-from .results import CheckResult
+from .results import HIDDEN_PROBLEM, CheckResult
 from .sandbox.client import Sandbox
 
 #: Where installed libraries live (module files there are never check modules).
@@ -167,6 +168,11 @@ class _NoSandbox:
         pass
 
 
+class ChecksUnloadable(GraderError):
+    """pytest could not even start on the check folders (a ``conftest.py`` among them failed
+    to import); the message is the problem as :meth:`CheckSession.run` would list it."""
+
+
 class CheckSession:
     """The checks under ``test_dirs``, collected once, run against one sandbox at a time."""
 
@@ -182,7 +188,10 @@ class CheckSession:
         cwd = os.getcwd()
         modules_before = set(sys.modules)
         with hermetic_pytest():
-            self.config = _prepareconfig(pytest_args(self.test_dirs), plugins=[self.plugin])
+            try:
+                self.config = _prepareconfig(pytest_args(self.test_dirs), plugins=[self.plugin])
+            except Exception as exc:  # a conftest.py that fails to import, among the checks
+                raise ChecksUnloadable(self._start_problem(exc, hidden_dir)) from None
         # Collection errors keep a readable traceback ...
         self.config.option.tbstyle = "native"
         try:
@@ -205,6 +214,17 @@ class CheckSession:
         # default ("long": the terminal plugin, which owns --tb, is off) parses sources and
         # prints arrays, ~0.1 s per failing check.  Only the exception's value is kept.
         self.config.option.tbstyle = "value"
+
+    @staticmethod
+    def _start_problem(exc: Exception, hidden_dir: Path | None) -> str:
+        """What pytest failing to start says, as a collection problem: marked as the hidden
+        checks' (see :data:`~.results.HIDDEN_PROBLEM`) when any file of the hidden folder is
+        named in it, so that a student's view keeps only that it happened."""
+        text = "".join(traceback.format_exception(exc))
+        message = f"pytest could not load the checks: {type(exc).__name__}: {exc}"[:2000]
+        if hidden_dir is not None and any(str(d) in text for d in {hidden_dir.absolute(), hidden_dir.resolve()}):
+            return HIDDEN_PROBLEM + message
+        return message
 
     def run(
         self, sandbox: Sandbox, seed: int, questions: Collection[str] | None = None
@@ -331,7 +351,10 @@ def run_collected(
     process: pytest is not thread-safe.
     """
     with _lock:
-        key, session = _session_for(test_dirs, hidden_dir)
+        try:
+            key, session = _session_for(test_dirs, hidden_dir)
+        except ChecksUnloadable as exc:
+            return [], [str(exc)]
         try:
             return session.run(sandbox, seed, questions)
         finally:

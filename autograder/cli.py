@@ -235,6 +235,11 @@ def _dispatch(argv: list[str]) -> ExitCode:
         return list_assignments(sys.stdout, sys.stderr)
     if command == "batch":
         args = _batch_parser().parse_args(argv[1:])
+        if not args.scheduler:
+            from .poolserver import start_for_batch
+
+            # Before the engine is imported: the executors' imports overlap this process's.
+            start_for_batch(args.assignment, args.submissions, args.out, regrade=bool(args.force or args.only))
         from .commands import grade_batch
 
         return grade_batch(args)

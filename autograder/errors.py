@@ -8,6 +8,7 @@
      ├── SubmissionError            the submission path is missing or unreadable
      └── IsolationUnavailable       batch grading without strict isolation, not allowed
     GraderError                     our bug or a broken environment: never the student's fault
+     └── checkrun.ChecksUnloadable  pytest could not start on the checks: a collection problem
 
 Raised and caught inside one part of the engine, never shown as they are:
 

@@ -183,6 +183,8 @@ class GradingPlugin:
         self.sandbox = sandbox
         self.grading_seed = seed
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
+        #: The hidden folder as given too: a file linked into it from elsewhere is hidden as well.
+        self._hidden_dirs = {hidden_dir.absolute(), hidden_dir.resolve()} if hidden_dir else set()
         self.results: list[CheckResult] = []
         self.collection_errors: list[str] = []
         self._hidden_files: dict[str, bool] = {}
@@ -228,9 +230,14 @@ class GradingPlugin:
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
         report = yield
         if report.failed and self.hidden_dir is not None:
-            path = Path(collector.path).resolve()
-            self._failed_hidden[report.nodeid] = path == self.hidden_dir or self.hidden_dir in path.parents
+            path = Path(collector.path)
+            self._failed_hidden[report.nodeid] = self.in_hidden_dir(path) or path.absolute() in self._hidden_dirs
         return report
+
+    def in_hidden_dir(self, path: Path) -> bool:
+        """True when ``path`` is in the hidden folder, as given or resolved, or resolves into it."""
+        candidates = (path.absolute(), path.resolve())
+        return any(folder in p.parents for p in candidates for folder in self._hidden_dirs)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -411,5 +418,5 @@ class GradingPlugin:
             return False
         path = str(item.path)
         if path not in self._hidden_files:  # once per check file, not per check
-            self._hidden_files[path] = self.hidden_dir in Path(path).resolve().parents
+            self._hidden_files[path] = self.in_hidden_dir(Path(path))
         return self._hidden_files[path]

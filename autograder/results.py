@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import copy
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal, get_args
 
 #: How a check ended.  ``passed``/``failed`` are verdicts on the student's values;
@@ -102,6 +103,27 @@ def cap_value(value: Any, depth: int = 0) -> Any:
     return f"<{type(value).__name__}>"
 
 
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for results, several times faster: dataclasses become dicts,
+    lists, tuples and dicts are copied with their contents, anything else is deep-copied."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if kind is tuple or kind is list:
+        return kind(_plain(v) for v in value)
+    if kind is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+        return {name: _plain(getattr(value, name)) for name in names}
+    return copy.deepcopy(value)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def clip_output(text: str, limit: int) -> str:
     """The start of ``text``, at most ``limit`` characters and cut at a line end where one is near,
     followed by a line saying how much was cut here (upstream cuts keep their own notes)."""
@@ -161,7 +183,7 @@ class CheckResult:
         return self.outcome == "passed"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
@@ -310,7 +332,7 @@ class SubmissionResult:
         return replace(self, checks=checks, notes=notes, timing=None, redacted=self.redacted or hides)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _plain(self)
         data["score"] = self.score
         data["max_score"] = self.max_score
         return data

@@ -193,6 +193,41 @@ def test_a_hidden_check_file_that_fails_to_load_is_named_to_instructors_only(dem
     assert HIDDEN_PROBLEM_SHOWN in result.for_student("pass_fail").notes
 
 
+def test_a_conftest_of_the_hidden_folder_that_fails_is_named_to_instructors_only(demo_course: CourseDir) -> None:
+    # pytest loads it before collecting anything: its error used to escape as an exception
+    # whose text (path and message) a batch copied into every student's notes.
+    conftest = demo_course.solution_dir("demo") / "hidden" / "conftest.py"
+    conftest.write_text("SECRET_SHAPE = (7, 3)\nraise RuntimeError(f'secret cases {SECRET_SHAPE}')\n")
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    assert result.status == "grader_error" and result.checks == ()
+    assert "secret cases (7, 3)" in "\n".join(result.notes), "the instructor's view names the problem"
+    student = result.for_student("pass_fail")
+    assert "secret" not in "\n".join(student.notes) and "conftest" not in "\n".join(student.notes)
+    assert HIDDEN_PROBLEM_SHOWN in student.notes
+
+
+def test_a_hidden_check_file_linked_from_elsewhere_is_hidden(demo_course: CourseDir, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "test_linked_secret.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.question('add')\n@pytest.mark.points(1)\n"
+        "def test_linked(student):\n"
+        "    assert student.add(1, 2) == 4, 'secret case add(1, 2) should be 4'\n"
+    )
+    (elsewhere / "test_linked_broken.py").write_text("raise RuntimeError('secret cases (7, 3)')\n")
+    hidden = demo_course.solution_dir("demo") / "hidden"
+    for name in ("test_linked_secret.py", "test_linked_broken.py"):
+        (hidden / name).symlink_to(elsewhere / name)
+    result = run(demo_course, demo_course.solution_dir("demo"))
+    linked = by_name(result)["test_linked"]
+    assert linked.visibility == "hidden" and linked.outcome == "failed" and "secret case" in linked.message
+    student = result.for_student("pass_fail")
+    seen = "\n".join([*student.notes, *(c.message for c in student.checks)])
+    assert "secret" not in seen
+    assert HIDDEN_PROBLEM_SHOWN in student.notes
+
+
 def test_a_file_saved_as_utf16_is_told_to_save_as_utf8(demo_course: CourseDir) -> None:
     path = demo_course.root / "work" / "demo.py"
     path.parent.mkdir()

@@ -1,8 +1,9 @@
 """The executor side of a batch: what each executor process runs, the executors, and driving tasks through them.
 
-Each executor process imports torch once, keeps its pytest session of the
-checks (see :mod:`autograder.checkrun`) and grades one submission at a time,
-each in a fresh sandbox worker.  Only plain data crosses: a :class:`GradeTask`
+Each executor process starts with torch and the engine loaded (a local pool's
+are forked from a preloaded server, see :mod:`autograder.poolserver`), keeps
+its pytest session of the checks (see :mod:`autograder.checkrun`) and grades
+one submission at a time, each in a fresh sandbox worker.  Only plain data crosses: a :class:`GradeTask`
 in, a ``SubmissionResult.to_dict()`` out.  The executor is a local process
 pool by default, a Dask cluster with ``--scheduler``; with Dask, the workers
 must see the course folder at the same path (a shared file system); the
@@ -13,7 +14,6 @@ that fails otherwise becomes its student's grader error.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -30,6 +30,7 @@ from typing import Any
 from ..errors import AutograderError
 from ..grading import GradingJob, grade
 from ..paths import CourseDir
+from ..poolserver import executor_context
 from ..results import SubmissionResult, Timing
 from ..sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from ..sandbox.isolation import Isolation
@@ -127,8 +128,11 @@ def warm_up(task: GradeTask | None = None) -> None:
         pass
 
 
-def _init_local_worker(task: GradeTask | None) -> None:
-    """Initializer of a local pool process: Ctrl-C aborts the current grading, nothing else."""
+def _init_local_worker(task: GradeTask | None, environ: dict[str, str]) -> None:
+    """Initializer of a local pool process: the environment the batch has now (the fork
+    server's is as old as the server), and Ctrl-C aborts the current grading, nothing else."""
+    os.environ.clear()
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, _on_sigint)
     warm_up(task)
 
@@ -222,9 +226,9 @@ def open_executor(jobs: int, scheduler: str | None = None, warm: GradeTask | Non
         return
     pool = ProcessPoolExecutor(
         max_workers=max(1, jobs),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=executor_context(),
         initializer=_init_local_worker,
-        initargs=(warm,),
+        initargs=(warm, dict(os.environ)),
     )
     try:
         yield pool

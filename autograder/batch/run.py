@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +27,7 @@ from ..grading import GradingJob, submission_fingerprint
 from ..lateness import Marker
 from ..lms import Entry, load_entry
 from ..paths import CourseDir
+from ..poolserver import start_early
 from ..reporting.screen import render_batch_summary
 from ..results import SubmissionResult
 from ..sandbox.isolation import Isolation
@@ -203,6 +206,8 @@ def run_batch(
         )
     cache = ResultCache(out / CACHE_DIR)
     hidden_feedback = spec.hidden_feedback
+    if not scheduler:
+        start_early(None if force else cache.folder)
 
     if ignored:
         names = ", ".join(one_line(p.name, 60) for p in ignored[:5]) + (" ..." if len(ignored) > 5 else "")
@@ -296,11 +301,27 @@ def run_batch(
         if p.not_graded:
             finished(grader_error_result(_task(course, spec, job, p), job, p.not_graded))
     tasks = [_task(course, spec, job, p) for p in todo if not p.not_graded]
+
+    def compare_class() -> tuple[dict[str, tuple[float, str]] | None, str]:
+        from ..similarity import similarity_for_batch
+
+        # The whole folder, also with --only: a regraded student's code may match anyone's.
+        everyone = (
+            prepared if every_path is paths else [prepare_one(q, ids[q], spec, job, by_path[q]) for q in every_path]
+        )
+        said = io.StringIO()
+        return similarity_for_batch(course, spec, [p.submission for p in everyone], out, said), said.getvalue()
+
+    # Beside the grading, not after it: it needs the submissions only, and it would be the tail.
+    background = ThreadPoolExecutor(1, thread_name_prefix="similarity") if similarity else None
+    comparing = background.submit(compare_class) if background is not None else None
     try:
         if tasks:
             batch.interrupted = grade_all(tasks, jobs, scheduler, finished, job, progress=progress)
     finally:
         log.close()
+        if background is not None:
+            background.shutdown(wait=False, cancel_futures=True)
     batch.wall_seconds = time.perf_counter() - start
     if batch.interrupted:
         stream.write(
@@ -312,15 +333,10 @@ def run_batch(
     ordered += [earlier[s] for s in sorted(earlier)]
     questions = [q.name for q in spec.questions]
     similar = None
-    if similarity:
-        from ..similarity import similarity_for_batch
-
+    if comparing is not None:
         try:
-            # The whole folder, also with --only: a regraded student's code may match anyone's.
-            everyone = (
-                prepared if every_path is paths else [prepare_one(q, ids[q], spec, job, by_path[q]) for q in every_path]
-            )
-            similar = similarity_for_batch(course, spec, [p.submission for p in everyone], out, stream)
+            similar, said = comparing.result()
+            stream.write(said)
         except Exception as exc:  # the similarity report failing must not lose the grades
             batch.report_errors.append(f"similarity.html: {one_line(f'{type(exc).__name__}: {exc}', 300)}")
             stream.write(f"grader error: similarity.html could not be written ({batch.report_errors[-1]})\n")

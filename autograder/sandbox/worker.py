@@ -206,11 +206,7 @@ def _digests(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, bytes]:
 
 def _changed(func: Any, before: dict[Any, bytes], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
     """Names (``argument N`` when unknown) of the arguments whose digest differs from ``before``."""
-    try:
-        names = list(inspect.signature(func).parameters)
-    except (TypeError, ValueError):
-        names = []
-    out = []
+    changed = []
     for key, digest in before.items():
         value = args[key] if isinstance(key, int) else kwargs[key]
         try:
@@ -218,13 +214,22 @@ def _changed(func: Any, before: dict[Any, bytes], args: tuple[Any, ...], kwargs:
         except BaseException:  # the student's code made it unreadable
             same = False
         if not same:
-            if isinstance(key, str):
-                out.append(key)
-            elif key < len(names) and names[key].isidentifier():
-                out.append(names[key])
-            else:
-                out.append(f"argument {key + 1}")
-    return out[:64]
+            changed.append(key)
+    if not changed:
+        return []
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        names = []
+    out = []
+    for key in changed[:64]:
+        if isinstance(key, str):
+            out.append(key)
+        elif key < len(names) and names[key].isidentifier():
+            out.append(names[key])
+        else:
+            out.append(f"argument {key + 1}")
+    return out
 
 
 def _load_modules(files: list[str]) -> tuple[dict[str, ModuleType], dict[str, Any]]:

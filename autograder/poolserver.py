@@ -1,0 +1,66 @@
+"""The process a local batch's executor processes are forked from, started before anything heavy.
+
+An executor process needs torch, NumPy, pytest and the engine (1.5 s of CPU for
+torch alone).  Imported once, by multiprocessing's fork server, each executor
+forked from it starts with them loaded; started in the background as the first
+thing ``grade batch`` does, those imports run while the batch's own process
+imports the engine and reads the submissions.  This module imports nothing
+heavy itself, so that it can run first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from multiprocessing.context import BaseContext
+from pathlib import Path
+
+#: What the fork server imports once for all the executors it forks.
+PRELOAD = ["numpy", "torch", "pytest", "autograder.batch.pool", "autograder.checkrun", "autograder.sandbox.forkserver"]
+
+
+def executor_context() -> BaseContext:
+    """multiprocessing's fork server, preloaded with :data:`PRELOAD`; spawn where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_early(cache: Path | None) -> bool:
+    """Start the fork server now, in the background, unless ``cache`` (a batch's result
+    cache folder) already holds results: then a run may have nothing to grade and need no
+    executor.  True when started (or already running)."""
+    if cache is not None and _holds_results(cache):
+        return False
+    context = executor_context()
+    if context.get_start_method() != "forkserver":
+        return False
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    return True
+
+
+def start_for_batch(assignment: str, submissions: Path, out: Path | None, *, regrade: bool) -> bool:
+    """:func:`start_early` for ``grade batch ASSIGNMENT SUBMISSIONS [--out OUT]``, with the cache
+    where the batch will keep it (a guess: nothing depends on it but when the server starts);
+    not for a folder that is not there (the batch stops at once).  Never raises."""
+    from .paths import CourseDir
+
+    try:
+        if not submissions.is_dir():
+            return False
+        folder = out if out is not None else CourseDir.discover().reports_dir(assignment)
+        return start_early(None if regrade else folder / ".cache")
+    except Exception:  # a wrong guess costs only the early start; the batch reports real errors
+        return False
+
+
+def _holds_results(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(entry.name.endswith(".json") for entry in entries)
+    except OSError:
+        return False

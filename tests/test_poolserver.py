@@ -1,0 +1,50 @@
+"""The process a local batch forks its executors from: started early, preloaded, and harmless."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import poolserver
+from autograder.batch import open_executor
+from autograder.errors import AssignmentNotFound
+from autograder.paths import CourseDir
+
+
+def test_executors_are_forked_from_the_preloaded_server_with_the_batchs_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if "forkserver" not in poolserver.executor_context().get_start_method():
+        pytest.skip("no fork server on this platform: executors are spawned")
+    assert "torch" in poolserver.PRELOAD
+    assert poolserver.start_early(None)
+    # Set after the server started: the server's environment does not have it, executors must.
+    monkeypatch.setenv("AUTOGRADER_POOLSERVER_TEST", "set late")
+    with open_executor(1) as executor:
+        assert executor.submit(os.getenv, "AUTOGRADER_POOLSERVER_TEST").result(timeout=120) == "set late"
+        assert executor.submit(os.getppid).result(timeout=60) != os.getpid(), "forked by the server, not by us"
+        assert executor.submit(torch_loaded).result(timeout=60)
+
+
+def torch_loaded() -> bool:
+    return "torch" in sys.modules
+
+
+def test_a_batch_whose_cache_holds_results_does_not_start_it_early(tmp_path: Path) -> None:
+    cache = tmp_path / ".cache"
+    cache.mkdir()
+    (cache / "alice.json").write_text("{}")
+    assert poolserver.start_early(cache) is False
+    assert poolserver.start_for_batch("nosuch", tmp_path, tmp_path, regrade=False) is False
+    assert poolserver.start_for_batch("nosuch", tmp_path / "missing", None, regrade=True) is False
+
+
+def test_a_wrong_guess_at_the_output_folder_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_course(cls: type, start: Path | None = None) -> None:
+        raise AssignmentNotFound("no course here")
+
+    monkeypatch.setattr(CourseDir, "discover", classmethod(no_course))
+    assert poolserver.start_for_batch("nosuch", tmp_path, None, regrade=False) is False

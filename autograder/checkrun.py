@@ -23,7 +23,6 @@ import site
 import sys
 import sysconfig
 import threading
-import traceback
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -200,7 +199,10 @@ class CheckSession:
             self._configured = True
             self.config.hook.pytest_sessionstart(session=self.session)
             self.config.hook.pytest_collection(session=self.session)
-        except BaseException:  # torn down as pytest.main would, then raised
+        except Exception as exc:  # a conftest's hook that raises; torn down as pytest.main would
+            self.close()
+            raise ChecksUnloadable(self._start_problem(exc, hidden_dir)) from None
+        except BaseException:
             self.close()
             raise
         finally:
@@ -217,14 +219,12 @@ class CheckSession:
 
     @staticmethod
     def _start_problem(exc: Exception, hidden_dir: Path | None) -> str:
-        """What pytest failing to start says, as a collection problem: marked as the hidden
-        checks' (see :data:`~.results.HIDDEN_PROBLEM`) when any file of the hidden folder is
-        named in it, so that a student's view keeps only that it happened."""
-        text = "".join(traceback.format_exception(exc))
+        """What pytest failing to start or collect says, as a collection problem.  With hidden
+        checks it is marked as theirs (see :data:`~.results.HIDDEN_PROBLEM`) wherever it came
+        from (a conftest beside the hidden folder, a hook, a plugin): a student's view then
+        keeps only that it happened, and the instructor's names it."""
         message = f"pytest could not load the checks: {type(exc).__name__}: {exc}"[:2000]
-        if hidden_dir is not None and any(str(d) in text for d in {hidden_dir.absolute(), hidden_dir.resolve()}):
-            return HIDDEN_PROBLEM + message
-        return message
+        return HIDDEN_PROBLEM + message if hidden_dir is not None else message
 
     def run(
         self, sandbox: Sandbox, seed: int, questions: Collection[str] | None = None

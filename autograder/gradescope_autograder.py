@@ -161,7 +161,11 @@ def run_autograder(root: Path) -> ExitCode:
         _write(results, _document(f"Your submission could not be graded: {exc}", start))
         return ExitCode.OK
     except Exception as exc:  # never the student's fault, never a silent zero
-        text = f"grader error, not your fault (your instructor can see it): {type(exc).__name__}: {exc}"
+        detail = f"{type(exc).__name__}: {exc}"
+        print(f"grader error: {detail}", file=sys.stderr)  # the autograder's log: instructors only
+        # With hidden checks behind a pass/fail policy, what failed may quote them.
+        shown = detail if spec.hidden_feedback == "full" else "the details are in the autograder's log"
+        text = f"grader error, not your fault (your instructor can see it): {shown}"
         _write(results, _document(text, start, status="grader_error"))
         return ExitCode.GRADER_ERROR
     view = result.for_student(spec.hidden_feedback)

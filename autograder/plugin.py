@@ -231,7 +231,9 @@ class GradingPlugin:
         report = yield
         if report.failed and self.hidden_dir is not None:
             path = Path(collector.path)
-            self._failed_hidden[report.nodeid] = self.in_hidden_dir(path) or path.absolute() in self._hidden_dirs
+            self._failed_hidden[report.nodeid] = self.in_hidden_dir(path) or bool(
+                {path.absolute(), path.resolve()} & self._hidden_dirs
+            )
         return report
 
     def in_hidden_dir(self, path: Path) -> bool:

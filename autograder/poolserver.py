@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
@@ -39,7 +41,19 @@ def start_early(cache: Path | None) -> bool:
         return False
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    # Started with Ctrl-C ignored, which it keeps: else a Ctrl-C during its imports prints
+    # their traceback (multiprocessing ignores it in the server only after them).
+    quiet = threading.current_thread() is threading.main_thread()  # only there can it be set
+    previous = signal.getsignal(signal.SIGINT)
+    if quiet:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    except (OSError, RuntimeError):  # then the pool starts it, or reports why it cannot
+        return False
+    finally:
+        if quiet:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
     return True
 
 

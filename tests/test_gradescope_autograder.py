@@ -140,6 +140,25 @@ def test_run_autograder_grades_what_was_uploaded(demo_course: CourseDir, tmp_pat
     assert doc["score"] == 0 and "demo.py is missing from the submission" in doc["output"]
 
 
+def test_a_grader_error_shows_students_no_detail_that_may_quote_hidden_checks(
+    demo_course: CourseDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    zip_path = build_autograder(
+        demo_course, "demo", tmp_path / "autograder.zip", seed=3, wheel=stand_in_wheel(tmp_path)
+    )
+    root = gradescope_root(zip_path, tmp_path / "autograder")
+    submit(root, {"demo.py": DEMO_SOLUTION.encode()})
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("hidden check failed on secret cases (7, 3)")
+
+    monkeypatch.setattr("autograder.grading.grade_path", failing)
+    assert run_autograder(root) == ExitCode.GRADER_ERROR
+    doc = results(root)
+    assert "not your fault" in doc["output"] and "secret" not in json.dumps(doc)
+    assert "secret cases (7, 3)" in capsys.readouterr().err, "the autograder's log keeps it for instructors"
+
+
 @pytest.mark.slow
 def test_setup_and_run_autograder_as_gradescope_runs_them(tmp_path: Path) -> None:
     """assignment3's zip, set up in a new venv from locally built wheels, graded three times."""

@@ -193,11 +193,23 @@ def test_a_hidden_check_file_that_fails_to_load_is_named_to_instructors_only(dem
     assert HIDDEN_PROBLEM_SHOWN in result.for_student("pass_fail").notes
 
 
-def test_a_conftest_of_the_hidden_folder_that_fails_is_named_to_instructors_only(demo_course: CourseDir) -> None:
-    # pytest loads it before collecting anything: its error used to escape as an exception
-    # whose text (path and message) a batch copied into every student's notes.
-    conftest = demo_course.solution_dir("demo") / "hidden" / "conftest.py"
-    conftest.write_text("SECRET_SHAPE = (7, 3)\nraise RuntimeError(f'secret cases {SECRET_SHAPE}')\n")
+@pytest.mark.parametrize(
+    ("where", "source"),
+    [
+        ("hidden", "SECRET_SHAPE = (7, 3)\nraise RuntimeError(f'secret cases {SECRET_SHAPE}')\n"),
+        ("hidden", "def pytest_collection_modifyitems(items):\n    raise RuntimeError('secret cases (7, 3)')\n"),
+        ("hidden", "def pytest_sessionstart(session):\n    raise RuntimeError('secret cases (7, 3)')\n"),
+        ("beside", "raise RuntimeError('secret cases (7, 3)')\n"),
+    ],
+    ids=["import", "collection-hook", "session-hook", "beside-the-hidden-folder"],
+)
+def test_a_conftest_near_the_hidden_checks_that_fails_is_named_to_instructors_only(
+    demo_course: CourseDir, where: str, source: str
+) -> None:
+    # pytest loads them before collecting anything: their errors used to escape as an
+    # exception whose text (path and message) a batch copied into every student's notes.
+    folder = demo_course.solution_dir("demo") / ("hidden" if where == "hidden" else "")
+    (folder / "conftest.py").write_text(source)
     result = run(demo_course, demo_course.solution_dir("demo"))
     assert result.status == "grader_error" and result.checks == ()
     assert "secret cases (7, 3)" in "\n".join(result.notes), "the instructor's view names the problem"

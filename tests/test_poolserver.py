@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -48,3 +49,21 @@ def test_a_wrong_guess_at_the_output_folder_never_raises(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(CourseDir, "discover", classmethod(no_course))
     assert poolserver.start_for_batch("nosuch", tmp_path, None, regrade=False) is False
+
+
+def test_a_server_that_cannot_start_early_neither_stops_the_batch_nor_keeps_ctrl_c_ignored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from multiprocessing import forkserver
+
+    seen: list[object] = []
+
+    def cannot_start() -> None:
+        seen.append(signal.getsignal(signal.SIGINT))
+        raise OSError("no room for another process")
+
+    monkeypatch.setattr(forkserver, "ensure_running", cannot_start)
+    before = signal.getsignal(signal.SIGINT)
+    assert poolserver.start_early(None) is False
+    assert seen == [signal.SIG_IGN], "started with Ctrl-C ignored"
+    assert signal.getsignal(signal.SIGINT) is before

@@ -31,7 +31,7 @@ from ..errors import AutograderError
 from ..grading import GradingJob, grade
 from ..paths import CourseDir
 from ..poolserver import executor_context
-from ..results import SubmissionResult, Timing
+from ..results import HIDDEN_PROBLEM, SubmissionResult, Timing
 from ..sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from ..sandbox.isolation import Isolation
 from ..sanitize import one_line
@@ -318,7 +318,9 @@ def _collect(
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # one submission's failure is its grader error
-        result = grader_error_result(task, job, f"{type(exc).__name__}: {exc}")
+        # Whatever failed may quote the hidden checks: a student's view keeps only that it did.
+        prefix = HIDDEN_PROBLEM if task.hidden else ""
+        result = grader_error_result(task, job, f"{prefix}{type(exc).__name__}: {exc}")
     finished(result)
     return True
 

@@ -321,7 +321,7 @@ def run_batch(
     finally:
         log.close()
         if background is not None:
-            background.shutdown(wait=False, cancel_futures=True)
+            background.shutdown(wait=False)
     batch.wall_seconds = time.perf_counter() - start
     if batch.interrupted:
         stream.write(

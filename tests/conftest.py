@@ -24,15 +24,15 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 #: file must not start last.  Ordered by ``--durations`` of whole runs; tests/test_scheduling.py keeps the
 #: names real.
 LONGEST_FILES = (
-    "test_quickstart.py",
-    "test_honest.py",
     "test_batch.py",
     "test_verify.py",
-    "test_checkrun.py",
-    "test_references.py",
-    "test_gradescope_autograder.py",
     "test_adversarial.py",
+    "test_honest.py",
+    "test_gradescope_autograder.py",
     "test_release.py",
+    "test_references.py",
+    "test_quickstart.py",
+    "test_checkrun.py",
     "test_code_style.py",
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,12 +18,50 @@ from autograder.results import SubmissionResult
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
+#: The test files that take longest (from half a minute to two on two cores), longest first.
+#: Workers take files in the order of this list, then the others, most tests first: the suite's
+#: wall time is its work shared by the workers plus whatever runs alone at the end, so a long
+#: file must not start last.  Ordered by ``--durations`` of whole runs; tests/test_scheduling.py keeps the
+#: names real.
+LONGEST_FILES = (
+    "test_batch.py",
+    "test_verify.py",
+    "test_adversarial.py",
+    "test_honest.py",
+    "test_gradescope_autograder.py",
+    "test_release.py",
+    "test_references.py",
+    "test_quickstart.py",
+    "test_checkrun.py",
+    "test_code_style.py",
+)
+
 
 @pytest.hookimpl(optionalhook=True)  # pytest without xdist runs the suite too, one file after another
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Workers for ``-n auto``: one per core, at most four.  Each worker starts sandboxes, fork
     servers and torch of its own; past four they wait on each other more than they gain."""
     return max(1, min(os.cpu_count() or 1, 4))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, files go to workers in the collection's order (longest first, see below), not
+    xdist's own order (most tests first)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files in LONGEST_FILES first, in its order, then the others, most tests first; a file's
+    own tests keep their order."""
+    counts = Counter(item.path for item in items)
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        if item.path.name in LONGEST_FILES:
+            return LONGEST_FILES.index(item.path.name), 0
+        return len(LONGEST_FILES), -counts[item.path]
+
+    items.sort(key=rank)
 
 
 def grade_command(

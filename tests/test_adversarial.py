@@ -34,7 +34,9 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -395,6 +397,43 @@ def _leftover_sandbox_processes() -> list[int]:
     return left
 
 
+def _children() -> dict[int, list[int]]:
+    """Each running process's children, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return children
+
+
+@contextmanager
+def _descendants_seen(every: float = 0.02) -> Iterator[set[int]]:
+    """The processes seen below this one while the block runs (polled every ``every`` seconds)."""
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def poll() -> None:
+        while True:
+            children, todo = _children(), [os.getpid()]
+            while todo:
+                for child in children.get(todo.pop(), []):
+                    seen.add(child)
+                    todo.append(child)
+            if done.wait(every):
+                return
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
+
+
 @needs_bwrap
 @pytest.mark.slow
 def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> None:
@@ -414,9 +453,10 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
     host.canaries[victim] = victim.read_bytes()
     stream = io.StringIO()
 
-    outcome = run_batch(
-        host.course, ASSIGNMENT, folder, out=out, jobs=2, seed=BATCH_SEED, progress=False, stream=stream
-    )
+    with _descendants_seen() as ours:
+        outcome = run_batch(
+            host.course, ASSIGNMENT, folder, out=out, jobs=2, seed=BATCH_SEED, progress=False, stream=stream
+        )
 
     assert not outcome.interrupted and not outcome.failed, stream.getvalue()
     expected = expectations()
@@ -432,10 +472,12 @@ def test_batch_of_attackers_and_honest_students(host: Host, tmp_path: Path) -> N
         assert "\x1b" not in text and "\x07" not in text
     host.assert_untouched()
     assert _leftover_sandbox_processes() == []
-    # The pool's processes are gone, and with them their fork servers' folders.
+    # The pool's processes are gone, and with them their fork servers' folders.  Only this batch's:
+    # tests on other workers share the temporary folder, and some of them kill fork servers.
     owners = [
         f.name[len(forkserver.FOLDER_PREFIX) :].split("-")[0]
         for f in Path(tempfile.gettempdir()).glob(f"{forkserver.FOLDER_PREFIX}*")
     ]
-    left = [owner for owner in owners if owner.isdigit() and not Path(f"/proc/{owner}").exists()]
+    assert ours, "the batch ran in processes of its own"
+    left = [o for o in owners if o.isdigit() and int(o) in ours and not Path(f"/proc/{o}").exists()]
     assert left == []

@@ -937,3 +937,51 @@ def test_end_sandbox_kills_its_init_first() -> None:
     assert launch.end_sandbox(sandbox, lambda: init)
     sandbox.stdout.close()
     assert sandbox.returncode == 128 + signal.SIGKILL  # the shell saw its child killed, then exited
+
+
+# -- confine.enter: fail closed as root, go on as a student's own account --------------------
+
+#: A one-instruction filter the kernel accepts (return ALLOW) and one it refuses (EINVAL:
+#: no such opcode).
+ALLOW_ALL = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
+REFUSED = bytes([0xFF, 0xFF]) + bytes(6)
+
+
+def entered(seccomp: bytes, user: int | None = None, threads: int = 0) -> subprocess.CompletedProcess[str]:
+    """Run confine.py's source with ``threads`` extra threads started, as ``user``: enter with
+    ``seccomp`` and no uid of its own (a harness that is not root, or a root process before
+    it switches), then print ``ran``."""
+    source = (Path(launch.__file__).parent / "confine.py").read_text(encoding="utf-8")
+    start = (
+        f"import threading, time\nfor _ in range({threads}):\n"
+        "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+    )
+    run = start + "enter({}, None, bytes.fromhex(sys.argv[1]))\nprint('ran')\n"
+    program = source.replace('if __name__ == "__main__":\n    main()\n', run)
+    assert program != source
+    argv = [sys.executable, "-I", "-B", "-c", program, seccomp.hex()]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/")
+
+
+@needs_root
+def test_a_filter_that_cannot_be_installed_stops_root_but_not_a_students_own_account() -> None:
+    """At the rlimits level a student checking their own code (not root) keeps the rlimits
+    where the seccomp filter cannot be installed; a root harness never runs code unfiltered."""
+    nobody = 65534
+    assert entered(ALLOW_ALL).stdout == "ran\n"
+    assert entered(ALLOW_ALL, user=nobody).stdout == "ran\n"
+    refused = entered(REFUSED)
+    assert refused.stdout == "" and "ConfineError" in refused.stderr and "seccomp" in refused.stderr, refused
+    assert entered(REFUSED, user=nobody).stdout == "ran\n"
+
+
+def test_a_process_with_a_second_thread_installs_nothing() -> None:
+    """seccomp and the bounding set bind only the calling thread: enter refuses to go on
+    beside another thread, which would run unfiltered."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("no /proc to count threads")
+    assert entered(ALLOW_ALL, threads=0).stdout == "ran\n"
+    crowded = entered(ALLOW_ALL, threads=1)
+    assert crowded.stdout == "" and "2 threads running" in crowded.stderr, crowded

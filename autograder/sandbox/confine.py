@@ -52,11 +52,23 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
     value, soft and hard alike where they are equal, so that the process cannot raise them
     again.  A limit this system lacks is skipped.
 
-    Raises ConfineError when the filter could not be installed, or the process is not
-    ``uid`` afterwards, or still has a capability in its bounding set.
+    The filter and the bounding set are a thread's own: with a second thread running it
+    installs nothing.  A filter that cannot be installed (no ctypes, no seccomp, or the
+    kernel refuses it) stops a root process only: a harness that is not root runs on its
+    user's own account, and there the rlimits are what the level promises.
+
+    Raises ConfineError when the process runs more than one thread, or it is root and the
+    filter could not be installed, or it is not ``uid`` afterwards, or still has a
+    capability in its bounding set.
     """
+    if seccomp or uid is not None:
+        _refuse_threads()
     if seccomp:
-        _install_filter(seccomp)
+        try:
+            _install_filter(seccomp)
+        except ConfineError:
+            if os.geteuid() == 0:
+                raise
     if uid is not None:
         if os.geteuid() == 0:
             held = _hold_import_folders()
@@ -80,6 +92,16 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
             resource.setrlimit(which, (int(soft), int(hard)))
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
+
+
+def _refuse_threads() -> None:
+    """ConfineError when this process runs more than one thread (where /proc tells)."""
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return
+    if threads != 1:
+        raise ConfineError(str(threads) + " threads running: a filter or bounding set would bind only one")
 
 
 def _hold_import_folders() -> list[tuple[int, str, int]]:

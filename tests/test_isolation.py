@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ import pytest
 
 import autograder
 from autograder.errors import IsolationUnavailable
-from autograder.sandbox import isolation, launch
+from autograder.sandbox import client, isolation, launch
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sandbox.launch import UidSlot, processes_of
@@ -824,7 +825,6 @@ def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatc
     import nbformat
 
     from autograder.notebooks import execute
-    from autograder.sandbox import client
 
     module = client if path == "plain" else execute
     real = launch.cap_tmpfs
@@ -868,6 +868,59 @@ def test_one_helper_caps_every_new_sandbox_and_is_replaced_when_it_dies() -> Non
     helper.kill()
     helper.wait()
     assert inodes() == [3000, 3000] and launch._CAPPER._proc is not helper
+
+
+def interrupted_select(answered: bool) -> Any:
+    """A stand-in for launch's ``select`` module whose ``select`` raises KeyboardInterrupt
+    (as Ctrl-C would) once the request is written: after the helper answered, or before."""
+    real = launch.select.select
+
+    def select(*args: Any) -> Any:
+        if answered:
+            assert real(*args)[0], "the helper did not answer"
+        raise KeyboardInterrupt
+
+    return SimpleNamespace(select=select)
+
+
+@needs_bwrap
+@needs_root
+def test_a_sandbox_whose_capping_is_interrupted_is_ended_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the helper caps a new sandbox: the sandbox is killed before its
+    ``--block-fd`` closes (an end of file lets bubblewrap go on, uncapped)."""
+    monkeypatch.setattr(launch, "select", interrupted_select(answered=False))
+    box = WorkerSandbox({"m.py": b"def f():\n    return 1\n"}, ("m.py",), SandboxConfig(isolation=Isolation("bwrap")))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            box.call("f", (), {})
+        assert box.uid is not None
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert processes_of(box.uid) == [], "the sandbox went on after its capping was interrupted"
+            time.sleep(0.05)
+    finally:
+        box.close()
+
+
+@needs_bwrap
+@needs_root
+def test_an_answer_to_an_interrupted_request_is_never_read_as_the_next_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper answered ``1`` but Ctrl-C came first: that byte must not release the next
+    sandbox, whose tmpfs cannot be capped (a cap below what it holds already)."""
+    config = SandboxConfig(isolation=Isolation("bwrap"))
+    source = b"def f():\n    return 'ran'\n"
+    monkeypatch.setattr(launch, "select", interrupted_select(answered=True))
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box, pytest.raises(KeyboardInterrupt):
+        box.call("f", (), {})
+    monkeypatch.undo()
+    real = launch.cap_tmpfs
+    monkeypatch.setattr(client, "cap_tmpfs", lambda p, i, b, c: real(p, i, b, replace(c, tmp_inodes=1)))
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box:
+        outcome = box.call("f", (), {})
+    assert outcome.value != "ran" and outcome.kind == "grader_error" and "capped" in outcome.message, outcome
+    monkeypatch.undo()
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box:
+        assert box.call("f", (), {}).value == "ran"
 
 
 def test_the_isolation_reason_says_when_tmpfs_have_no_inode_cap(monkeypatch: pytest.MonkeyPatch) -> None:

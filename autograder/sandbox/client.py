@@ -266,18 +266,19 @@ class WorkerSandbox:
         """Cap the new sandbox's tmpfs (:func:`.launch.cap_tmpfs`), then let it run by writing to
         ``release`` (the other end of its ``--block-fd``); closes ``release``.  Raises OSError,
         with the sandbox ended first, when the caps could not be set: closing ``release``
-        alone would let it run."""
+        alone would let it run.  On any other exception too (a KeyboardInterrupt) the
+        sandbox is ended before ``release`` is closed."""
         assert isinstance(self._proc, subprocess.Popen)
         try:
             self._init_pid = wait_init_pid(pipe_reader(self._info)) if self._info is not None else None
             if self._init_pid is None:
-                trouble = self._startup_errors()
-                self._kill()
-                raise OSError(f"bubblewrap did not build it: {trouble}")
+                raise OSError(f"bubblewrap did not build it: {self._startup_errors()}")
             if not cap_tmpfs(self._proc.pid, self._init_pid, block_fd, self.config):
-                self._kill()
                 raise OSError("the inodes of its temporary folders could not be capped")
             os.write(release, b"1")
+        except BaseException:
+            self._kill()
+            raise
         finally:
             os.close(release)
 

@@ -923,6 +923,26 @@ def test_an_answer_to_an_interrupted_request_is_never_read_as_the_next_ones(monk
         assert box.call("f", (), {}).value == "ran"
 
 
+@needs_bwrap
+@needs_root
+def test_a_sandbox_bubblewrap_gives_up_building_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bubblewrap writes ``--info-fd`` and then fails to build the sandbox (a bind source
+    missing): the grader's error quotes bubblewrap, not a failure to cap the tmpfs."""
+    missing = "/nonexistent-" + secrets.token_hex(8)
+    real = client.launch
+
+    def with_a_missing_bind(*args: Any) -> Any:
+        how = real(*args)
+        return replace(how, argv=[how.argv[0], "--ro-bind", missing, "/nowhere", *how.argv[1:]])
+
+    monkeypatch.setattr(client, "launch", with_a_missing_bind)
+    with WorkerSandbox(
+        {"m.py": b"def f():\n    return 1\n"}, ("m.py",), SandboxConfig(isolation=Isolation("bwrap"))
+    ) as box:
+        outcome = box.call("f", (), {})
+    assert outcome.kind == "grader_error" and missing in outcome.message, outcome
+
+
 def test_the_isolation_reason_says_when_tmpfs_have_no_inode_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     if bwrap_problem() is not None:
         pytest.skip(f"strict isolation unavailable: {bwrap_problem()}")

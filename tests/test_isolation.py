@@ -821,7 +821,8 @@ def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> 
 @pytest.mark.parametrize("path", ["plain", "kernel"])
 def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The remount fails for real (a cap below what bubblewrap's tmpfs already hold): the
-    sandbox is ended before it ran a line, and that is the grader's failure."""
+    sandbox is ended before it ran a line (the student's code, which would print and
+    return a marker, left none), and that is the grader's failure."""
     import nbformat
 
     from autograder.notebooks import execute
@@ -843,11 +844,13 @@ def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatc
         assert run.status == "not_started" and "capped" in run.message, run
         assert marker not in json.dumps(run.to_dict()).replace(f"print({marker!r})", "")
     else:
-        box = WorkerSandbox({"m.py": f"print({marker!r})\ndef f():\n    return 1\n".encode()}, ("m.py",), config)
+        source = f"print({marker!r})\ndef f():\n    print({marker!r})\n    return {marker!r}\n"
+        box = WorkerSandbox({"m.py": source.encode()}, ("m.py",), config)
         try:
             outcome = box.call("f", (), {})
         finally:
             box.close()
+        assert marker not in repr(outcome) and outcome.value is None, outcome
         assert outcome.kind == "grader_error" and "capped" in outcome.message, outcome
     assert tried == [False]
 

@@ -7,7 +7,8 @@ kernel (run as ``python -c <this file> LIMITS UID FILTER -c <kernel start> ...``
 which enters and then becomes the kernel).  The limits come from
 :func:`autograder.sandbox.launch.rlimits`, computed by the harness from the
 sandbox's configuration.  The seccomp filter (:func:`autograder.sandbox.launch.seccomp_filter`)
-is installed here at the rlimits level; at the bwrap level it is already in force
+is installed here at the rlimits level (where it cannot be, only a root harness stops: a
+student's own account keeps the rlimits); at the bwrap level it is already in force
 (bubblewrap installs it on the sandbox's first process, and every process inherits it).
 
 At the rlimits level this process starts as the harness's user: root switches to the
@@ -35,7 +36,8 @@ from typing import Any
 
 
 class ConfineError(Exception):
-    """The process could not become the sandbox's uid: it must not run untrusted code."""
+    """The process could not be confined (its uid, its bounding set, as root its filter, or a
+    second thread running): it must not run untrusted code."""
 
 
 #: prctl(2) options and the seccomp mode (linux/prctl.h, linux/seccomp.h).

@@ -13,7 +13,9 @@ the memory bomb's megabytes, the network attempts' errors...).  Its optional
 ``forked`` entry says why and how the checks differ when the worker is forked
 from a fork server (same score).  Its optional ``absent`` entry lists patterns that
 must appear nowhere in the result (notes, messages, printed output, tracebacks): what
-the attack tried to smuggle into its own report.
+the attack tried to smuggle into its own report.  A pattern with a number may hold only
+``where`` a condition of :data:`CONDITIONS` holds on this machine (the inode cap of a
+tmpfs, which only a root harness sets): elsewhere it is not asked for.
 
 An attack that needs host paths or ports has a ``TARGETS: dict = {}`` line, filled
 in here with the real ones of the test.  After every attack the host is
@@ -48,9 +50,9 @@ from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
 from autograder.plugin import check_seed
 from autograder.results import SubmissionResult
-from autograder.sandbox import forkserver
+from autograder.sandbox import client, forkserver
 from autograder.sandbox.client import WorkerSandbox
-from autograder.sandbox.isolation import Isolation, bwrap_problem
+from autograder.sandbox.isolation import Isolation, bwrap_problem, caps_tmpfs
 from autograder.sandbox.launch import UID_BASE, UID_SLOTS, UidSlot, processes_of
 from autograder.spec import load_spec
 from autograder.submission import load_submission
@@ -63,6 +65,9 @@ BATCH_SEED = 1234
 #: Attacks that take more than a few seconds (they wait for timeouts).
 SLOW = {"import_loop", "infinite_loop", "read_secrets"}
 TARGETS_LINE = "TARGETS: dict = {}"
+
+#: What an expected pattern may depend on (its ``where``), and whether it holds here.
+CONDITIONS = {"tmpfs capped": caps_tmpfs}
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"strict isolation unavailable: {bwrap_problem()}")
 
@@ -230,7 +235,7 @@ def assert_as_expected(result: SubmissionResult, expected: dict[str, Any]) -> No
         for evidence in want.get("stdout", []):
             if isinstance(evidence, str):
                 assert re.search(evidence, check.stdout, re.MULTILINE), f"{evidence!r} not in {where}"
-            else:
+            elif "where" not in evidence or CONDITIONS[evidence["where"]]():
                 found = re.search(evidence["regex"], check.stdout)
                 assert found, f"{evidence['regex']!r} not in {where}"
                 assert evidence["min"] <= int(found.group(1)) <= evidence["max"], where
@@ -268,6 +273,10 @@ def test_every_attack_states_what_it_must_get() -> None:
         assert e["score"] == (2 if honest_add else 0) + (
             2 if e["checks"]["test_double_public"]["outcome"] == "passed" else 0
         ), name
+        for check in [*e["checks"].values(), *e.get("forked", {}).get("checks", {}).values()]:
+            for evidence in check.get("stdout", []):
+                assert isinstance(evidence, str) or set(evidence) <= {"regex", "min", "max", "where"}, name
+                assert isinstance(evidence, str) or evidence.get("where", *CONDITIONS) in CONDITIONS, name
         if name not in ("honest", "honest_loops"):
             assert (SUBMISSIONS / f"{name}.py").read_text().startswith('"""Attack: '), name
 
@@ -296,6 +305,21 @@ def test_attack_through_a_fork_server_earns_only_honest_points(host: Host, name:
     # once the clean-up close() began is done.
     forkserver.settle_all()
     assert uid is not None and processes_of(uid) == []
+
+
+@needs_bwrap
+def test_an_attack_meets_its_expectations_where_tmpfs_get_no_inode_cap(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harness that is not root cannot cap a tmpfs's inodes: the folder flood then does
+    not stop at the cap, and the attack's expectation asks only for what still holds."""
+    monkeypatch.setattr(client, "caps_tmpfs", lambda: False)
+    monkeypatch.setitem(CONDITIONS, "tmpfs capped", lambda: False)
+    result, uid = grade_attack(host, "covert_sender", "bwrap")
+    assert "folder flood: ENOSPC" not in json.dumps(result.to_dict())  # no cap set indeed
+    assert_as_expected(result, expectations()["covert_sender"])
+    host.assert_untouched()
+    assert_no_process_left(uid)
 
 
 def _observed(result: SubmissionResult) -> list[str]:

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ import pytest
 
 import autograder
 from autograder.errors import IsolationUnavailable
-from autograder.sandbox import isolation, launch
+from autograder.sandbox import client, isolation, launch
 from autograder.sandbox.client import SandboxConfig, WorkerSandbox
 from autograder.sandbox.isolation import Isolation, bwrap_problem
 from autograder.sandbox.launch import UidSlot, processes_of
@@ -820,11 +821,11 @@ def test_every_path_refuses_the_same_attacks_with_the_same_limits(path: str) -> 
 @pytest.mark.parametrize("path", ["plain", "kernel"])
 def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The remount fails for real (a cap below what bubblewrap's tmpfs already hold): the
-    sandbox is ended before it ran a line, and that is the grader's failure."""
+    sandbox is ended before it ran a line (the student's code, which would print and
+    return a marker, left none), and that is the grader's failure."""
     import nbformat
 
     from autograder.notebooks import execute
-    from autograder.sandbox import client
 
     module = client if path == "plain" else execute
     real = launch.cap_tmpfs
@@ -843,11 +844,13 @@ def test_a_sandbox_whose_tmpfs_cannot_be_capped_never_runs(path: str, monkeypatc
         assert run.status == "not_started" and "capped" in run.message, run
         assert marker not in json.dumps(run.to_dict()).replace(f"print({marker!r})", "")
     else:
-        box = WorkerSandbox({"m.py": f"print({marker!r})\ndef f():\n    return 1\n".encode()}, ("m.py",), config)
+        source = f"print({marker!r})\ndef f():\n    print({marker!r})\n    return {marker!r}\n"
+        box = WorkerSandbox({"m.py": source.encode()}, ("m.py",), config)
         try:
             outcome = box.call("f", (), {})
         finally:
             box.close()
+        assert marker not in repr(outcome) and outcome.value is None, outcome
         assert outcome.kind == "grader_error" and "capped" in outcome.message, outcome
     assert tried == [False]
 
@@ -868,6 +871,79 @@ def test_one_helper_caps_every_new_sandbox_and_is_replaced_when_it_dies() -> Non
     helper.kill()
     helper.wait()
     assert inodes() == [3000, 3000] and launch._CAPPER._proc is not helper
+
+
+def interrupted_select(answered: bool) -> Any:
+    """A stand-in for launch's ``select`` module whose ``select`` raises KeyboardInterrupt
+    (as Ctrl-C would) once the request is written: after the helper answered, or before."""
+    real = launch.select.select
+
+    def select(*args: Any) -> Any:
+        if answered:
+            assert real(*args)[0], "the helper did not answer"
+        raise KeyboardInterrupt
+
+    return SimpleNamespace(select=select)
+
+
+@needs_bwrap
+@needs_root
+def test_a_sandbox_whose_capping_is_interrupted_is_ended_before_it_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the helper caps a new sandbox: the sandbox is killed before its
+    ``--block-fd`` closes (an end of file lets bubblewrap go on, uncapped)."""
+    monkeypatch.setattr(launch, "select", interrupted_select(answered=False))
+    box = WorkerSandbox({"m.py": b"def f():\n    return 1\n"}, ("m.py",), SandboxConfig(isolation=Isolation("bwrap")))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            box.call("f", (), {})
+        assert box.uid is not None
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert processes_of(box.uid) == [], "the sandbox went on after its capping was interrupted"
+            time.sleep(0.05)
+    finally:
+        box.close()
+
+
+@needs_bwrap
+@needs_root
+def test_an_answer_to_an_interrupted_request_is_never_read_as_the_next_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper answered ``1`` but Ctrl-C came first: that byte must not release the next
+    sandbox, whose tmpfs cannot be capped (a cap below what it holds already)."""
+    config = SandboxConfig(isolation=Isolation("bwrap"))
+    source = b"def f():\n    return 'ran'\n"
+    monkeypatch.setattr(launch, "select", interrupted_select(answered=True))
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box, pytest.raises(KeyboardInterrupt):
+        box.call("f", (), {})
+    monkeypatch.undo()
+    real = launch.cap_tmpfs
+    monkeypatch.setattr(client, "cap_tmpfs", lambda p, i, b, c: real(p, i, b, replace(c, tmp_inodes=1)))
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box:
+        outcome = box.call("f", (), {})
+    assert outcome.value != "ran" and outcome.kind == "grader_error" and "capped" in outcome.message, outcome
+    monkeypatch.undo()
+    with WorkerSandbox({"m.py": source}, ("m.py",), config) as box:
+        assert box.call("f", (), {}).value == "ran"
+
+
+@needs_bwrap
+@needs_root
+def test_a_sandbox_bubblewrap_gives_up_building_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bubblewrap writes ``--info-fd`` and then fails to build the sandbox (a bind source
+    missing): the grader's error quotes bubblewrap, not a failure to cap the tmpfs."""
+    missing = "/nonexistent-" + secrets.token_hex(8)
+    real = client.launch
+
+    def with_a_missing_bind(*args: Any) -> Any:
+        how = real(*args)
+        return replace(how, argv=[how.argv[0], "--ro-bind", missing, "/nowhere", *how.argv[1:]])
+
+    monkeypatch.setattr(client, "launch", with_a_missing_bind)
+    with WorkerSandbox(
+        {"m.py": b"def f():\n    return 1\n"}, ("m.py",), SandboxConfig(isolation=Isolation("bwrap"))
+    ) as box:
+        outcome = box.call("f", (), {})
+    assert outcome.kind == "grader_error" and missing in outcome.message, outcome
 
 
 def test_the_isolation_reason_says_when_tmpfs_have_no_inode_cap(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -937,3 +1013,51 @@ def test_end_sandbox_kills_its_init_first() -> None:
     assert launch.end_sandbox(sandbox, lambda: init)
     sandbox.stdout.close()
     assert sandbox.returncode == 128 + signal.SIGKILL  # the shell saw its child killed, then exited
+
+
+# -- confine.enter: fail closed as root, go on as a student's own account --------------------
+
+#: A one-instruction filter the kernel accepts (return ALLOW) and one it refuses (EINVAL:
+#: no such opcode).
+ALLOW_ALL = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
+REFUSED = bytes([0xFF, 0xFF]) + bytes(6)
+
+
+def entered(seccomp: bytes, user: int | None = None, threads: int = 0) -> subprocess.CompletedProcess[str]:
+    """Run confine.py's source with ``threads`` extra threads started, as ``user``: enter with
+    ``seccomp`` and no uid of its own (a harness that is not root, or a root process before
+    it switches), then print ``ran``."""
+    source = (Path(launch.__file__).parent / "confine.py").read_text(encoding="utf-8")
+    start = (
+        f"import threading, time\nfor _ in range({threads}):\n"
+        "    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+    )
+    run = start + "enter({}, None, bytes.fromhex(sys.argv[1]))\nprint('ran')\n"
+    program = source.replace('if __name__ == "__main__":\n    main()\n', run)
+    assert program != source
+    argv = [sys.executable, "-I", "-B", "-c", program, seccomp.hex()]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/")
+
+
+@needs_root
+def test_a_filter_that_cannot_be_installed_stops_root_but_not_a_students_own_account() -> None:
+    """At the rlimits level a student checking their own code (not root) keeps the rlimits
+    where the seccomp filter cannot be installed; a root harness never runs code unfiltered."""
+    nobody = 65534
+    assert entered(ALLOW_ALL).stdout == "ran\n"
+    assert entered(ALLOW_ALL, user=nobody).stdout == "ran\n"
+    refused = entered(REFUSED)
+    assert refused.stdout == "" and "ConfineError" in refused.stderr and "seccomp" in refused.stderr, refused
+    assert entered(REFUSED, user=nobody).stdout == "ran\n"
+
+
+def test_a_process_with_a_second_thread_installs_nothing() -> None:
+    """seccomp and the bounding set bind only the calling thread: enter refuses to go on
+    beside another thread, which would run unfiltered."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("no /proc to count threads")
+    assert entered(ALLOW_ALL, threads=0).stdout == "ran\n"
+    crowded = entered(ALLOW_ALL, threads=1)
+    assert crowded.stdout == "" and "2 threads running" in crowded.stderr, crowded

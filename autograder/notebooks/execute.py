@@ -336,6 +336,9 @@ def _kernel_manager(
                 except OSError as exc:
                     self.end_sandbox()
                     raise RuntimeError(f"the kernel's sandbox could not start: {exc}") from exc
+                except BaseException:  # a KeyboardInterrupt too: no sandbox is left waiting
+                    self.end_sandbox()
+                    raise
 
         async def _async_kill_kernel(self, restart: bool = False) -> None:
             self.end_sandbox()

@@ -69,6 +69,9 @@ __all__ = [
 STARTUP_ALLOWANCE = 10.0
 #: After this many timeouts of one function, later calls to it fail at once.
 MAX_TIMEOUTS_PER_FUNCTION = 2
+#: Seconds bubblewrap gets to exit after its sandbox's tmpfs could not be capped: a sandbox
+#: it gave up building ends at once, one it built waits at ``--block-fd``.
+NOT_CAPPED_WAIT = 1.0
 
 _HERE = Path(__file__).resolve().parent
 #: What the worker writes to stderr when its start-up is done (see worker.STARTED).
@@ -266,20 +269,31 @@ class WorkerSandbox:
         """Cap the new sandbox's tmpfs (:func:`.launch.cap_tmpfs`), then let it run by writing to
         ``release`` (the other end of its ``--block-fd``); closes ``release``.  Raises OSError,
         with the sandbox ended first, when the caps could not be set: closing ``release``
-        alone would let it run."""
+        alone would let it run.  On any other exception too (a KeyboardInterrupt) the
+        sandbox is ended before ``release`` is closed."""
         assert isinstance(self._proc, subprocess.Popen)
         try:
             self._init_pid = wait_init_pid(pipe_reader(self._info)) if self._info is not None else None
             if self._init_pid is None:
-                trouble = self._startup_errors()
-                self._kill()
-                raise OSError(f"bubblewrap did not build it: {trouble}")
+                raise OSError(f"bubblewrap did not build it: {self._startup_errors()}")
             if not cap_tmpfs(self._proc.pid, self._init_pid, block_fd, self.config):
-                self._kill()
-                raise OSError("the inodes of its temporary folders could not be capped")
+                raise OSError(self._why_not_capped(self._proc))
             os.write(release, b"1")
+        except BaseException:
+            self._kill()
+            raise
         finally:
             os.close(release)
+
+    def _why_not_capped(self, proc: subprocess.Popen[bytes]) -> str:
+        """Why a sandbox's tmpfs got no cap: bubblewrap's own words when it gave up building it
+        after it wrote ``--info-fd`` (a bind source missing, say: it exits then), else that
+        the remount failed (bubblewrap still waits at ``--block-fd``)."""
+        try:
+            proc.wait(timeout=NOT_CAPPED_WAIT)
+        except subprocess.TimeoutExpired:
+            return "the inodes of its temporary folders could not be capped"
+        return f"bubblewrap did not build it: {self._startup_errors()}"
 
     def _spawn_forked(self, server: ForkServer) -> None:
         """Fork the worker from ``server``'s zygote; its files arrive with its first frame."""

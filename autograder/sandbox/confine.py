@@ -7,7 +7,8 @@ kernel (run as ``python -c <this file> LIMITS UID FILTER -c <kernel start> ...``
 which enters and then becomes the kernel).  The limits come from
 :func:`autograder.sandbox.launch.rlimits`, computed by the harness from the
 sandbox's configuration.  The seccomp filter (:func:`autograder.sandbox.launch.seccomp_filter`)
-is installed here at the rlimits level; at the bwrap level it is already in force
+is installed here at the rlimits level (where it cannot be, only a root harness stops: a
+student's own account keeps the rlimits); at the bwrap level it is already in force
 (bubblewrap installs it on the sandbox's first process, and every process inherits it).
 
 At the rlimits level this process starts as the harness's user: root switches to the
@@ -35,7 +36,8 @@ from typing import Any
 
 
 class ConfineError(Exception):
-    """The process could not become the sandbox's uid: it must not run untrusted code."""
+    """The process could not be confined (its uid, its bounding set, as root its filter, or a
+    second thread running): it must not run untrusted code."""
 
 
 #: prctl(2) options and the seccomp mode (linux/prctl.h, linux/seccomp.h).
@@ -52,11 +54,23 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
     value, soft and hard alike where they are equal, so that the process cannot raise them
     again.  A limit this system lacks is skipped.
 
-    Raises ConfineError when the filter could not be installed, or the process is not
-    ``uid`` afterwards, or still has a capability in its bounding set.
+    The filter and the bounding set are a thread's own: with a second thread running it
+    installs nothing.  A filter that cannot be installed (no ctypes, no seccomp, or the
+    kernel refuses it) stops a root process only: a harness that is not root runs on its
+    user's own account, and there the rlimits are what the level promises.
+
+    Raises ConfineError when the process runs more than one thread, or it is root and the
+    filter could not be installed, or it is not ``uid`` afterwards, or still has a
+    capability in its bounding set.
     """
+    if seccomp or uid is not None:
+        _refuse_threads()
     if seccomp:
-        _install_filter(seccomp)
+        try:
+            _install_filter(seccomp)
+        except ConfineError:
+            if os.geteuid() == 0:
+                raise
     if uid is not None:
         if os.geteuid() == 0:
             held = _hold_import_folders()
@@ -80,6 +94,16 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
             resource.setrlimit(which, (int(soft), int(hard)))
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
+
+
+def _refuse_threads() -> None:
+    """ConfineError when this process runs more than one thread (where /proc tells)."""
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        return
+    if threads != 1:
+        raise ConfineError(str(threads) + " threads running: a filter or bounding set would bind only one")
 
 
 def _hold_import_folders() -> list[tuple[int, str, int]]:

@@ -392,7 +392,12 @@ class _Capper:
         self._lock = threading.Lock()
 
     def request(self, line: bytes) -> bool:
-        """Send one request line; True when the helper answered that the caps are set."""
+        """Send one request line; True when the helper answered that the caps are set.
+
+        Answers carry no request of their own: a request cut short (an exception, a
+        KeyboardInterrupt too) ends the helper, so that its late answer can never be
+        read as the next request's.
+        """
         with self._lock:
             for _ in range(2):  # a helper found dead is replaced once
                 proc = self._helper()
@@ -408,6 +413,9 @@ class _Capper:
                     answer = os.read(proc.stdout.fileno(), 1)
                 except OSError:
                     answer = b""
+                except BaseException:
+                    self.close()
+                    raise
                 if answer:
                     return answer == b"1"
                 self.close()

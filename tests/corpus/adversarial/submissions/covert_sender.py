@@ -8,7 +8,8 @@ down).  ``covert_receiver`` looks for all of it.
 
 Expected at the bwrap level: the sockets are refused (EAFNOSUPPORT) but the unix one,
 no process or thread can be started; the folder flood stops at the tmpfs inode cap
-(ENOSPC), for a worker of its own as for one forked from a fork server; ``double`` fails
+(ENOSPC), for a worker of its own as for one forked from a fork server, where the harness
+is root (no other user can set the cap); ``double`` fails
 (zeros), ``add`` passes.  The pair test in
 tests/test_adversarial.py shows the receiver sees exactly what it sees after an honest
 submission.

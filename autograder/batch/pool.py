@@ -13,7 +13,9 @@ that fails otherwise becomes its student's grader error.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -133,6 +135,10 @@ def _init_local_worker(task: GradeTask | None, environ: dict[str, str]) -> None:
     server's is as old as the server), and Ctrl-C aborts the current grading, nothing else."""
     os.environ.clear()
     os.environ.update(environ)
+    # A process forked by multiprocessing's server ends with os._exit, and the finalizers the
+    # server's imports registered are dropped at the fork: exit handlers (the sandbox fork
+    # server's clean-up among them) run at its exit as they do at a spawned process's.
+    multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=100)
     signal.signal(signal.SIGINT, _on_sigint)
     warm_up(task)
 

@@ -41,6 +41,7 @@ from .launch import (
     SANDBOX_FILES,
     UidSlot,
     cap_tmpfs,
+    close_pipes,
     confine_filter,
     end_sandbox,
     kill_uid,
@@ -470,12 +471,7 @@ class WorkerSandbox:
             gone = kill_uid(self.uid) if self.uid is not None else True
         else:
             gone = end_sandbox(proc, self._sandbox_init, self.uid)
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    try:
-                        stream.close()
-                    except OSError:
-                        pass
+            close_pipes(proc)
         if self._info is not None:
             os.close(self._info)
             self._info = None

@@ -442,12 +442,7 @@ class _Capper:
         proc, self._proc = self._proc, None
         if proc is None or self._owner != os.getpid():
             return
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        close_pipes(proc)
         try:
             proc.wait(timeout=1)
         except subprocess.TimeoutExpired:
@@ -460,6 +455,16 @@ atexit.register(_CAPPER.close)
 
 
 # -- ending a sandbox --------------------------------------------------------------------
+
+
+def close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close our ends of ``proc``'s stdin and stdout pipes (one already closed is no matter)."""
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 def read_init_pid(info: int | None) -> int | None:

@@ -55,16 +55,21 @@ def enter(limits: dict[str, Any], uid: int | None, seccomp: bytes | None = None)
     again.  A limit this system lacks is skipped.
 
     The filter and the bounding set are a thread's own: with a second thread running it
-    installs nothing.  A filter that cannot be installed (no ctypes, no seccomp, or the
-    kernel refuses it) stops a root process only: a harness that is not root runs on its
-    user's own account, and there the rlimits are what the level promises.
+    installs nothing.  A filter that cannot be installed (no ctypes, no seccomp, the kernel
+    refuses it, or a second thread runs) stops a root process only: a harness that is not
+    root runs on its user's own account, and there the rlimits are what the level promises.
 
-    Raises ConfineError when the process runs more than one thread, or it is root and the
-    filter could not be installed, or it is not ``uid`` afterwards, or still has a
-    capability in its bounding set.
+    Raises ConfineError when, as root, the process runs more than one thread or the filter
+    could not be installed, or when it is not ``uid`` afterwards, or still has a capability
+    in its bounding set.
     """
     if seccomp or uid is not None:
-        _refuse_threads()
+        try:
+            _refuse_threads()
+        except ConfineError:
+            if os.geteuid() == 0:
+                raise
+            seccomp = None  # as for a filter the kernel refuses: the rlimits alone
     if seccomp:
         try:
             _install_filter(seccomp)

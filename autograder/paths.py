@@ -11,6 +11,9 @@ from .spec import declared_name
 
 SPEC_FILE = "assignment.toml"
 
+#: Folder (inside a batch's output) of the cached results and the seed of the last run.
+BATCH_CACHE_DIR = ".cache"
+
 
 #: Names the course root (or a handout folder) when ``grade`` runs outside it.
 ROOT_VARIABLE = "AUTOGRADER_ROOT"

@@ -61,13 +61,13 @@ def start_for_batch(assignment: str, submissions: Path, out: Path | None, *, reg
     """:func:`start_early` for ``grade batch ASSIGNMENT SUBMISSIONS [--out OUT]``, with the cache
     where the batch will keep it (a guess: nothing depends on it but when the server starts);
     not for a folder that is not there (the batch stops at once).  Never raises."""
-    from .paths import CourseDir
+    from .paths import BATCH_CACHE_DIR, CourseDir
 
     try:
         if not submissions.is_dir():
             return False
         folder = out if out is not None else CourseDir.discover().reports_dir(assignment)
-        return start_early(None if regrade else folder / ".cache")
+        return start_early(None if regrade else folder / BATCH_CACHE_DIR)
     except Exception:  # a wrong guess costs only the early start; the batch reports real errors
         return False
 

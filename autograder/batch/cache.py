@@ -16,11 +16,12 @@ import secrets
 import threading
 from pathlib import Path
 
+from ..paths import BATCH_CACHE_DIR
 from ..results import SubmissionResult
 from ..sanitize import file_stem
 
 #: Folder (inside a batch's output) of the cached results and the seed of the last run.
-CACHE_DIR = ".cache"
+CACHE_DIR = BATCH_CACHE_DIR
 
 
 class ResultCache:

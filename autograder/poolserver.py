@@ -10,6 +10,8 @@ heavy itself, so that it can run first.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -27,7 +29,33 @@ def executor_context() -> BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    global _stopper
+    if _stopper != os.getpid():
+        _stopper = os.getpid()
+        atexit.register(_stop_server, os.getpid())
     return context
+
+
+#: The process that has registered :func:`_stop_server` to run at its exit.
+_stopper: int | None = None
+
+
+def _stop_server(owner: int) -> None:
+    """End the fork server at once, at the exit of the process that started it.
+
+    Left to itself it ends after this process does, unloading torch and the rest for
+    about half a second, and until then it holds this process's stdout and stderr: a
+    ``grade batch ... | tee log`` would wait for it.  Nothing of the batch lives in
+    it by then; its executors have ended with the pool.
+    """
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if os.getpid() != owner or not isinstance(pid, int):
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def start_early(cache: Path | None) -> bool:

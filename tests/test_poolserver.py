@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -67,3 +68,28 @@ def test_a_server_that_cannot_start_early_neither_stops_the_batch_nor_keeps_ctrl
     assert poolserver.start_early(None) is False
     assert seen == [signal.SIG_IGN], "started with Ctrl-C ignored"
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_server_ends_with_the_process_that_started_it() -> None:
+    """A batch's output piped elsewhere (``grade batch ... | tee log``) ends when the batch
+    does, not when the server has unloaded torch: it holds the same stdout and stderr."""
+    if "forkserver" not in poolserver.executor_context().get_start_method():
+        pytest.skip("no fork server on this platform: executors are spawned")
+    script = (
+        "import os\n"
+        "from autograder import poolserver\n"
+        "from autograder.batch import open_executor\n"
+        "assert poolserver.start_early(None)\n"
+        "with open_executor(1) as executor:\n"
+        "    print(executor.submit(os.getppid).result(timeout=120), flush=True)\n"
+    )
+    package = Path(poolserver.__file__).parent.parent  # the code under test, wherever it is installed
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=package)
+    assert proc.stdout is not None
+    server = int(proc.stdout.readline())
+    assert proc.wait(timeout=120) == 0
+    # The server is our child's child: once our child has ended, it must be gone too.
+    assert not Path(f"/proc/{server}").exists() or "forkserver" not in Path(f"/proc/{server}/cmdline").read_text(
+        errors="replace"
+    ), "the fork server outlived the process that started it"
+    assert proc.stdout.read() == ""

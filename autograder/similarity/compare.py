@@ -303,8 +303,7 @@ def regions(a: Fingerprinted, b: Fingerprinted, weights_a: np.ndarray, weights_b
     groups, inverse = np.unique(key, return_inverse=True)
     inverse = inverse.reshape(-1)
     # a fingerprint counts once per pair of functions, however often it occurs there
-    pairs = np.stack([inverse.astype(np.uint64), a.hashes[ia]])
-    firsts = np.unique(pairs, axis=1, return_index=True)[1] if len(ia) else np.zeros(0, dtype=np.int64)
+    firsts = _first_of_each(inverse, a.hashes[ia])
     once = np.zeros(len(ia), dtype=bool)
     once[firsts] = True
     shared = np.bincount(inverse[once], weights=weights_a[ia][once], minlength=len(groups))
@@ -343,8 +342,20 @@ def _unique_mass(hashes: np.ndarray, segment: np.ndarray, weights: np.ndarray, n
     """Weight of each segment's distinct fingerprints."""
     if not len(hashes):
         return np.zeros(n_segments)
-    _, first = np.unique(np.stack([segment.astype(np.uint64), hashes]), axis=1, return_index=True)
+    first = _first_of_each(segment, hashes)
     return np.bincount(segment[first], weights=weights[first], minlength=n_segments)
+
+
+def _first_of_each(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Index of the first occurrence of each distinct pair ``(primary[i], secondary[i])``.
+
+    What ``np.unique(np.stack([primary, secondary]), axis=1, return_index=True)[1]`` gives
+    (in another order), without its sort of raw bytes, which was most of a batch's similarity."""
+    order = np.lexsort((secondary, primary))
+    p, s = primary[order], secondary[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+    return order[new]
 
 
 def _kgram_lines(doc: Fingerprinted, positions: np.ndarray, offsets: np.ndarray, body_line: int) -> set[int]:

@@ -397,7 +397,7 @@ def write_reports(result: SubmissionResult, out: Path, hidden_feedback: str) -> 
 
     stem = file_stem(result.student)
     view = result.for_student(hidden_feedback)
-    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(view), indent=1))
+    write_atomic(out / f"{stem}.json", json.dumps(to_gradescope(view)))
     write_atomic(out / f"{stem}.html", render_student_html(view))
     (out / INSTRUCTOR_DIR).mkdir(exist_ok=True)
     write_atomic(out / INSTRUCTOR_DIR / f"{stem}.html", render_student_html(result))

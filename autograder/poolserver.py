@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -34,6 +35,16 @@ def executor_context() -> BaseContext:
         _stopper = os.getpid()
         atexit.register(_stop_server, os.getpid())
     return context
+
+
+def exit_handlers_at_exit() -> None:
+    """In a pool process forked by the server: run this process's exit handlers when it ends,
+    as a spawned one does (a pool's initializer).
+
+    A process forked by multiprocessing's server ends with ``os._exit``, and the finalizers
+    the server's imports registered are dropped at the fork: without this, the sandbox fork
+    server's clean-up (its folders in the temporary directory) never runs."""
+    multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=100)
 
 
 #: The process that has registered :func:`_stop_server` to run at its exit.

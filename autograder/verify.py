@@ -37,7 +37,6 @@ import ast
 import concurrent.futures
 import copy
 import json
-import multiprocessing
 import os
 import sys
 import textwrap
@@ -53,6 +52,7 @@ from .errors import AutograderError, GraderError
 from .grading import GradingJob, grade, grade_path
 from .mutation import Mutant, generate_mutants, sample_mutants
 from .paths import CourseDir
+from .poolserver import executor_context, exit_handlers_at_exit
 from .reporting.screen import clip as _clip
 from .reporting.screen import percent as _percent
 from .reporting.screen import render_verify_summary
@@ -528,9 +528,11 @@ class MutantGrader:
         if self.jobs == 1 or total < MIN_MUTANTS_FOR_POOL:
             return [grade_mutants(t) for t in tasks]
         if self._pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs, mp_context=context)
+            # Forked from the batch's preloaded server: torch and the engine imported once,
+            # not once per process, and the server ends with this process.
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.jobs, mp_context=executor_context(), initializer=exit_handlers_at_exit
+            )
         # Largest first, so the pool's two workers finish together.
         order = sorted(range(len(tasks)), key=lambda i: -len(tasks[i].mutants))
         futures = {i: self._pool.submit(grade_mutants, tasks[i]) for i in order}

@@ -13,9 +13,7 @@ that fails otherwise becomes its student's grader error.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import multiprocessing.util
 import os
 import signal
 import sys
@@ -32,7 +30,7 @@ from typing import Any
 from ..errors import AutograderError
 from ..grading import GradingJob, grade
 from ..paths import CourseDir
-from ..poolserver import executor_context
+from ..poolserver import executor_context, exit_handlers_at_exit
 from ..results import HIDDEN_PROBLEM, SubmissionResult, Timing
 from ..sandbox.client import CallOutcome, Sandbox, WorkerSandbox
 from ..sandbox.isolation import Isolation
@@ -135,10 +133,7 @@ def _init_local_worker(task: GradeTask | None, environ: dict[str, str]) -> None:
     server's is as old as the server), and Ctrl-C aborts the current grading, nothing else."""
     os.environ.clear()
     os.environ.update(environ)
-    # A process forked by multiprocessing's server ends with os._exit, and the finalizers the
-    # server's imports registered are dropped at the fork: exit handlers (the sandbox fork
-    # server's clean-up among them) run at its exit as they do at a spawned process's.
-    multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=100)
+    exit_handlers_at_exit()
     signal.signal(signal.SIGINT, _on_sigint)
     warm_up(task)
 

@@ -137,6 +137,17 @@ def test_expect_raises_through_the_student_proxy() -> None:
         expect_raises("ValueError", student.todo, 7, 3)
 
 
+def test_a_described_array_reads_the_same_however_often_and_never_as_another_dtype() -> None:
+    """Call descriptions are kept by dtype, shape and bytes: the int64 1 and the float64 5e-324
+    have the same bytes, and neither may be shown as the other."""
+    ints, floats = np.array([1], dtype=np.int64), np.array([5e-324])
+    assert ints.tobytes() == floats.tobytes()
+    for _ in range(2):
+        assert describe_call("f", (ints,), {}) == "f([1])"
+        assert describe_call("f", (floats,), {}) == "f([5.e-324])"
+        assert describe_call("f", (np.zeros((2, 3), np.float32),), {}) == "f(float32 array of shape (2, 3))"
+
+
 def test_describe_call_is_short() -> None:
     x = np.zeros((2, 3, 7, 7))
     assert describe_call("conv2d_forward", (x, None), {"stride": (2, 1)}) == (

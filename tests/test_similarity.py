@@ -446,3 +446,15 @@ def test_batch_writes_the_similarity_report_and_column_unless_asked_not_to(tmp_p
     assert not (tmp_path / "out2" / "similarity.json").exists()
     assert "similarity" not in pd.read_csv(tmp_path / "out2" / "gradebook.csv").columns
     assert "similarity.html" not in (tmp_path / "out2" / "summary.html").read_text()
+
+
+def test_first_occurrences_are_what_np_unique_over_columns_finds() -> None:
+    """The region finder's numeric sort: the same first occurrence of every distinct pair."""
+    from autograder.similarity.compare import _first_of_each
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 50, 500):
+        primary = rng.integers(0, 4, n)
+        secondary = rng.integers(0, 6, n).astype(np.uint64)
+        expected = np.unique(np.stack([primary.astype(np.uint64), secondary]), axis=1, return_index=True)[1]
+        assert sorted(_first_of_each(primary, secondary).tolist()) == sorted(expected.tolist()), n

@@ -227,10 +227,15 @@ class CheckSession:
         return HIDDEN_PROBLEM + message if hidden_dir is not None else message
 
     def run(
-        self, sandbox: Sandbox, seed: int, questions: Collection[str] | None = None
+        self,
+        sandbox: Sandbox,
+        seed: int,
+        questions: Collection[str] | None = None,
+        stop_at_first_failure: bool = False,
     ) -> tuple[list[CheckResult], list[str]]:
-        """Run the collected checks (those of ``questions`` if given) against ``sandbox``;
-        (results, problems with the checks)."""
+        """Run the collected checks (those of ``questions`` if given; up to the first that does
+        not pass, with ``stop_at_first_failure``) against ``sandbox``; (results, problems with
+        the checks)."""
         if self.broken:
             raise GraderError("this check session was interrupted and cannot be reused")
         problems = list(self.collection_errors)
@@ -246,7 +251,7 @@ class CheckSession:
         self.session.shouldstop = self.session.shouldfail = False
         cwd = os.getcwd()
         try:
-            self._run_items(questions)
+            self._run_items(questions, stop_at_first_failure)
         except (KeyboardInterrupt, self.session.Interrupted):
             self.broken = True
             raise KeyboardInterrupt from None
@@ -268,7 +273,7 @@ class CheckSession:
             self.signature = signature  # touched, not changed
         return True
 
-    def _run_items(self, questions: Collection[str] | None) -> None:
+    def _run_items(self, questions: Collection[str] | None, stop_at_first_failure: bool = False) -> None:
         """``pytest_runtestloop``, except that checks :meth:`GradingPlugin.runs_directly`
         accepts skip pytest's per-check protocol; the others get it, each told which
         check pytest runs next (so shared fixtures are set up and torn down as usual)."""
@@ -285,11 +290,17 @@ class CheckSession:
             following[i] = upcoming
             if not direct[i]:
                 upcoming = items[i]
+        results = self.plugin.results
         for i, item in enumerate(items):
             if direct[i]:
-                self.plugin.results.append(self.plugin.run_directly(item))
+                results.append(self.plugin.run_directly(item))
             else:
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following[i])
+                # A run that may end at any check tears down each one's fixtures at once:
+                # the next run must find none of them set up.
+                nextitem = None if stop_at_first_failure else following[i]
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if stop_at_first_failure and results and not results[-1].passed:
+                break
             if self.session.shouldfail:
                 raise self.session.Failed(self.session.shouldfail)
             if self.session.shouldstop:
@@ -342,9 +353,11 @@ def run_collected(
     seed: int,
     hidden_dir: Path | None,
     questions: Collection[str] | None = None,
+    stop_at_first_failure: bool = False,
 ) -> tuple[list[CheckResult], list[str]]:
-    """Run the checks under ``test_dirs`` (those of ``questions`` if given) against ``sandbox``
-    with this process's cached session.
+    """Run the checks under ``test_dirs`` (those of ``questions`` if given; up to the first
+    that does not pass, with ``stop_at_first_failure``) against ``sandbox`` with this
+    process's cached session.
 
     Returns the check results and problems of the checks themselves (collection
     errors, no checks found), which are grader errors.  One run at a time per
@@ -356,7 +369,7 @@ def run_collected(
         except ChecksUnloadable as exc:
             return [], [str(exc)]
         try:
-            return session.run(sandbox, seed, questions)
+            return session.run(sandbox, seed, questions, stop_at_first_failure)
         finally:
             if session.broken:
                 _sessions.pop(key, None)

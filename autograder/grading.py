@@ -135,13 +135,16 @@ def grade(
     plugins: Sequence[object] = (),
     fork: bool = False,
     questions: Collection[str] | None = None,
+    stop_at_first_failure: bool = False,
 ) -> SubmissionResult:
     """Grade ``submission``; the student's code runs only inside ``sandbox`` (a new worker by default).
 
-    ``plugins`` are extra pytest plugins for this run (``grade verify`` selects checks with one).
+    ``plugins`` are extra pytest plugins for this run.
     ``fork`` lets the new worker come from this process's fork server (see
     :mod:`.sandbox.forkserver`): worth it when one process grades many submissions.
-    ``questions`` runs only the checks of those questions.
+    ``questions`` runs only the checks of those questions, and ``stop_at_first_failure``
+    ends the run at the first check that does not pass (``grade verify``'s mutants: one
+    lost check kills a mutant).  Neither goes with ``plugins``.
     """
     start = time.perf_counter()
     box: Sandbox = (
@@ -151,7 +154,15 @@ def grade(
     )
     try:
         box.start()
-        checks, errors = run_checks(box, job.test_dirs, job.seed, job.hidden_dir, plugins=plugins, questions=questions)
+        checks, errors = run_checks(
+            box,
+            job.test_dirs,
+            job.seed,
+            job.hidden_dir,
+            plugins=plugins,
+            questions=questions,
+            stop_at_first_failure=stop_at_first_failure,
+        )
         notes = list(submission.notes) + box.load_problems()
     finally:
         if sandbox is None:
@@ -183,11 +194,13 @@ def run_checks(
     *,
     plugins: Sequence[object] = (),
     questions: Collection[str] | None = None,
+    stop_at_first_failure: bool = False,
 ) -> tuple[list[CheckResult], list[str]]:
     """Run the pytest checks in ``test_dirs`` in this process against ``sandbox``.
 
     ``plugins`` are extra pytest plugins registered for this run only (they
-    exclude ``questions``, which selects the checks of those questions).
+    exclude ``questions``, which selects the checks of those questions, and
+    ``stop_at_first_failure``, which ends the run at the first check not passed).
 
     Returns the check results and problems of the checks themselves (collection
     errors, pytest failing to run), which are grader errors.
@@ -196,9 +209,9 @@ def run_checks(
         return [], ["no check folders found"]
     if not plugins:
         # Configured and collected once per process, re-run here (see checkrun.py).
-        return run_collected(sandbox, test_dirs, seed, hidden_dir, questions)
-    if questions is not None:
-        raise ValueError("questions selects checks of the collected session only, not with plugins")
+        return run_collected(sandbox, test_dirs, seed, hidden_dir, questions, stop_at_first_failure)
+    if questions is not None or stop_at_first_failure:
+        raise ValueError("questions and stop_at_first_failure are for the collected session only, not with plugins")
     plugin = GradingPlugin(sandbox, seed, hidden_dir)
     try:
         with hermetic_pytest():

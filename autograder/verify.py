@@ -41,12 +41,10 @@ import os
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TextIO
-
-import pytest
 
 from .errors import AutograderError, GraderError
 from .grading import GradingJob, grade, grade_path
@@ -390,38 +388,6 @@ def _first_difference(a: str, b: str) -> str:
 # -- mutation testing ---------------------------------------------------------------------
 
 
-class QuestionFilter:
-    """pytest plugin: keep only the checks counting towards ``questions``."""
-
-    def __init__(self, questions: Iterable[str]) -> None:
-        self.questions = frozenset(questions)
-
-    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        keep: list[pytest.Item] = []
-        drop: list[pytest.Item] = []
-        for item in items:
-            marker = item.get_closest_marker("question")
-            question = str(marker.args[0]) if marker and marker.args else ""
-            (keep if question in self.questions else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
-
-
-class StopAtFirstFailure:
-    """pytest plugin: end the run at the first check that fails (``-x`` for one run)."""
-
-    def __init__(self) -> None:
-        self.session: pytest.Session | None = None
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.session = session
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.failed and self.session is not None:
-            self.session.shouldfail = "a check failed: the mutant is killed"
-
-
 @dataclass(frozen=True)
 class MutantVerdict:
     """What grading one mutant showed."""
@@ -474,8 +440,7 @@ def grade_mutants(task: MutationTask) -> list[MutantVerdict]:
         submission = Submission(student=f"mutant-{task.function}", source=course.solution_dir(spec.name), files=files)
         killers: list[int] = []
         for seed in task.seeds:
-            plugins = [QuestionFilter([task.question]), StopAtFirstFailure()]
-            result = grade(submission, jobs[seed], plugins=plugins, fork=True)
+            result = grade(submission, jobs[seed], fork=True, questions=[task.question], stop_at_first_failure=True)
             lost = [c for c in result.checks if not c.passed]
             if not result.checks:
                 verdicts.append(

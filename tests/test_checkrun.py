@@ -245,6 +245,49 @@ def test_checks_that_need_pytest_keep_its_runner_and_still_count(demo_course: Co
         session.close()
 
 
+FIRST_FILE = """
+import pytest
+from autograder.checks import assert_equal
+
+pytestmark = pytest.mark.question("add")
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return (4, 5)
+
+
+@pytest.mark.points(1)
+def test_first_file(student, pair):
+    assert_equal(student.add(*pair), 9, call="add(4, 5)")
+"""
+
+
+def test_a_run_stopped_at_its_first_failure_leaves_the_session_whole_for_the_next(demo_course: CourseDir) -> None:
+    """``grade verify``'s mutants: each run ends at the check that kills it, and the next run
+    of the same collected session, starting in another file, finds no fixture left set up."""
+    tests = demo_course.public_tests_dir("demo")
+    (tests / "test_public.py").unlink()
+    (tests / "test_unusual.py").write_text(UNUSUAL)
+    (tests / "test_a_first.py").write_text(FIRST_FILE)
+    spec_file = demo_course.spec_file("demo")
+    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 14", 1))
+    spec = load_spec(spec_file)
+    job = GradingJob.for_assignment(demo_course, spec, hidden=False)
+    submission = load_submission(demo_course.solution_dir("demo") / "demo.py", spec)
+    try:
+        full = _verdicts(grade(submission, job))
+        lost = next(i for i, (_, outcome, _, _) in enumerate(full) if outcome != "passed")
+        assert full[lost][0] == "test_plain_assert" and full[0][0] == "test_first_file"
+        for _ in range(2):
+            assert _verdicts(grade(submission, job, stop_at_first_failure=True)) == full[: lost + 1]
+            assert _verdicts(grade(submission, job)) == full
+        with pytest.raises(ValueError, match="collected session only"):
+            grade(submission, job, plugins=[object()], stop_at_first_failure=True)
+    finally:
+        close_sessions()
+
+
 def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(demo_course: CourseDir) -> None:
     from autograder import checkrun
 

@@ -226,6 +226,34 @@ def test_npy_written_by_numpy_is_read_including_version_2() -> None:
         assert np.array_equal(protocol.load_array(buf.getvalue()), np.arange(6.0).reshape(2, 3))
 
 
+def test_known_headers_read_and_write_exactly_as_fresh_ones() -> None:
+    arrays = [
+        np.arange(6.0).reshape(2, 3),
+        np.ones(3),
+        np.arange(6, dtype=">i4").reshape(3, 2),
+        np.asfortranarray(np.arange(6.0, dtype=np.float32).reshape(2, 3)),
+        np.array(7, np.int8),
+        np.zeros((0, 4), np.complex64),
+        np.array([True, False]),
+    ]
+    protocol._NPY_HEADS.clear()
+    protocol._READ_HEADS.clear()
+    fresh = [protocol._npy(arr) for arr in arrays]
+    for _ in range(2):  # from the known headers now
+        for arr, blob, first in zip(arrays, map(protocol._npy, arrays), fresh, strict=True):
+            assert blob == first
+            assert np.array_equal(np.load(io.BytesIO(blob), allow_pickle=False), arr)
+            back = protocol.load_array(blob)
+            assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
+            with pytest.raises(ProtocolError, match="holds"):  # a known header, the wrong data
+                protocol.load_array(blob + b"\0")
+    assert protocol._READ_HEADS and protocol._NPY_HEADS
+    for text in ("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", "nonsense"):
+        for _ in range(2):  # a refused header is refused again, never kept
+            with pytest.raises(ProtocolError):
+                protocol.load_array(npy(text, b"\0" * 8))
+
+
 # -- frames ----------------------------------------------------------------------------
 
 

@@ -73,6 +73,8 @@ MAX_TIMEOUTS_PER_FUNCTION = 2
 #: Seconds bubblewrap gets to exit after its sandbox's tmpfs could not be capped: a sandbox
 #: it gave up building ends at once, one it built waits at ``--block-fd``.
 NOT_CAPPED_WAIT = 1.0
+#: Bytes a read of the worker's replies asks for at least: a small reply is one system call.
+READ_AHEAD = 1 << 16
 
 _HERE = Path(__file__).resolve().parent
 #: What the worker writes to stderr when its start-up is done (see worker.STARTED).
@@ -124,6 +126,9 @@ class WorkerSandbox:
         self._fork = fork and forkserver.available(config)
         self._server: ForkServer | None = None
         self._proc: subprocess.Popen[bytes] | ForkedWorker | None = None
+        # Bytes read from the worker's replies but not yet taken, and the worker they came from.
+        self._unread = bytearray()
+        self._unread_from: object = None
         #: Every forked worker of this sandbox, and RUSAGE_CHILDREN's CPU when the first
         #: plain one started: what :attr:`cpu_seconds` adds up.
         self._forked: list[ForkedWorker] = []
@@ -749,13 +754,23 @@ class WorkerSandbox:
             view = view[n:]
 
     def _read(self, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
+        """The worker's next frame, read with as few system calls as the pipe allows: whatever
+        is ready is read at once (up to :data:`READ_AHEAD` bytes past what the frame asks for
+        so far) and kept for the next part, the next frame included."""
         assert self._proc is not None and self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
+        if self._unread_from is not self._proc:
+            self._unread, self._unread_from = bytearray(), self._proc
+        unread = self._unread
         deadline = time.monotonic() + timeout
 
         def read(n: int) -> bytes:
-            chunks: list[bytes] = []
-            got = 0
+            if len(unread) >= n:
+                data = bytes(unread[:n])
+                del unread[:n]
+                return data
+            chunks, got = [bytes(unread)], len(unread)
+            unread.clear()
             while got < n:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -763,9 +778,12 @@ class WorkerSandbox:
                 ready, _, _ = select.select([fd], [], [], left)
                 if not ready:
                     raise TimeoutError
-                chunk = os.read(fd, min(n - got, 1 << 20))
+                chunk = os.read(fd, min(max(n - got, READ_AHEAD), 1 << 20))
                 if not chunk:
                     break
+                if got + len(chunk) > n:
+                    unread.extend(chunk[n - got :])
+                    chunk = chunk[: n - got]
                 chunks.append(chunk)
                 got += len(chunk)
             return b"".join(chunks)

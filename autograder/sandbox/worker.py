@@ -277,7 +277,7 @@ def main(first: tuple[dict[str, Any], list[bytes]] | None = None) -> None:
     already (by the zygote, which wrote the files it carries)."""
     # The protocol owns the original stdin/stdout; student code sees /dev/null
     # at the fd level and a capped buffer at the Python level.
-    requests = os.fdopen(os.dup(0), "rb", buffering=0)
+    requests = os.fdopen(os.dup(0), "rb")  # buffered: a small request is one system call
     replies = os.fdopen(os.dup(1), "wb")
     read_exact = read_exact_from(requests)
     cfg, _ = first if first is not None else protocol.read_frame(read_exact, 1 << 20)

@@ -29,7 +29,7 @@ import types
 import unittest
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import _pytest.python
 import numpy as np
@@ -147,6 +147,13 @@ def _changed_message(call: str, function: str, changed: tuple[str, ...]) -> str:
     )
 
 
+class _Marks(NamedTuple):
+    points: pytest.Mark | None
+    question: pytest.Mark | None
+    hidden: bool
+    unchanged: frozenset[str] | None
+
+
 def unchanged_arguments(item: pytest.Item) -> frozenset[str] | None:
     """The functions an ``arguments_unchanged`` marker of ``item`` names (empty: all), else None."""
     marks = list(item.iter_markers("arguments_unchanged"))
@@ -188,6 +195,8 @@ class GradingPlugin:
         self.results: list[CheckResult] = []
         self.collection_errors: list[str] = []
         self._hidden_files: dict[str, bool] = {}
+        #: Per collected check, what its markers say (fixed once collected; see _marks).
+        self._item_marks: dict[pytest.Item, _Marks] = {}
         #: Per node id of a collector that failed: whether its file is a hidden one.
         self._failed_hidden: dict[str, bool] = {}
 
@@ -313,7 +322,7 @@ class GradingPlugin:
         verdict comes from the same :meth:`_record`.
         """
         assert isinstance(item, pytest.Function)
-        student = Student(self.sandbox, unchanged_arguments(item))
+        student = Student(self.sandbox, self._marks(item).unchanged)
         seed = check_seed(self.grading_seed, item.name)
         params = item.callspec.params if hasattr(item, "callspec") else {}
         values = {"student": student, "seed": seed}
@@ -358,11 +367,11 @@ class GradingPlugin:
         duration: float,
         student: Student | None,
     ) -> CheckResult:
-        points_marker = item.get_closest_marker("points")
-        question_marker = item.get_closest_marker("question")
+        marks = self._marks(item)
+        points_marker, question_marker = marks.points, marks.question
         points = float(points_marker.args[0]) if points_marker and points_marker.args else 0.0
         question = str(question_marker.args[0]) if question_marker and question_marker.args else ""
-        visibility = "hidden" if self._is_hidden(item) else "public"
+        visibility = "hidden" if marks.hidden else "public"
         stdout = clip_output("".join(student.stdout), MAX_STDOUT_CHARS) if student is not None else ""
         base: dict[str, Any] = dict(
             name=item.name,
@@ -412,6 +421,20 @@ class GradingPlugin:
             ),
             **base,
         )
+
+    def _marks(self, item: pytest.Item) -> _Marks:
+        """What ``item``'s markers say, looked up once per collected check rather than per run
+        (pytest walks the node chain for each lookup)."""
+        marks = self._item_marks.get(item)
+        if marks is None:
+            marks = _Marks(
+                item.get_closest_marker("points"),
+                item.get_closest_marker("question"),
+                self._is_hidden(item),
+                unchanged_arguments(item),
+            )
+            self._item_marks[item] = marks
+        return marks
 
     def _is_hidden(self, item: pytest.Item) -> bool:
         if item.get_closest_marker("hidden"):

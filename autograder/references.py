@@ -74,8 +74,13 @@ def _feed(h: Any, value: Any, depth: int = 0) -> None:
     """Add ``value``'s type and contents to the hash ``h``; raise _Unkeyable for other objects."""
     if depth > 20:
         raise _Unkeyable
-    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
-        h.update(f"{type(value).__name__}:{value!r};".encode())
+    t = type(value)
+    if t is np.ndarray and not value.dtype.hasobject and value.dtype.fields is None:  # the common case, fast
+        h.update(f"array:{value.dtype.str}:{value.shape}:".encode())
+        h.update(value.data if value.flags.c_contiguous else np.ascontiguousarray(value).data)
+        h.update(b";")
+    elif value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        h.update(f"{t.__name__}:{value!r};".encode())
     elif isinstance(value, (np.ndarray, np.generic)):
         if value.dtype.hasobject or value.dtype.fields is not None or isinstance(value, np.ma.MaskedArray):
             raise _Unkeyable  # objects, records (same dtype.str, other fields), masks (not in the bytes)

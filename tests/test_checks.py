@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograder.checks import (
     CheckFailure,
     StudentCodeFailure,
+    _within,
     assert_allclose,
     assert_equal,
     assert_finite,
@@ -207,3 +210,28 @@ def test_a_mistake_hint_that_equals_the_answer_never_fires() -> None:
 def test_ragged_lists_fail_with_a_message() -> None:
     msg = failure(lambda: assert_allclose([[1.0], [1.0, 2.0]], np.ones((2, 2)), call="f()")).message
     assert "ragged" in msg
+
+
+_FINITE = {w: st.floats(allow_nan=False, allow_infinity=False, width=w) for w in (64, 32)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    arrays=st.integers(1, 6).flatmap(
+        lambda n: st.tuples(*[st.lists(_FINITE[w], min_size=n, max_size=n) for w in (64, 32)])
+    ),
+    nudge=st.sampled_from([0.0, 1e-12, 1e-7, 1e-3, 1.0]),
+    rtol=st.sampled_from([0.0, 1e-9, 1e-6, 1e-3]),
+    atol=st.sampled_from([0.0, 1e-300, 1e-8, 1.0]),
+)
+def test_finite_values_are_close_exactly_when_np_isclose_says_so(
+    arrays: tuple[list[float], list[float]], nudge: float, rtol: float, atol: float
+) -> None:
+    expected, other = (np.array(a, np.float64) for a in arrays)
+    with np.errstate(over="ignore"):
+        candidates = (other, expected * (1 + nudge), expected + nudge, -expected)
+    for got in candidates:
+        with np.errstate(over="ignore"):
+            want = np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+        np.testing.assert_array_equal(_within(got, expected, rtol, atol, all_finite=True), want)
+    assert _within(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]), 0.0, 0.0, all_finite=False).all()

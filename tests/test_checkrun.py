@@ -22,6 +22,7 @@ from autograder.checkrun import CheckSession, close_sessions
 from autograder.grading import GradingJob, grade
 from autograder.paths import CourseDir
 from autograder.results import SubmissionResult
+from autograder.sandbox.client import WorkerSandbox
 from autograder.sandbox.isolation import Isolation
 from autograder.spec import load_spec
 from autograder.submission import load_submission
@@ -50,26 +51,31 @@ def _submissions(course: CourseDir, name: str, folder: Path) -> list[Path]:
     ],
 )
 def test_direct_runs_give_what_pytests_runner_gives(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two sessions collected once, as a batch's executor keeps its own: one runs every check
+    directly, the other every check through pytest's runner; each submission gets both."""
     course = CourseDir(REPO)
     spec = load_spec(course.spec_file(name))
     job = GradingJob.for_assignment(course, spec, hidden=True, seed=3, isolation=Isolation.detect("auto"))
-    session = CheckSession(job.test_dirs, job.hidden_dir)
+    direct = CheckSession(job.test_dirs, job.hidden_dir)
+    with monkeypatch.context() as m:
+        m.setattr(plugin_module.GradingPlugin, "runs_directly", lambda self, item: False)
+        protocol = CheckSession(job.test_dirs, job.hidden_dir)
     try:
         # Every check of the repository runs directly: the comparison below is not vacuous.
-        assert session.direct and all(session.direct)
+        assert direct.direct and all(direct.direct)
+        assert protocol.direct and not any(protocol.direct)
+        for path in _submissions(course, name, tmp_path):
+            submission = load_submission(path, spec)
+            runs = []
+            for session in (direct, protocol):
+                with WorkerSandbox(submission.files, spec.modules, job.sandbox_config(), fork=True) as box:
+                    checks, problems = session.run(box, job.seed)
+                runs.append(([(c.name, c.outcome, c.score, c.message) for c in checks], problems))
+            assert runs[0] == runs[1], path.name
+            assert runs[0][0] and not runs[0][1], path.name
     finally:
-        session.close()
-    for path in _submissions(course, name, tmp_path):
-        submission = load_submission(path, spec)
-        close_sessions()
-        direct = grade(submission, job, fork=True)
-        with monkeypatch.context() as m:
-            m.setattr(plugin_module.GradingPlugin, "runs_directly", lambda self, item: False)
-            close_sessions()
-            protocol = grade(submission, job, fork=True)
-        close_sessions()
-        assert _verdicts(direct) == _verdicts(protocol), path.name
-        assert direct.score == protocol.score and direct.status == protocol.status
+        direct.close()
+        protocol.close()
 
 
 UNUSUAL = """

@@ -89,10 +89,11 @@ def course() -> CourseDir:
 
 @pytest.fixture(scope="session")
 def grade_path(course: CourseDir) -> Callable[..., SubmissionResult]:
-    """``grade_path("assignment3", path, hidden=True, seed=0)`` grades a file or folder in-process."""
+    """``grade_path("assignment3", path, hidden=True, seed=0)`` grades a file or folder in-process,
+    its worker forked from this process's fork server (as a batch's are) where the machine allows."""
 
     def run(assignment: str, path: Path, *, hidden: bool = True, seed: int = 0) -> SubmissionResult:
-        return grade_submission_path(path, assignment, hidden=hidden, seed=seed, course=course)
+        return grade_submission_path(path, assignment, hidden=hidden, seed=seed, course=course, fork=True)
 
     return run
 

@@ -276,7 +276,9 @@ class CheckSession:
     def _run_items(self, questions: Collection[str] | None, stop_at_first_failure: bool = False) -> None:
         """``pytest_runtestloop``, except that checks :meth:`GradingPlugin.runs_directly`
         accepts skip pytest's per-check protocol; the others get it, each told which
-        check pytest runs next (so shared fixtures are set up and torn down as usual)."""
+        check pytest runs next (so shared fixtures are set up and torn down as usual).
+        With ``stop_at_first_failure`` the loop ends after the first check not passed,
+        and every fixture still set up is torn down then."""
         chosen = [
             (item, direct)
             for item, direct in zip(self.session.items, self.direct, strict=True)
@@ -295,11 +297,11 @@ class CheckSession:
             if direct[i]:
                 results.append(self.plugin.run_directly(item))
             else:
-                # A run that may end at any check tears down each one's fixtures at once:
-                # the next run must find none of them set up.
-                nextitem = None if stop_at_first_failure else following[i]
-                item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=following[i])
             if stop_at_first_failure and results and not results[-1].passed:
+                # What the checks not run would have shared with it is torn down now, as
+                # pytest's runner does after a last check: the next run finds nothing set up.
+                self.session._setupstate.teardown_exact(None)
                 break
             if self.session.shouldfail:
                 raise self.session.Failed(self.session.shouldfail)

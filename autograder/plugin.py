@@ -148,6 +148,9 @@ def _changed_message(call: str, function: str, changed: tuple[str, ...]) -> str:
 
 
 class _Marks(NamedTuple):
+    """What a collected check's markers say: its points and question markers, whether it is
+    hidden, and the functions its ``arguments_unchanged`` marker names."""
+
     points: pytest.Mark | None
     question: pytest.Mark | None
     hidden: bool

@@ -259,32 +259,40 @@ pytestmark = pytest.mark.question("add")
 
 
 @pytest.fixture(scope="module")
-def pair():
-    return (4, 5)
+def seen():
+    return []
 
 
 @pytest.mark.points(1)
-def test_first_file(student, pair):
-    assert_equal(student.add(*pair), 9, call="add(4, 5)")
+def test_first_file(student, seen):
+    seen.append(student.add(4, 5))
+    assert_equal(seen[-1], 9, call="add(4, 5)")
+
+
+@pytest.mark.points(1)
+def test_first_file_shares_its_module_fixture(student, seen):
+    seen.append(student.add(4, 5))
+    assert seen == [9, 9], "the module's fixture was set up again between its checks"
 """
 
 
 def test_a_run_stopped_at_its_first_failure_leaves_the_session_whole_for_the_next(demo_course: CourseDir) -> None:
-    """``grade verify``'s mutants: each run ends at the check that kills it, and the next run
-    of the same collected session, starting in another file, finds no fixture left set up."""
+    """``grade verify``'s mutants: each run ends at the check that kills it, its checks share
+    their module's fixtures as in a full run, and the next run of the same collected session,
+    starting in another file, finds no fixture left set up."""
     tests = demo_course.public_tests_dir("demo")
     (tests / "test_public.py").unlink()
     (tests / "test_unusual.py").write_text(UNUSUAL)
     (tests / "test_a_first.py").write_text(FIRST_FILE)
     spec_file = demo_course.spec_file("demo")
-    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 14", 1))
+    spec_file.write_text(spec_file.read_text().replace("points = 3", "points = 15", 1))
     spec = load_spec(spec_file)
     job = GradingJob.for_assignment(demo_course, spec, hidden=False)
     submission = load_submission(demo_course.solution_dir("demo") / "demo.py", spec)
     try:
         full = _verdicts(grade(submission, job))
         lost = next(i for i, (_, outcome, _, _) in enumerate(full) if outcome != "passed")
-        assert full[lost][0] == "test_plain_assert" and full[0][0] == "test_first_file"
+        assert full[lost][0] == "test_plain_assert" and [v[1] for v in full[:2]] == ["passed", "passed"]
         for _ in range(2):
             assert _verdicts(grade(submission, job, stop_at_first_failure=True)) == full[: lost + 1]
             assert _verdicts(grade(submission, job)) == full

@@ -359,6 +359,18 @@ def send(kind):
     time.sleep(60)
 
 
+def send_ahead():
+    # A well-formed reply to this very call, left unflushed: the worker's own reply follows it.
+    found = _channel()
+    ok = {"op": "result", "ok": True, "stdout": "", "nonce": found["nonce"], "id": found["call_id"]}
+    found["replies"].write(_frame({**ok, "value": 7.0}))
+    return 7.0
+
+
+def arange(n):
+    return np.arange(n, dtype=np.float64)
+
+
 def ok():
     return 42
 """
@@ -392,6 +404,23 @@ def test_crafted_replies_fail_the_call_and_the_next_call_works(kind: str, level:
         assert CRAFTED[kind] in outcome.message, outcome.message
         after = box.call("ok", (), {})
         assert after.ok and after.value == 42
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_bytes_read_past_a_reply_are_never_taken_for_the_next_calls(level: str) -> None:
+    """The harness reads ahead of the frame it needs: what the worker sent after its reply
+    still replaces the worker before the next call, as bytes left in the pipe do; a reply far
+    larger than one read, and small ones after it, arrive whole."""
+    cfg = SandboxConfig(isolation=Isolation(level), call_timeout=10, reply_bytes=1 << 24)  # type: ignore[arg-type]
+    with WorkerSandbox({"m.py": CHANNEL.encode()}, ("m.py",), cfg) as box:
+        first = box.call("send_ahead", (), {})
+        assert first.ok and first.value == 7.0
+        after = box.call("ok", (), {})
+        assert after.ok and after.value == 42, after.message
+        big = box.call("arange", (300_000,), {})
+        assert big.ok and np.array_equal(big.value, np.arange(300_000, dtype=np.float64))
+        for _ in range(3):
+            assert box.call("ok", (), {}).value == 42
 
 
 def test_load_report_keeps_only_the_configured_modules_capped() -> None:

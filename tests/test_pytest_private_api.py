@@ -55,3 +55,16 @@ def test_a_parametrised_check_exposes_its_fixture_closure_and_runs_directly(tmp_
         assert session.direct == [True, True]
     finally:
         session.close()
+
+
+def test_a_session_tears_down_what_a_run_ended_early_left_set_up(tmp_path: Path) -> None:
+    """``CheckSession._run_items`` ends a ``stop_at_first_failure`` run with
+    ``session._setupstate.teardown_exact(None)``, what pytest's runner calls after its last check."""
+    (tmp_path / "test_plain.py").write_text(CHECK)
+    session = CheckSession([tmp_path], None)
+    try:
+        setupstate = session.session._setupstate
+        assert list(inspect.signature(setupstate.teardown_exact).parameters) == ["nextitem"]
+        setupstate.teardown_exact(None)  # nothing set up: nothing to do
+    finally:
+        session.close()

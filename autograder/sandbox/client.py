@@ -465,6 +465,7 @@ class WorkerSandbox:
         """
         proc, self._proc = self._proc, None
         self._ready = False
+        self._unread, self._unread_from = bytearray(), None
         if isinstance(proc, ForkedWorker):
             if forked:
                 proc.kill()
@@ -582,9 +583,12 @@ class WorkerSandbox:
         return int(struct.unpack("i", raw)[0])
 
     def _idle(self) -> bool:
-        """True when the worker is alive and has sent nothing since its last reply."""
+        """True when the worker is alive and has sent nothing since its last reply (neither
+        in the pipe nor read ahead with that reply)."""
         proc = self._proc
         if proc is None or proc.poll() is not None or proc.stdout is None:
+            return False
+        if self._unread and self._unread_from is proc:
             return False
         ready, _, _ = select.select([proc.stdout.fileno()], [], [], 0)
         return not ready
@@ -756,7 +760,8 @@ class WorkerSandbox:
     def _read(self, timeout: float) -> tuple[dict[str, Any], list[bytes]]:
         """The worker's next frame, read with as few system calls as the pipe allows: whatever
         is ready is read at once (up to :data:`READ_AHEAD` bytes past what the frame asks for
-        so far) and kept for the next part, the next frame included."""
+        so far) and kept for the next part.  Bytes kept past a reply were sent out of turn:
+        :meth:`_idle` counts them, and the worker is replaced before the next call."""
         assert self._proc is not None and self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
         if self._unread_from is not self._proc:

@@ -128,6 +128,7 @@ KNOWN_HEADERS = 1024
 
 
 def _remember(known: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep ``value`` under ``key`` in ``known``, emptied first when full."""
     if len(known) >= KNOWN_HEADERS:
         known.clear()
     known[key] = value

@@ -301,7 +301,10 @@ class CheckSession:
             if stop_at_first_failure and results and not results[-1].passed:
                 # What the checks not run would have shared with it is torn down now, as
                 # pytest's runner does after a last check: the next run finds nothing set up.
-                self.session._setupstate.teardown_exact(None)
+                try:
+                    self.session._setupstate.teardown_exact(None)
+                except Exception:  # a fixture's own teardown failed: the next run collects afresh
+                    self.broken = True
                 break
             if self.session.shouldfail:
                 raise self.session.Failed(self.session.shouldfail)

@@ -302,6 +302,53 @@ def test_a_run_stopped_at_its_first_failure_leaves_the_session_whole_for_the_nex
         close_sessions()
 
 
+TEARDOWN_FAILS = """
+import pytest
+from autograder.checks import assert_equal
+
+pytestmark = pytest.mark.question("add")
+
+
+@pytest.fixture(scope="module")
+def table():
+    yield {(2, 3): 5}
+    raise RuntimeError("this fixture's teardown fails")
+
+
+@pytest.mark.points(1)
+def test_uses_the_table(student, table):
+    for (a, b), total in table.items():
+        assert_equal(student.add(a, b), total, call=f"add({a}, {b})")
+
+
+@pytest.mark.points(1)
+def test_lost(student):
+    assert student.add(1, 1) == 3, "add(1, 1) should be 3 here"
+
+
+@pytest.mark.points(1)
+def test_never_reached(student, table):
+    assert_equal(student.add(2, 3), 5, call="add(2, 3)")
+"""
+
+
+def test_a_fixture_whose_teardown_fails_does_not_fail_a_stopped_run(demo_course: CourseDir) -> None:
+    tests = demo_course.public_tests_dir("demo")
+    (tests / "test_public.py").write_text(TEARDOWN_FAILS)
+    spec = load_spec(demo_course.spec_file("demo"))
+    job = GradingJob.for_assignment(demo_course, spec, hidden=False)
+    submission = load_submission(demo_course.solution_dir("demo") / "demo.py", spec)
+    try:
+        for _ in range(2):  # the second run gets a session collected afresh
+            stopped = grade(submission, job, stop_at_first_failure=True)
+            assert [(c.name, c.outcome) for c in stopped.checks] == [
+                ("test_uses_the_table", "passed"),
+                ("test_lost", "failed"),
+            ]
+    finally:
+        close_sessions()
+
+
 def test_a_changed_check_file_is_collected_again_and_a_touched_one_is_not(demo_course: CourseDir) -> None:
     from autograder import checkrun
 

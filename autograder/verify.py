@@ -16,9 +16,10 @@ For every assignment it shows, in one run:
                   lists it, with a reason, as equivalent;
 * ``notebooks``   the handout notebook runs top to bottom with the solution filled in.
 
-Mutants run through this process's pytest (PyTorch imported once) or a pool of
-two such processes, each mutant in its own sandbox worker, graded only on its
-question's checks and stopped at the first lost point.
+Mutants run through this process's pytest (PyTorch imported, the checks collected and
+their references computed once) or a pool of two such processes, each mutant in its
+own sandbox worker, graded only on its question's checks and stopped at the first
+check it loses.
 
 The allow-list holds one table per reviewed mutant, its key as printed here::
 

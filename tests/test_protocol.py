@@ -252,6 +252,14 @@ def test_known_headers_read_and_write_exactly_as_fresh_ones() -> None:
         for _ in range(2):  # a refused header is refused again, never kept
             with pytest.raises(ProtocolError):
                 protocol.load_array(npy(text, b"\0" * 8))
+    kept = len(protocol._READ_HEADS)
+    padded = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }" + " " * 300 + "\n"
+    assert np.array_equal(protocol.load_array(npy(padded, b"\0" * 16)), np.zeros(2))
+    assert len(protocol._READ_HEADS) == kept  # an outsized header is read, not kept
+    for n in range(protocol.KNOWN_HEADERS + 10):  # more shapes than either cache holds
+        assert protocol.load_array(protocol._npy(np.zeros((1, n + 1)))).shape == (1, n + 1)
+    assert 0 < len(protocol._NPY_HEADS) <= protocol.KNOWN_HEADERS
+    assert 0 < len(protocol._READ_HEADS) <= protocol.KNOWN_HEADERS
 
 
 # -- frames ----------------------------------------------------------------------------

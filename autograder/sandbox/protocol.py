@@ -125,6 +125,8 @@ def _npy(arr: np.ndarray) -> bytes:
 _NPY_HEADS: dict[tuple[str, tuple[int, ...]], bytes] = {}
 _READ_HEADS: dict[bytes, tuple[np.dtype[Any], tuple[int, ...], bool]] = {}
 KNOWN_HEADERS = 1024
+#: Longest header text (bytes) kept once read.
+MAX_KNOWN_HEADER = 256
 
 
 def _remember(known: dict[Any, Any], key: Any, value: Any) -> None:
@@ -188,11 +190,13 @@ def load_array(blob: bytes) -> np.ndarray:
         raise ProtocolError(f"array blob of unknown .npy version {major}")
     if hlen > 65536 or start + hlen > len(blob):
         raise ProtocolError("array blob with a malformed header")
-    key = blob[6 : start + hlen]
-    known = _READ_HEADS.get(key)
+    # Headers of the size _npy writes are kept once validated; a sender's outsized ones
+    # are neither kept nor used as a key.
+    key = blob[6 : start + hlen] if hlen <= MAX_KNOWN_HEADER else None
+    known = _READ_HEADS.get(key) if key is not None else None
     if known is None:
         known = _read_header(blob[start : start + hlen].decode("latin1"))
-        if hlen <= 256:  # the headers _npy writes; a sender's outsized ones are not kept
+        if key is not None:
             _remember(_READ_HEADS, key, known)
     dtype, shape, fortran_order = known
     count = math.prod(shape)

@@ -7,7 +7,13 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-from conftest import LONGEST_FILES, pytest_collection_modifyitems, pytest_configure
+from conftest import (
+    LONGEST_FILES,
+    MAX_WORKERS,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_xdist_auto_num_workers,
+)
 
 TESTS = Path(__file__).resolve().parent
 
@@ -48,3 +54,11 @@ def test_xdist_is_told_to_keep_the_collection_order() -> None:
     without_xdist = SimpleNamespace(option=SimpleNamespace())
     pytest_configure(cast(pytest.Config, without_xdist))
     assert not hasattr(without_xdist.option, "loadscopereorder")
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(None, 2), (1, 2), (2, 3), (3, MAX_WORKERS), (64, MAX_WORKERS)])
+def test_auto_starts_one_worker_more_than_the_cores_up_to_the_most(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert pytest_xdist_auto_num_workers(cast(pytest.Config, None)) == workers

@@ -98,6 +98,8 @@ class Host:
     #: Files that must not come to exist.
     forbidden: list[Path]
     listeners: list[socket.socket] = field(default_factory=list)
+    #: The uids of closed plain sandboxes, still claimed (see :func:`assert_no_process_left`).
+    kept_uids: dict[int, UidSlot] = field(default_factory=dict)
 
     def submission(self, name: str, folder: Path | None = None, student: str | None = None) -> Path:
         """The attack's source with the real targets filled in, as ``<student>.py``."""
@@ -184,24 +186,33 @@ def host(tmp_path: Path) -> Iterator[Host]:
         "answers": _memorised_answers(),
     }
     canaries = {p: p.read_bytes() for p in (course_canary, tmp_canary, result_file, hidden_check, solution)}
+    host = Host(course, targets, canaries, forbidden, listeners)
     try:
-        yield Host(course, targets, canaries, forbidden, listeners)
+        yield host
     finally:
         for listener in listeners:
             listener.close()
+        for slot in host.kept_uids.values():  # a test that failed before checking them
+            slot.release()
 
 
-def assert_no_process_left(uid: int | None) -> None:
-    """No process of ``uid`` runs; checked while holding the uid, so no new sandbox can use it."""
+#: The uids whose processes outlived their sandbox in a failed test, kept claimed.
+_SURVIVED: list[UidSlot] = []
+
+
+def assert_no_process_left(host: Host, uid: int | None) -> None:
+    """No process of ``uid`` runs.  Checked while the uid is still claimed, as
+    :func:`grade_attack` kept it from the sandbox's close(): no other sandbox (another test
+    worker's) can have taken it up meanwhile."""
     if uid is None:
         return
-    slot = UidSlot.try_claim(uid)
-    if slot is None:  # already handed to another sandbox: its processes are not ours to judge
-        pytest.skip(f"uid {uid} was claimed by another sandbox before its processes could be checked")
-    try:
-        assert processes_of(uid) == [], f"processes of sandbox uid {uid} survived close()"
-    finally:
+    slot = host.kept_uids.pop(uid)
+    survivors = processes_of(uid)
+    if survivors:
+        _SURVIVED.append(slot)  # never handed to another sandbox while they live
+    else:
         slot.release()
+    assert survivors == [], f"processes of sandbox uid {uid} survived close()"
 
 
 def grade_attack(
@@ -218,7 +229,12 @@ def grade_attack(
         uid = sandbox.uid
         assert not fork or sandbox._server is not None, "not forked from a fork server"
     finally:
+        # close() kills everything of the uid and would give it back; the test keeps it
+        # claimed until it has looked for survivors (a fork server keeps its own).
+        slot, sandbox._slot = sandbox._slot, None
         sandbox.close()
+        if slot is not None:
+            host.kept_uids[slot.uid] = slot
     return result, uid
 
 
@@ -288,7 +304,7 @@ def test_attack_at_bwrap_earns_only_honest_points(host: Host, name: str) -> None
     assert result.isolation == "bwrap"
     assert_as_expected(result, expectations()[name])
     host.assert_untouched()
-    assert_no_process_left(uid)
+    assert_no_process_left(host, uid)
 
 
 @needs_bwrap
@@ -319,7 +335,7 @@ def test_an_attack_meets_its_expectations_where_tmpfs_get_no_inode_cap(
     assert "folder flood: ENOSPC" not in json.dumps(result.to_dict())  # no cap set indeed
     assert_as_expected(result, expectations()["covert_sender"])
     host.assert_untouched()
-    assert_no_process_left(uid)
+    assert_no_process_left(host, uid)
 
 
 def _observed(result: SubmissionResult) -> list[str]:
@@ -356,7 +372,7 @@ def test_attack_at_rlimits_gets_a_clear_message(host: Host, name: str) -> None:
     result, uid = grade_attack(host, name, "rlimits")
     assert result.isolation == "rlimits"
     assert_as_expected(result, expectations()[name])
-    assert_no_process_left(uid)
+    assert_no_process_left(host, uid)
 
 
 def test_syntax_error_is_reported_with_its_line_at_both_levels(host: Host) -> None:

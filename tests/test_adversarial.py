@@ -192,34 +192,41 @@ def host(tmp_path: Path) -> Iterator[Host]:
     finally:
         for listener in listeners:
             listener.close()
-        for slot in host.kept_uids.values():  # a test that failed before checking them
-            slot.release()
+        for uid in list(host.kept_uids):  # of tests that failed or did not look
+            give_back(host, uid)
 
 
-#: The uids whose processes outlived their sandbox in a failed test, kept claimed.
+#: Claims on uids whose processes outlived their sandbox, kept for the rest of the run.
 _SURVIVED: list[UidSlot] = []
 
 
-def assert_no_process_left(host: Host, uid: int | None) -> None:
-    """No process of ``uid`` runs.  Checked while the uid is still claimed, as
-    :func:`grade_attack` kept it from the sandbox's close(): no other sandbox (another test
-    worker's) can have taken it up meanwhile."""
-    if uid is None:
-        return
+def give_back(host: Host, uid: int) -> list[int]:
+    """Release the claim :func:`grade_attack` kept on ``uid``, unless a process of it is still
+    alive: that claim is kept until the run ends, so that no other sandbox gets the uid.
+    Returns the pids of those processes."""
     slot = host.kept_uids.pop(uid)
     survivors = processes_of(uid)
     if survivors:
-        _SURVIVED.append(slot)  # never handed to another sandbox while they live
+        _SURVIVED.append(slot)
     else:
         slot.release()
-    assert survivors == [], f"processes of sandbox uid {uid} survived close()"
+    return survivors
+
+
+def assert_no_process_left(host: Host, uid: int | None) -> None:
+    """No process of ``uid`` runs, checked while the uid is still claimed (see
+    :func:`grade_attack`): no other sandbox, another test worker's, can have taken it up."""
+    if uid is not None:
+        assert give_back(host, uid) == [], f"processes of sandbox uid {uid} survived close()"
 
 
 def grade_attack(
     host: Host, name: str, level: str, *, seed: int = BATCH_SEED, hidden: bool = True, fork: bool = False
 ) -> tuple[SubmissionResult, int | None]:
     """Grade attack ``name`` with its own sandbox (forked from a fork server with ``fork``);
-    (result, the sandbox's uid)."""
+    (result, the sandbox's uid).  A plain sandbox's uid stays claimed after its close(), in
+    ``host.kept_uids``, until :func:`assert_no_process_left` or the end of the test; a fork
+    server keeps its own."""
     spec = load_spec(host.course.spec_file(ASSIGNMENT))
     job = GradingJob.for_assignment(host.course, spec, hidden=hidden, seed=seed, isolation=Isolation(level))  # type: ignore[arg-type]
     submission = load_submission(host.submission(name), spec)
@@ -229,12 +236,11 @@ def grade_attack(
         uid = sandbox.uid
         assert not fork or sandbox._server is not None, "not forked from a fork server"
     finally:
-        # close() kills everything of the uid and would give it back; the test keeps it
-        # claimed until it has looked for survivors (a fork server keeps its own).
+        # close() kills everything of the uid and would give it back: the test takes the claim.
         slot, sandbox._slot = sandbox._slot, None
-        sandbox.close()
         if slot is not None:
             host.kept_uids[slot.uid] = slot
+        sandbox.close()
     return result, uid
 
 
